@@ -1,0 +1,91 @@
+import { CorruptError, TooLargeError, ValidationError } from './errors.js'
+
+/**
+ * JSON ⇄ stored bytes. Writers gzip through `CompressionStream` (or write plain JSON); readers
+ * detect gzip by its magic bytes, never by headers, because a runtime may already have undone a
+ * `Content-Encoding`. Decoding is bounded so a gzip bomb costs at most `maxBytes` of memory.
+ */
+
+/** Default largest decoded snapshot: 64 MiB, half a Worker isolate's memory. */
+export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024
+
+/**
+ * Whether `bytes` start with the gzip magic number `1f 8b`.
+ *
+ * @example
+ * isGzip(await encodeJSON({ a: 1 }, 'gzip', 1 << 20)) // true
+ */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length > 1 && bytes[0] === 0x1f && bytes[1] === 0x8b
+}
+
+/**
+ * Serialises `value` to stored bytes: JSON, gzipped unless `compression` is `'none'`.
+ * Throws `ValidationError` for values JSON cannot represent and `TooLargeError` past `maxBytes`.
+ *
+ * @example
+ * const bytes = await encodeJSON(snapshot, 'gzip', DEFAULT_MAX_DECODED_BYTES)
+ */
+export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', maxBytes: number): Promise<Uint8Array> {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch (cause) {
+    throw new ValidationError('snapshot', 'must be JSON-serialisable (no cycles, no BigInt)', { cause })
+  }
+  if (text === undefined) throw new ValidationError('snapshot', 'must be JSON-serialisable')
+  const raw = new TextEncoder().encode(text)
+  if (raw.length > maxBytes) throw new TooLargeError(`snapshot is ${raw.length} bytes, over the limit of ${maxBytes}`)
+  if (compression === 'none') return raw
+  const gz = new Response(new Response(raw).body!.pipeThrough(new CompressionStream('gzip')))
+  return new Uint8Array(await gz.arrayBuffer())
+}
+
+/**
+ * Decodes stored bytes (gzip or plain) into a JSON object. Garbage, truncated gzip, invalid
+ * UTF-8 or JSON, or a non-object → `CorruptError`; more than `maxBytes` decoded → `TooLargeError`.
+ * Both name `key`.
+ *
+ * @example
+ * const snapshot = await decodeJSON(bytes, 'sessions/s1/…/snapshot_latest.json', 1 << 26)
+ */
+export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: number): Promise<T> {
+  const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
+  if (raw.length > maxBytes) throw new TooLargeError(`${key} is over the limit of ${maxBytes} bytes`, { key })
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
+  } catch (cause) {
+    throw new CorruptError(`${key} is not valid UTF-8 JSON`, { key, cause })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CorruptError(`${key} does not hold a JSON object`, { key })
+  }
+  return value as T
+}
+
+async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
+  const reader = new Response(bytes as Uint8Array<ArrayBuffer>).body!.pipeThrough(new DecompressionStream('gzip')).getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.length
+      if (total > maxBytes) {
+        void reader.cancel().catch(() => {})
+        throw new TooLargeError(`${key} decodes to more than ${maxBytes} bytes`, { key })
+      }
+      chunks.push(value)
+    }
+  } catch (cause) {
+    if (cause instanceof TooLargeError) throw cause
+    throw new CorruptError(`${key} is not valid gzip`, { key, cause })
+  }
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) (out.set(c, at), (at += c.length))
+  return out
+}

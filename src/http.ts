@@ -1,0 +1,2 @@
+/** `snapshelf/http`: filled in by its tier's issue. */
+export {}

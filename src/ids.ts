@@ -1,0 +1,79 @@
+import { uuidv7 } from 'uuidv7'
+import { ValidationError } from './errors.js'
+import type { SnapshotLocation } from './types.js'
+
+/**
+ * Ids that can never escape their prefix nor collide with another id's keys: no `/`, no `\`,
+ * no leading dot (so no `.` or `..`), nothing percent-encoded, at most 128 characters. Every id
+ * Strands accepts (`^[a-z0-9_-]+$`) is accepted.
+ */
+const ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+/** Lowercase canonical UUIDv7: version nibble 7, RFC 4122 variant. */
+const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+const PREFIX = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127})*$/
+
+/**
+ * A new snapshot id: a UUIDv7, so ids sort lexicographically in creation order.
+ *
+ * @example
+ * await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
+ */
+export function newSnapshotId(): string {
+  return uuidv7()
+}
+
+/**
+ * Whether `value` is a canonical lowercase UUIDv7 (what `newSnapshotId` returns).
+ *
+ * @example
+ * isSnapshotId(newSnapshotId()) // true
+ */
+export function isSnapshotId(value: unknown): value is string {
+  return typeof value === 'string' && UUID7.test(value)
+}
+
+/**
+ * The creation time encoded in a UUIDv7's first 48 bits.
+ *
+ * @example
+ * snapshotIdTime(newSnapshotId()).getTime() <= Date.now() // true
+ */
+export function snapshotIdTime(id: string): Date {
+  return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16))
+}
+
+/** @internal Throws `ValidationError` unless `value` is a valid id. */
+export function checkId(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !ID.test(value)) {
+    throw new ValidationError(field, 'must be a string matching ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$')
+  }
+  return value
+}
+
+/** @internal Throws `ValidationError` unless `value` is a UUIDv7. */
+export function checkSnapshotId(field: string, value: unknown): string {
+  if (!isSnapshotId(value)) throw new ValidationError(field, 'must be a lowercase UUIDv7 (see newSnapshotId())')
+  return value
+}
+
+/** @internal Validates a whole location. */
+export function checkLocation(location: unknown): SnapshotLocation {
+  if (typeof location !== 'object' || location === null) {
+    throw new ValidationError('location', 'must be an object { sessionId, scope, scopeId }')
+  }
+  const l = location as SnapshotLocation
+  checkId('location.sessionId', l.sessionId)
+  checkId('location.scope', l.scope)
+  checkId('location.scopeId', l.scopeId)
+  return l
+}
+
+/** @internal Normalises a key prefix: trailing `/` dropped, each segment a valid id. */
+export function checkPrefix(prefix: unknown): string {
+  if (prefix === undefined || prefix === '') return ''
+  const p = typeof prefix === 'string' ? prefix.replace(/\/+$/, '') : prefix
+  if (typeof p !== 'string' || !PREFIX.test(p)) {
+    throw new ValidationError('prefix', 'must be /-separated segments matching ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$')
+  }
+  return p
+}

@@ -1,0 +1,2 @@
+/** `snapshelf/indexeddb`: filled in by its tier's issue. */
+export {}

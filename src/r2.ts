@@ -1,0 +1,2 @@
+/** `snapshelf/r2`: filled in by its tier's issue. */
+export {}

@@ -1,0 +1,2 @@
+/** `snapshelf/s3`: filled in by its tier's issue. */
+export {}

@@ -1,0 +1,277 @@
+import type { Backend } from './backend.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
+import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
+import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
+import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
+import type { Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
+
+/**
+ * Options of `BackendSnapshotStore`: the byte backend plus the options every storage takes.
+ *
+ * @example
+ * new BackendSnapshotStore({ backend: new MemoryBackend(), prefix: 'agents' })
+ */
+export interface BackendSnapshotStoreOptions extends StoreOptions {
+  backend: Backend
+}
+
+/** Every method also takes the caller's `signal`. */
+type Signal = { signal?: AbortSignal }
+
+const PAGE = 1000
+const DEFAULT_ATTEMPTS = 20
+
+/**
+ * The one snapshot layer: key layout, validation, codec, compare-and-swap, listing, prune and
+ * watch, written once over any `Backend`. Every tier class (`MemoryStorage`, `S3Storage`, …) is
+ * this class with its backend filled in, so every tier behaves identically.
+ *
+ * @example
+ * const store = new BackendSnapshotStore({ backend: myBackend })
+ * await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
+ */
+export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
+  /** The byte backend underneath (advanced: tiered sync copies its bytes directly). */
+  readonly backend: Backend
+  /** The normalised key prefix (`''` when none). */
+  readonly prefix: string
+  readonly compression: 'gzip' | 'none'
+  readonly maxDecodedBytes: number
+
+  constructor(options: BackendSnapshotStoreOptions) {
+    if (typeof options?.backend?.get !== 'function') throw new ValidationError('backend', 'must implement Backend')
+    const { compression = 'gzip', maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES } = options
+    if (compression !== 'gzip' && compression !== 'none') throw new ValidationError('compression', "must be 'gzip' or 'none'")
+    checkPositiveInt('maxDecodedBytes', maxDecodedBytes)
+    this.backend = options.backend
+    this.prefix = checkPrefix(options.prefix)
+    this.compression = compression
+    this.maxDecodedBytes = maxDecodedBytes
+  }
+
+  async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & Signal): Promise<void> {
+    const l = checkLocation(p?.location)
+    checkSnapshotId('snapshotId', p.snapshotId)
+    if (typeof p.isLatest !== 'boolean') throw new ValidationError('isLatest', 'must be a boolean')
+    const bytes = await this.encode('snapshot', p.snapshot)
+    throwIfAborted(p.signal)
+    await this.createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
+    if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
+  }
+
+  async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<T | null> {
+    return this.read<T>(this.snapshotKey(p), p.signal)
+  }
+
+  async listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string } & Signal): Promise<string[]> {
+    return (await this.listSnapshots(p)).items.map((i) => i.snapshotId)
+  }
+
+  async listSnapshots(
+    p: { location: SnapshotLocation; limit?: number; startAfter?: string } & Signal,
+  ): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }> {
+    const l = checkLocation(p?.location)
+    const limit = p.limit === undefined ? Infinity : checkPositiveInt('limit', p.limit)
+    let cursor = p.startAfter === undefined ? undefined : historyKey(this.prefix, l, checkSnapshotId('startAfter', p.startAfter))
+    const folder = historyFolder(this.prefix, l)
+    const items: SnapshotInfo[] = []
+    for (;;) {
+      const want = Math.min(limit - items.length, this.backend.maxListPage ?? PAGE)
+      const page = await this.backend.list(folder, { startAfter: cursor, limit: want, signal: p.signal })
+      for (const e of page.entries) {
+        const id = historyIdOf(e.key)
+        if (id !== undefined && items.length < limit) items.push({ snapshotId: id, createdAt: snapshotIdTime(id), storedBytes: e.size })
+      }
+      cursor = page.entries.at(-1)?.key
+      if (!page.truncated || cursor === undefined) return { items }
+      if (items.length >= limit) return { items, nextStartAfter: items.at(-1)!.snapshotId }
+    }
+  }
+
+  async hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<boolean> {
+    return (await this.backend.head(this.snapshotKey(p), { signal: p.signal })) !== null
+  }
+
+  async deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string } & Signal): Promise<void> {
+    const l = checkLocation(p?.location)
+    await this.backend.delete([historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))], { signal: p.signal })
+  }
+
+  async deleteSession(p: { sessionId: string } & Signal): Promise<void> {
+    const prefix = sessionPrefix(this.prefix, checkId('sessionId', p?.sessionId))
+    // Deleting behind a start-after cursor is safe: keys already passed are gone, keys ahead are untouched.
+    let startAfter: string | undefined
+    for (;;) {
+      const page = await this.backend.list(prefix, { startAfter, limit: PAGE, signal: p.signal })
+      if (page.entries.length) await this.backend.delete(page.entries.map((e) => e.key), { signal: p.signal })
+      startAfter = page.entries.at(-1)?.key
+      if (!page.truncated || startAfter === undefined) return
+    }
+  }
+
+  async loadManifest(p: { location: SnapshotLocation } & Signal): Promise<SnapshotManifest> {
+    const stored = await this.read<SnapshotManifest>(manifestKey(this.prefix, checkLocation(p?.location)), p.signal)
+    return stored ?? { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
+  }
+
+  async saveManifest(p: { location: SnapshotLocation; manifest: SnapshotManifest } & Signal): Promise<void> {
+    const l = checkLocation(p?.location)
+    const m = p.manifest
+    if (typeof m?.schemaVersion !== 'string' || typeof m.updatedAt !== 'string') {
+      throw new ValidationError('manifest', 'must be an object with string schemaVersion and updatedAt')
+    }
+    await this.backend.put(manifestKey(this.prefix, l), await this.encode('manifest', m), { signal: p.signal })
+  }
+
+  async updateLatest(
+    p: {
+      location: SnapshotLocation
+      maxAttempts?: number
+      mutate: (current: T | null) => T | null | Promise<T | null>
+    } & Signal,
+  ): Promise<{ committed: boolean; snapshot: T | null }> {
+    const key = latestKey(this.prefix, checkLocation(p?.location))
+    const attempts = checkPositiveInt('maxAttempts', p.maxAttempts ?? DEFAULT_ATTEMPTS)
+    if (typeof p.mutate !== 'function') throw new ValidationError('mutate', 'must be a function')
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt) await backoff(attempt, p.signal)
+      const current = await this.backend.get(key, { signal: p.signal })
+      const before = current ? await decodeJSON<T>(current.body, key, this.maxDecodedBytes) : null
+      const next = await p.mutate(before)
+      if (next === null) return { committed: false, snapshot: before }
+      const bytes = await this.encode('snapshot', next)
+      throwIfAborted(p.signal)
+      const cond = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }
+      if (await this.backend.put(key, bytes, { ...cond, signal: p.signal })) return { committed: true, snapshot: next }
+    }
+    throw new ConflictError(`${key} kept changing: lost the compare-and-swap ${attempts} times`, { key })
+  }
+
+  watchLatest(p: {
+    location: SnapshotLocation
+    onChange: (snapshot: T) => void
+    signal?: AbortSignal
+    intervalMs?: number
+    /** Called with read/decode failures; polling goes on. Defaults to ignoring them. */
+    onError?: (error: unknown) => void
+  }): () => void {
+    const key = latestKey(this.prefix, checkLocation(p?.location))
+    if (typeof p.onChange !== 'function') throw new ValidationError('onChange', 'must be a function')
+    const push = this.backend.subscribe?.bind(this.backend)
+    const interval = p.intervalMs ?? (push ? 0 : 1000)
+    if (interval !== 0) checkPositiveInt('intervalMs', interval)
+    let seen: string | null | undefined // undefined until the baseline is read
+    let stopped = false
+    let running = false
+    let again = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    // Checks run one at a time; a notification during a check schedules exactly one more.
+    const check = async (): Promise<void> => {
+      if (running) return void (again = true)
+      running = true
+      try {
+        do {
+          again = false
+          const obj = await this.backend.get(key)
+          const etag = obj?.etag ?? null
+          if (stopped || etag === seen) continue
+          const first = seen === undefined
+          seen = etag
+          if (!first && obj) p.onChange(await decodeJSON<T>(obj.body, key, this.maxDecodedBytes))
+        } while (again && !stopped)
+      } catch (error) {
+        p.onError?.(error)
+      } finally {
+        running = false
+      }
+    }
+    const tick = (): void => {
+      void check().finally(() => {
+        if (!stopped && interval) timer = setTimeout(tick, interval)
+      })
+    }
+    const unpush = push?.(key, () => void check())
+    const stop = (): void => {
+      stopped = true
+      clearTimeout(timer)
+      unpush?.()
+      p.signal?.removeEventListener('abort', stop)
+    }
+    if (p.signal?.aborted) return stop(), stop
+    p.signal?.addEventListener('abort', stop)
+    tick()
+    return stop
+  }
+
+  async prune(p: { location: SnapshotLocation; keepLast?: number; olderThan?: Date } & Signal): Promise<number> {
+    const l = checkLocation(p?.location)
+    const { keepLast, olderThan } = p
+    if (keepLast === undefined && olderThan === undefined) throw new ValidationError('prune', 'needs keepLast and/or olderThan')
+    if (keepLast !== undefined && (!Number.isInteger(keepLast) || keepLast < 0)) {
+      throw new ValidationError('keepLast', 'must be an integer >= 0')
+    }
+    if (olderThan !== undefined && !(olderThan instanceof Date && !isNaN(olderThan.getTime()))) {
+      throw new ValidationError('olderThan', 'must be a valid Date')
+    }
+    const { items } = await this.listSnapshots({ location: l, signal: p.signal })
+    // A snapshot is kept when any given rule keeps it: among the newest keepLast, or newer than olderThan.
+    const doomed = items
+      .filter((item, i) => {
+        const beyondCount = keepLast === undefined || i < items.length - keepLast
+        const tooOld = olderThan === undefined || item.createdAt < olderThan
+        return beyondCount && tooOld
+      })
+      .map((i) => historyKey(this.prefix, l, i.snapshotId))
+    for (let i = 0; i < doomed.length; i += PAGE) await this.backend.delete(doomed.slice(i, i + PAGE), { signal: p.signal })
+    return doomed.length
+  }
+
+  /** Validates and encodes a snapshot or manifest with this store's codec settings. */
+  protected async encode(field: string, value: unknown): Promise<Uint8Array> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(field, 'must be a JSON object')
+    return encodeJSON(value, this.compression, this.maxDecodedBytes)
+  }
+
+  private snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
+    const l = checkLocation(p?.location)
+    return p.snapshotId === undefined ? latestKey(this.prefix, l) : historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))
+  }
+
+  private async read<V>(key: string, signal?: AbortSignal): Promise<V | null> {
+    const obj = await this.backend.get(key, { signal })
+    return obj && decodeJSON<V>(obj.body, key, this.maxDecodedBytes)
+  }
+
+  /**
+   * Write-once create. A create that finds identical bytes already there is our own earlier
+   * attempt (a retry whose first response was lost) and counts as success.
+   */
+  private async createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
+    const existing = await this.backend.get(key, { signal })
+    if (existing && sameBytes(existing.body, bytes)) return
+    if (!existing) {
+      // Deleted between our attempt and the check: try once more.
+      if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
+    }
+    throw new ConflictError(`${key} already holds a different snapshot (history is write-once)`, { key })
+  }
+}
+
+function checkPositiveInt(field: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1) throw new ValidationError(field, 'must be an integer >= 1')
+  return value as number
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Full-jitter exponential backoff (2 ms base, 250 ms cap) between compare-and-swap attempts. */
+function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal)
+  const ms = Math.random() * Math.min(250, 2 * 2 ** attempt)
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

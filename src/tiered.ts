@@ -1,0 +1,2 @@
+/** `snapshelf/tiered`: filled in by its tier's issue. */
+export {}

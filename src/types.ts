@@ -1,0 +1,153 @@
+/**
+ * The public contract (DESIGN.md §1). `SnapshotStorage` is exactly the Strands Agents TypeScript
+ * SDK's interface, so any storage of ours can be handed to a Strands `SessionManager` unchanged;
+ * `SnapshotStore` adds what users of other systems expect.
+ */
+
+/**
+ * Any value that survives `JSON.stringify` → `JSON.parse` unchanged.
+ *
+ * @example
+ * const v: JSONValue = { messages: [{ role: 'user', text: 'hi' }], turns: 1 }
+ */
+export type JSONValue = null | boolean | number | string | JSONValue[] | { [k: string]: JSONValue }
+
+/**
+ * What a snapshot belongs to: a single agent, a multi-agent system, or a scope of your own.
+ *
+ * @example
+ * const scope: Scope = 'agent'
+ */
+export type Scope = 'agent' | 'multiAgent' | (string & {})
+
+/**
+ * Where a snapshot lives: every id matches `^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`.
+ *
+ * @example
+ * const location: SnapshotLocation = { sessionId: 'session-42', scope: 'agent', scopeId: 'planner' }
+ */
+export interface SnapshotLocation {
+  sessionId: string
+  scope: Scope
+  scopeId: string
+}
+
+/**
+ * The Strands Agents snapshot shape; the default payload type of every storage.
+ *
+ * @example
+ * const snapshot: Snapshot = {
+ *   scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(),
+ *   data: { messages: [] }, appData: {},
+ * }
+ */
+export interface Snapshot {
+  scope: Scope
+  schemaVersion: string
+  createdAt: string
+  data: Record<string, JSONValue>
+  appData: Record<string, JSONValue>
+}
+
+/**
+ * Per-scope bookkeeping that Strands keeps beside the snapshots.
+ *
+ * @example
+ * const manifest: SnapshotManifest = { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
+ */
+export interface SnapshotManifest {
+  schemaVersion: string
+  updatedAt: string
+  [extra: string]: JSONValue
+}
+
+/**
+ * Exactly the Strands Agents TypeScript SDK's `SnapshotStorage`.
+ *
+ * @example
+ * const storage: SnapshotStorage = new MemoryStorage()
+ * await storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
+ */
+export interface SnapshotStorage<T = Snapshot> {
+  /** Writes a history snapshot (write-once) and, when `isLatest`, also `snapshot_latest.json`. */
+  saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T }): Promise<void>
+  /** Loads a history snapshot by id, or latest when `snapshotId` is omitted; `null` when absent. */
+  loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string }): Promise<T | null>
+  /** History ids, oldest first (UUIDv7 order is creation order). */
+  listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string }): Promise<string[]>
+  /** Removes every object of the session, in every scope. Idempotent. */
+  deleteSession(p: { sessionId: string }): Promise<void>
+  /** The stored manifest, or a default one (`schemaVersion: '1.0'`) when absent. */
+  loadManifest(p: { location: SnapshotLocation }): Promise<SnapshotManifest>
+  /** Replaces the manifest. */
+  saveManifest(p: { location: SnapshotLocation; manifest: SnapshotManifest }): Promise<void>
+}
+
+/**
+ * One history snapshot's metadata, read without its payload.
+ *
+ * @example
+ * const { items } = await store.listSnapshots({ location })
+ * console.log(items[0].snapshotId, items[0].createdAt.toISOString(), items[0].storedBytes)
+ */
+export interface SnapshotInfo {
+  snapshotId: string
+  /** Taken from the UUIDv7's millisecond timestamp. */
+  createdAt: Date
+  /** Bytes as stored (after compression). */
+  storedBytes: number
+}
+
+/**
+ * What every storage class of snapshelf implements: Strands' interface plus metadata listing,
+ * compare-and-swap of latest, change watching and retention.
+ *
+ * @example
+ * const store: SnapshotStore = new MemoryStorage()
+ * await store.updateLatest({ location, mutate: (cur) => ({ ...cur!, appData: { n: 1 } }) })
+ */
+export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
+  /** One page of history metadata (no payloads), oldest first; `nextStartAfter` when more remain. */
+  listSnapshots(p: {
+    location: SnapshotLocation
+    limit?: number
+    startAfter?: string
+  }): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }>
+  /** Whether a history snapshot (or latest, when `snapshotId` is omitted) exists. */
+  hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string }): Promise<boolean>
+  /** Deletes one history snapshot; deleting an absent one is not an error. */
+  deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string }): Promise<void>
+  /**
+   * Atomic read-modify-write of latest: `mutate` sees the current latest (or `null`) and returns
+   * the next one; `null` writes nothing; throwing aborts. Lost races are retried with jittered backoff.
+   */
+  updateLatest(p: {
+    location: SnapshotLocation
+    maxAttempts?: number
+    mutate: (current: T | null) => T | null | Promise<T | null>
+  }): Promise<{ committed: boolean; snapshot: T | null }>
+  /** Calls `onChange` once per change of latest; returns an unsubscribe function. */
+  watchLatest(p: {
+    location: SnapshotLocation
+    onChange: (snapshot: T) => void
+    signal?: AbortSignal
+    intervalMs?: number
+  }): () => void
+  /** Deletes history beyond the newest `keepLast` and/or older than `olderThan`; returns how many. */
+  prune(p: { location: SnapshotLocation; keepLast?: number; olderThan?: Date }): Promise<number>
+}
+
+/**
+ * Options every storage class takes.
+ *
+ * @example
+ * new MemoryStorage({ prefix: 'prod/agents', compression: 'none', maxDecodedBytes: 8 << 20 })
+ */
+export interface StoreOptions {
+  /** Key prefix, `/`-separated segments of `[A-Za-z0-9._-]` (no `.` or `..` segments). */
+  prefix?: string
+  /** `'gzip'` (default) or `'none'` (plain JSON, readable by Strands' own storage). */
+  compression?: 'gzip' | 'none'
+  /** Largest decoded snapshot accepted on read or write, in bytes (default 64 MiB). */
+  maxDecodedBytes?: number
+}

@@ -1,0 +1,24 @@
+import { defineConfig } from 'tsup'
+
+// One entry per subpath export; shared code is split into chunks so `snapshelf/s3` and
+// `snapshelf` share one copy of the snapshot layer when both are imported.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    s3: 'src/s3.ts',
+    r2: 'src/r2.ts',
+    indexeddb: 'src/indexeddb.ts',
+    http: 'src/http.ts',
+    tiered: 'src/tiered.ts',
+    testing: 'src/testing.ts',
+  },
+  format: ['esm'],
+  target: 'es2022',
+  platform: 'neutral',
+  dts: true,
+  splitting: true,
+  treeshake: true,
+  clean: true,
+  sourcemap: true,
+  external: ['aws4fetch', 'idb', 'uuidv7'],
+})
