@@ -18,7 +18,7 @@ export default defineConfig({
   dts: true,
   splitting: true,
   treeshake: true,
-  clean: true,
+  clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
   external: ['aws4fetch', 'idb', 'uuidv7'],
 })
