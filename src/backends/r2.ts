@@ -1,0 +1,134 @@
+import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
+import { RemoteError, SnapshelfError, throwIfAborted } from '../errors.js'
+
+/**
+ * The R2 bucket binding, typed structurally: only the methods and fields this backend uses, so
+ * snapshelf depends on no Workers type package at runtime or at compile time. A Worker's
+ * `env.MY_BUCKET` (`R2Bucket` from `@cloudflare/workers-types`) satisfies it as is.
+ *
+ * @example
+ * interface Env { SNAPSHOTS: R2BucketLike }
+ * const storage = new R2Storage({ bucket: env.SNAPSHOTS })
+ */
+export interface R2BucketLike {
+  get(key: string): Promise<R2ObjectBodyLike | null>
+  head(key: string): Promise<R2ObjectLike | null>
+  put(
+    key: string,
+    value: Uint8Array,
+    options?: { onlyIf?: { etagMatches?: string; etagDoesNotMatch?: string } },
+  ): Promise<R2ObjectLike | null>
+  delete(keys: string | string[]): Promise<void>
+  list(options?: { prefix?: string; limit?: number; cursor?: string; startAfter?: string }): Promise<{
+    objects: R2ObjectLike[]
+    truncated: boolean
+    cursor?: string
+  }>
+}
+
+/**
+ * The fields of an R2 object this backend reads.
+ *
+ * @example
+ * const head: R2ObjectLike | null = await env.SNAPSHOTS.head(key)
+ */
+export interface R2ObjectLike {
+  key: string
+  size: number
+  /** The unquoted ETag: what `onlyIf.etagMatches` compares against (`httpEtag` is the quoted form). */
+  etag: string
+}
+
+/**
+ * An R2 object with its body.
+ *
+ * @example
+ * const obj: R2ObjectBodyLike | null = await env.SNAPSHOTS.get(key)
+ * const bytes = obj && new Uint8Array(await obj.arrayBuffer())
+ */
+export interface R2ObjectBodyLike extends R2ObjectLike {
+  arrayBuffer(): Promise<ArrayBuffer>
+}
+
+/** R2's `delete` and `list` take at most 1000 keys per call. */
+const R2_PAGE = 1000
+
+/**
+ * A byte backend over an R2 bucket binding: no credentials, no signing, the Worker's own binding.
+ * Compare-and-swap goes through `onlyIf` (R2 answers `null` when the condition fails); bodies are
+ * stored opaquely, with no `contentEncoding`, so reads return exactly the bytes we wrote (our
+ * own gzip included) and the codec recognises gzip by its magic bytes.
+ *
+ * @example
+ * const store = new BackendSnapshotStore({ backend: new R2Backend(env.SNAPSHOTS) })
+ */
+export class R2Backend implements Backend {
+  readonly maxListPage = R2_PAGE
+
+  constructor(private readonly bucket: R2BucketLike) {}
+
+  async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
+    throwIfAborted(o?.signal)
+    return this.call('get', key, async () => {
+      const obj = await this.bucket.get(key)
+      return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag }
+    })
+  }
+
+  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
+    throwIfAborted(o?.signal)
+    return this.call('head', key, async () => {
+      const obj = await this.bucket.head(key)
+      return obj && { etag: obj.etag, size: obj.size }
+    })
+  }
+
+  async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
+    throwIfAborted(o.signal)
+    // `etagDoesNotMatch: '*'` is R2's If-None-Match: * (create-only); a failed condition
+    // resolves null rather than throwing, which is exactly the Backend contract.
+    const onlyIf =
+      o.ifMatch !== undefined ? { etagMatches: o.ifMatch } : o.ifNoneMatch === '*' ? { etagDoesNotMatch: '*' } : undefined
+    return this.call('put', key, async () => {
+      const obj = await this.bucket.put(key, body, onlyIf ? { onlyIf } : undefined)
+      return obj && { etag: obj.etag }
+    })
+  }
+
+  async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
+    for (let i = 0; i < keys.length; i += R2_PAGE) {
+      throwIfAborted(o?.signal)
+      const batch = keys.slice(i, i + R2_PAGE)
+      await this.call('delete', batch[0]!, () => this.bucket.delete(batch))
+    }
+  }
+
+  async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
+    const limit = Math.min(o.limit ?? R2_PAGE, R2_PAGE)
+    let cursor: string | undefined
+    // R2 may answer a truncated page with fewer objects than asked (even none); follow its
+    // cursor until there is something to return, so a caller never mistakes that for the end.
+    for (;;) {
+      throwIfAborted(o.signal)
+      const page = await this.call('list', prefix, () =>
+        this.bucket.list(cursor === undefined ? { prefix, limit, startAfter: o.startAfter } : { prefix, limit, cursor }),
+      )
+      const objects = page.objects.slice(0, limit)
+      const truncated = page.truncated || page.objects.length > limit
+      if (objects.length || !truncated || !page.cursor) {
+        return { entries: objects.map((x) => ({ key: x.key, size: x.size, etag: x.etag })), truncated: truncated && objects.length > 0 }
+      }
+      cursor = page.cursor
+    }
+  }
+
+  /** Wraps binding failures in `RemoteError` naming the operation and key (keys hold no secrets). */
+  private async call<R>(op: string, key: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn()
+    } catch (cause) {
+      if (cause instanceof SnapshelfError) throw cause
+      throw new RemoteError(`R2 ${op} ${key} failed`, { key, cause })
+    }
+  }
+}
