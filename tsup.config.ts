@@ -20,5 +20,5 @@ export default defineConfig({
   treeshake: true,
   clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
-  external: ['aws4fetch', 'idb', 'uuidv7'],
+  external: ['aws4fetch', 'idb'],
 })

@@ -27,15 +27,13 @@ export function isGzip(bytes: Uint8Array): boolean {
  * const bytes = await encodeJSON(snapshot, 'gzip', DEFAULT_MAX_DECODED_BYTES)
  */
 export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', maxBytes: number): Promise<Uint8Array> {
-  let text: string | undefined
+  let raw: Uint8Array<ArrayBuffer>
   try {
-    text = JSON.stringify(value)
+    raw = new TextEncoder().encode(JSON.stringify(value))
   } catch (cause) {
     throw new ValidationError('snapshot', 'must be JSON-serialisable (no cycles, no BigInt)', { cause })
   }
-  if (text === undefined) throw new ValidationError('snapshot', 'must be JSON-serialisable')
-  const raw = new TextEncoder().encode(text)
-  if (raw.length > maxBytes) throw new TooLargeError(`snapshot is ${raw.length} bytes, over the limit of ${maxBytes}`)
+  if (raw.length > maxBytes) throw new TooLargeError(`snapshot is over ${maxBytes} bytes`)
   if (compression === 'none') return raw
   const gz = new Response(new Response(raw).body!.pipeThrough(new CompressionStream('gzip')))
   return new Uint8Array(await gz.arrayBuffer())
@@ -51,17 +49,20 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
  */
 export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: number): Promise<T> {
   const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
-  if (raw.length > maxBytes) throw new TooLargeError(`${key} is over the limit of ${maxBytes} bytes`, { key })
+  if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
   let value: unknown
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
   } catch (cause) {
     throw new CorruptError(`${key} is not valid UTF-8 JSON`, { key, cause })
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CorruptError(`${key} does not hold a JSON object`, { key })
-  }
-  return value as T
+  if (isObject(value)) return value as T
+  throw new CorruptError(`${key} does not hold a JSON object`, { key })
+}
+
+/** @internal A non-null, non-array object: the only shape a snapshot or manifest may have. */
+export function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
@@ -75,7 +76,7 @@ async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise
       total += value.length
       if (total > maxBytes) {
         void reader.cancel().catch(() => {})
-        throw new TooLargeError(`${key} decodes to more than ${maxBytes} bytes`, { key })
+        throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
       }
       chunks.push(value)
     }

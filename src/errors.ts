@@ -57,25 +57,34 @@ export class SnapshelfError extends Error {
   readonly requestId?: string
 
   constructor(code: SnapshelfErrorCode, message: string, details: SnapshelfErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    const { cause, ...context } = details
+    super(message, cause === undefined ? undefined : { cause })
     this.name = 'SnapshelfError'
     this.code = code
-    if (details.key !== undefined) this.key = details.key
-    if (details.field !== undefined) this.field = details.field
-    if (details.status !== undefined) this.status = details.status
-    if (details.serverCode !== undefined) this.serverCode = details.serverCode
-    if (details.requestId !== undefined) this.requestId = details.requestId
+    Object.assign(this, context)
   }
 
-  /** A JSON form with the context but never the cause's internals (which might hold request data). */
+  /** A JSON form with the context but never the cause (which might hold request internals). */
   toJSON(): Record<string, unknown> {
-    const { name, code, message, key, field, status, serverCode, requestId } = this
-    return { name, code, message, key, field, status, serverCode, requestId }
+    return { ...(this as object), message: this.message }
   }
 }
 
+/** The constructor shape every failure-specific subclass shares. */
+type ErrorClass = new (message?: string, details?: SnapshelfErrorDetails) => SnapshelfError
+
+// One factory instead of seven hand-written subclasses keeps the core bundle small; the explicit
+// `name` survives minification.
+const subclass = (code: SnapshelfErrorCode, name: string, fallback = ''): ErrorClass =>
+  class extends SnapshelfError {
+    constructor(message = fallback, details?: SnapshelfErrorDetails) {
+      super(code, message, details)
+      this.name = name
+    }
+  }
+
 /**
- * Bad input, rejected before any I/O.
+ * Bad input, rejected before any I/O; the message names the field and the rule.
  *
  * @example
  * new ValidationError('location.sessionId', 'must match ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$')
@@ -94,12 +103,8 @@ export class ValidationError extends SnapshelfError {
  * @example
  * new ConflictError('latest changed 10 times while updating', { key })
  */
-export class ConflictError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_CONFLICT', message, details)
-    this.name = 'ConflictError'
-  }
-}
+export const ConflictError = /* @__PURE__ */ subclass('ERR_CONFLICT', 'ConflictError')
+export type ConflictError = SnapshelfError
 
 /**
  * Stored bytes that do not decode: garbage, truncated gzip, invalid UTF-8 or JSON.
@@ -107,12 +112,8 @@ export class ConflictError extends SnapshelfError {
  * @example
  * new CorruptError('invalid JSON', { key })
  */
-export class CorruptError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_CORRUPT', message, details)
-    this.name = 'CorruptError'
-  }
-}
+export const CorruptError = /* @__PURE__ */ subclass('ERR_CORRUPT', 'CorruptError')
+export type CorruptError = SnapshelfError
 
 /**
  * A snapshot (or request body) larger than the configured limit, including gzip bombs.
@@ -120,12 +121,8 @@ export class CorruptError extends SnapshelfError {
  * @example
  * new TooLargeError('decoded size exceeds 67108864 bytes', { key })
  */
-export class TooLargeError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_TOO_LARGE', message, details)
-    this.name = 'TooLargeError'
-  }
-}
+export const TooLargeError = /* @__PURE__ */ subclass('ERR_TOO_LARGE', 'TooLargeError')
+export type TooLargeError = SnapshelfError
 
 /**
  * A remote service failed (after retries where retrying was safe).
@@ -133,12 +130,8 @@ export class TooLargeError extends SnapshelfError {
  * @example
  * new RemoteError('PutObject failed', { status: 500, serverCode: 'InternalError', requestId })
  */
-export class RemoteError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_REMOTE', message, details)
-    this.name = 'RemoteError'
-  }
-}
+export const RemoteError = /* @__PURE__ */ subclass('ERR_REMOTE', 'RemoteError')
+export type RemoteError = SnapshelfError
 
 /**
  * The remote refused our credentials or the caller's authorization.
@@ -146,12 +139,8 @@ export class RemoteError extends SnapshelfError {
  * @example
  * new AuthError('SignatureDoesNotMatch', { status: 403, serverCode: 'SignatureDoesNotMatch' })
  */
-export class AuthError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_AUTH', message, details)
-    this.name = 'AuthError'
-  }
-}
+export const AuthError = /* @__PURE__ */ subclass('ERR_AUTH', 'AuthError')
+export type AuthError = SnapshelfError
 
 /**
  * Local storage is full (IndexedDB `QuotaExceededError`, HTTP 507).
@@ -159,12 +148,8 @@ export class AuthError extends SnapshelfError {
  * @example
  * new QuotaError('IndexedDB quota exceeded', { key })
  */
-export class QuotaError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_QUOTA', message, details)
-    this.name = 'QuotaError'
-  }
-}
+export const QuotaError = /* @__PURE__ */ subclass('ERR_QUOTA', 'QuotaError')
+export type QuotaError = SnapshelfError
 
 /**
  * A request took longer than its timeout.
@@ -172,12 +157,8 @@ export class QuotaError extends SnapshelfError {
  * @example
  * new TimeoutError('GET timed out after 10000 ms', { key })
  */
-export class TimeoutError extends SnapshelfError {
-  constructor(message: string, details: SnapshelfErrorDetails = {}) {
-    super('ERR_TIMEOUT', message, details)
-    this.name = 'TimeoutError'
-  }
-}
+export const TimeoutError = /* @__PURE__ */ subclass('ERR_TIMEOUT', 'TimeoutError')
+export type TimeoutError = SnapshelfError
 
 /**
  * The caller's `AbortSignal` fired.
@@ -185,12 +166,8 @@ export class TimeoutError extends SnapshelfError {
  * @example
  * new AbortedError('aborted by caller', { cause: signal.reason })
  */
-export class AbortedError extends SnapshelfError {
-  constructor(message = 'operation aborted', details: SnapshelfErrorDetails = {}) {
-    super('ERR_ABORTED', message, details)
-    this.name = 'AbortedError'
-  }
-}
+export const AbortedError = /* @__PURE__ */ subclass('ERR_ABORTED', 'AbortedError', 'operation aborted')
+export type AbortedError = SnapshelfError
 
 /**
  * Throws `AbortedError` when `signal` has fired; call before each step of a long operation.

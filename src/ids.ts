@@ -1,4 +1,3 @@
-import { uuidv7 } from 'uuidv7'
 import { ValidationError } from './errors.js'
 import type { SnapshotLocation } from './types.js'
 
@@ -8,18 +7,37 @@ import type { SnapshotLocation } from './types.js'
  * Strands accepts (`^[a-z0-9_-]+$`) is accepted.
  */
 const ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
-/** Lowercase canonical UUIDv7: version nibble 7, RFC 4122 variant. */
+/** Lowercase canonical UUIDv7: version nibble 7, RFC 9562 variant. */
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const PREFIX = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127})*$/
 
+let lastMs = -1
+let counter = 0
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0')
+
 /**
- * A new snapshot id: a UUIDv7, so ids sort lexicographically in creation order.
+ * A new snapshot id: a UUIDv7 (RFC 9562), so ids sort lexicographically in creation order.
+ * Within one millisecond a 12-bit counter (in the `rand_a` field, RFC 9562 §6.2 method 1) keeps
+ * ids from this process strictly increasing; when it overflows, or the clock steps back, the
+ * timestamp borrows from the next millisecond instead of going backwards. The remaining 62 bits
+ * are random (`crypto.getRandomValues`). Written here rather than taken from a package because
+ * generation is all we need and the core's whole bundle budget is 4 KB.
  *
  * @example
  * await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
  */
 export function newSnapshotId(): string {
-  return uuidv7()
+  const now = Date.now()
+  const random = crypto.getRandomValues(new Uint8Array(11))
+  if (now > lastMs) {
+    lastMs = now
+    counter = ((random[8]! << 8) | random[9]!) & 0x7ff // start in the lower half: room to count up
+  } else if (++counter > 0xfff) {
+    lastMs++
+    counter = 0
+  }
+  const tail = Array.from(random.subarray(0, 8), (b) => hex(b, 2)).join('')
+  return `${hex(Math.floor(lastMs / 0x10000), 8)}-${hex(lastMs % 0x10000, 4)}-7${hex(counter, 3)}-${hex(8 | (random[0]! & 3), 1)}${tail.slice(2, 5)}-${tail.slice(5, 16)}${hex(random[10]! & 15, 1)}`
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, isObject } from './codec.js'
 import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
@@ -144,7 +144,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       const cond = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }
       if (await this.backend.put(key, bytes, { ...cond, signal: p.signal })) return { committed: true, snapshot: next }
     }
-    throw new ConflictError(`${key} kept changing: lost the compare-and-swap ${attempts} times`, { key })
+    throw new ConflictError(`${key}: lost the compare-and-swap ${attempts} times`, { key })
   }
 
   watchLatest(p: {
@@ -228,7 +228,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 
   /** Validates and encodes a snapshot or manifest with this store's codec settings. */
   protected async encode(field: string, value: unknown): Promise<Uint8Array> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(field, 'must be a JSON object')
+    if (!isObject(value)) throw new ValidationError(field, 'must be a JSON object')
     return encodeJSON(value, this.compression, this.maxDecodedBytes)
   }
 
@@ -254,7 +254,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       // Deleted between our attempt and the check: try once more.
       if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
     }
-    throw new ConflictError(`${key} already holds a different snapshot (history is write-once)`, { key })
+    throw new ConflictError(`${key} holds a different snapshot (history is write-once)`, { key })
   }
 }
 

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Size budgets: bundles each subpath entry the way a user's bundler sees it (esbuild, minified,
+// browser platform, from the BUILT dist/), gzips at level 9, and fails when a bundle is over
+// budget or when an entry pulls in a package it must not (the core: aws4fetch, idb).
+// Run `npm run build` first.
+import { build } from 'esbuild'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const KB = 1024
+
+// Each entry is measured as a user's program that uses it: construct the storage, save, load,
+// list, compare-and-swap (the same "PUT + GET + LIST program" the peer figures in INFRA.md use).
+// Classes bundle all their methods, so this is every method of the tier; what it leaves out is
+// exports the program does not name (e.g. error classes it never checks for).
+const use = (storage) => `
+const location = { sessionId: 's1', scope: 'agent', scopeId: 'main' }
+const snapshot = { scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(), data: {}, appData: {} }
+const storage = ${storage}
+await storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
+console.log(await storage.loadSnapshot({ location }), await storage.listSnapshots({ location }))
+await storage.updateLatest({ location, mutate: (s) => s })
+`
+const core = `import { newSnapshotId, SnapshelfError } from 'snapshelf'; globalThis.E = SnapshelfError;`
+
+/** [label, program, budget in bytes, packages that must not appear] */
+const entries = [
+  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 4 * KB, ['aws4fetch', 'idb']],
+  [
+    'snapshelf/s3',
+    `${core} import { S3Storage } from 'snapshelf/s3'; ${use("new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' })")}`,
+    8 * KB,
+    ['idb'],
+  ],
+  ['snapshelf/r2', `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`, 5 * KB, ['aws4fetch', 'idb']],
+  ['snapshelf/indexeddb', `${core} import { IndexedDBStorage } from 'snapshelf/indexeddb'; ${use('new IndexedDBStorage()')}`, 6 * KB, ['aws4fetch']],
+  [
+    'snapshelf/http (client + handler)',
+    `${core} import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'; globalThis.h = createSnapshotHandler; ${use("new HttpStorage({ baseUrl: '/api' })")}`,
+    6 * KB,
+    ['aws4fetch', 'idb'],
+  ],
+  [
+    'snapshelf/tiered (IndexedDB -> Http)',
+    `${core} import { TieredStorage } from 'snapshelf/tiered'; import { IndexedDBStorage } from 'snapshelf/indexeddb'; import { HttpStorage } from 'snapshelf/http';
+     ${use("new TieredStorage({ local: new IndexedDBStorage(), remote: new HttpStorage({ baseUrl: '/api' }) })")} await storage.sync()`,
+    11 * KB,
+    ['aws4fetch'],
+  ],
+  // Whole entry, every export: informational ceiling for the core.
+  ['snapshelf (every export)', `export * from 'snapshelf'`, 4.5 * KB, ['aws4fetch', 'idb']],
+]
+
+// `snapshelf` and `snapshelf/<x>` resolve to the built files, as they would from node_modules.
+const selfResolve = {
+  name: 'snapshelf-dist',
+  setup(b) {
+    b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => {
+      const sub = args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)
+      return { path: `${root}dist/${sub}.js` }
+    })
+  },
+}
+
+if (!existsSync(`${root}dist/index.js`)) {
+  console.error('dist/ is missing: run `npm run build` first')
+  process.exit(1)
+}
+
+let passed = 0
+let failed = 0
+const rows = []
+for (const [label, program, budget, forbidden] of entries) {
+  let result
+  try {
+    result = await build({
+      stdin: { contents: program, resolveDir: root, loader: 'js' },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [selfResolve],
+    })
+  } catch (error) {
+    rows.push([label, '-', `${(budget / KB).toFixed(1)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])
+    failed++
+    continue
+  }
+  const gz = gzipSync(result.outputFiles[0].contents, { level: 9 }).length
+  const inputs = Object.keys(result.metafile.inputs)
+  const leaked = forbidden.filter((pkg) => inputs.some((i) => i.includes(`node_modules/${pkg}/`)))
+  const ok = gz <= budget && leaked.length === 0
+  if (ok) passed++
+  else failed++
+  const note = leaked.length ? `FAIL: contains ${leaked.join(', ')}` : ok ? 'ok' : 'FAIL: over budget'
+  rows.push([label, `${(gz / KB).toFixed(2)} KB`, `${(budget / KB).toFixed(1)} KB`, note])
+}
+
+const header = ['entry', 'min+gzip', 'budget', 'result']
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => String(r[i]).length)))
+const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')
+console.log(line(header))
+for (const r of rows) console.log(line(r))
+console.log(`size: ${passed} passed, ${failed} failed`)
+process.exit(failed ? 1 : 0)
