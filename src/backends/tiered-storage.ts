@@ -1,0 +1,313 @@
+import type { Backend } from '../backend.js'
+import { RemoteError, TimeoutError, ValidationError } from '../errors.js'
+import { checkId, checkLocation, checkPrefix } from '../ids.js'
+import { scopeFolder } from '../keys.js'
+import { BackendSnapshotStore } from '../store.js'
+import type { Snapshot, SnapshotLocation, StoreOptions } from '../types.js'
+import { TieredBackend } from './tiered.js'
+import { type SyncProgress, type SyncResult, Syncer } from './tiered-sync.js'
+
+/**
+ * A tier of `TieredStorage`: any snapshelf storage (its `.backend` and `.prefix` are used, so
+ * bytes move key to key without decoding), or a bare `Backend` (prefix `''`).
+ *
+ * @example
+ * const tier: Tier = new IndexedDBStorage()
+ */
+export type Tier = Backend | { readonly backend: Backend; readonly prefix?: string; readonly compression?: 'gzip' | 'none' }
+
+/**
+ * Options of `TieredStorage`.
+ *
+ * @example
+ * new TieredStorage({ local: new IndexedDBStorage(), remote: new HttpStorage({ baseUrl: '/api' }), autoSyncDelayMs: 500 })
+ */
+export interface TieredStorageOptions extends StoreOptions {
+  /** Where writes land and reads start: IndexedDB in a browser, memory elsewhere. */
+  local: Tier
+  /** Where `sync` pushes to and pulls from: HTTP, S3, R2. */
+  remote: Tier
+  /**
+   * Names the sync lock (`navigator.locks`) and the `BroadcastChannel` shared by every tab using
+   * the same local tier. Give each local database its own name. Default `'snapshelf'`.
+   */
+  name?: string
+  /** Remote requests in flight during a sync. Default 16. */
+  concurrency?: number
+  /** Extra attempts per remote request on network errors, with backoff. Default 3. */
+  retries?: number
+  /**
+   * `sync` lists remote history from the newest id it already pulled minus this window, so
+   * history another device wrote offline (older ids, pushed late) is still found. Default 24 h.
+   * Devices offline longer: `hydrate` or `sync({ full: true })` list everything.
+   */
+  lookbackMs?: number
+  /** A read that misses locally asks the remote and caches the answer. Default true. */
+  readThrough?: boolean
+  /** In browsers, sync when the window goes `online`. Default true. */
+  syncOnOnline?: boolean
+  /** Sync this many ms after the last write (debounced, skipped while offline). Default: off. */
+  autoSyncDelayMs?: number
+}
+
+/**
+ * What a UI shows about the local-first tier.
+ *
+ * @example
+ * storage.onStatus((s) => (badge.textContent = s.online ? `${s.pending} pending` : 'offline'))
+ */
+export interface TieredStatus {
+  /** False after the remote failed for network reasons or the browser went offline. */
+  online: boolean
+  syncing: boolean
+  /** Keys (and session deletions) waiting in the outbox. */
+  pending: number
+  lastSyncAt: Date | null
+  lastError: unknown
+  /** History keys the remote holds with different bytes; they stay in the outbox. */
+  conflicts: string[]
+}
+
+/** Options of `sync`. */
+export interface SyncOptions {
+  signal?: AbortSignal
+  onProgress?: (progress: SyncProgress) => void
+  /** List every remote history id instead of the window after the cursor. */
+  full?: boolean
+  /** Return `{ skipped: true }` at once when another tab is syncing, instead of waiting. */
+  ifAvailable?: boolean
+}
+
+/**
+ * Local-first snapshots: every write lands in the local tier and a persistent outbox, so nothing
+ * written offline is lost; `sync()` pushes the outbox to the remote and pulls what other devices
+ * wrote. Encoded bytes are copied between tiers, never decoded and re-encoded. History is
+ * conflict-free (unique ids, create-only); `latest` and the manifest resolve by compare-and-swap:
+ * the side that changed since the last agreed state wins, and when both changed the greater
+ * `createdAt` (manifest: `updatedAt`) wins, ties broken by the greater SHA-256 of the stored bytes.
+ *
+ * @example
+ * import { TieredStorage } from 'snapshelf/tiered'
+ * import { IndexedDBStorage } from 'snapshelf/indexeddb'
+ * import { HttpStorage } from 'snapshelf/http'
+ * const storage = new TieredStorage({ local: new IndexedDBStorage(), remote: new HttpStorage({ baseUrl: '/api' }) })
+ * await storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
+ * await storage.sync({ onProgress: console.log })
+ */
+export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
+  declare readonly backend: TieredBackend
+  private readonly syncer: Syncer
+  private readonly listeners = new Set<(status: TieredStatus) => void>()
+  private readonly lockName: string
+  private readonly channel?: BroadcastChannel
+  private readonly stops: (() => void)[] = []
+  private state: TieredStatus
+  private queue: Promise<unknown> = Promise.resolve()
+  private timer?: ReturnType<typeof setTimeout>
+  private counting?: Promise<void>
+  private recount = false
+
+  constructor(options: TieredStorageOptions) {
+    const local = tierOf(options?.local, 'local')
+    const remote = tierOf(options?.remote, 'remote')
+    const prefix = checkPrefix(options.prefix)
+    super({
+      compression: local.compression,
+      ...options,
+      prefix,
+      backend: new TieredBackend(local.backend, local.prefix, remote.backend, remote.prefix, prefix),
+    })
+    const { name = 'snapshelf', autoSyncDelayMs } = options
+    checkId('name', name)
+    this.backend.readThrough = options.readThrough ?? true
+    this.syncer = new Syncer(this.backend, {
+      concurrency: positive('concurrency', options.concurrency ?? 16),
+      retries: positive('retries', (options.retries ?? 3) + 1) - 1,
+      lookbackMs: positive('lookbackMs', options.lookbackMs ?? 86_400_000),
+      maxDecodedBytes: this.maxDecodedBytes,
+    })
+    if (autoSyncDelayMs !== undefined) positive('autoSyncDelayMs', autoSyncDelayMs)
+    this.lockName = `snapshelf-sync:${name}`
+    const nav = typeof navigator === 'undefined' ? undefined : navigator
+    this.state = { online: nav?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
+    this.backend.hooks = {
+      onQueued: () => {
+        this.channel?.postMessage('queued')
+        this.countPending()
+        if (autoSyncDelayMs === undefined) return
+        clearTimeout(this.timer)
+        this.timer = setTimeout(() => {
+          if (nav?.onLine !== false) this.sync().catch(() => {})
+        }, autoSyncDelayMs)
+      },
+      onRemoteError: (lastError) => this.set({ online: false, lastError }),
+    }
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+      if (typeof BroadcastChannel === 'function') {
+        // Another tab wrote or synced: our pending count and last sync time changed.
+        const channel = (this.channel = new BroadcastChannel(`snapshelf:${name}`))
+        channel.onmessage = (event) => {
+          if (event.data === 'synced') this.set({ lastSyncAt: new Date(), online: true })
+          this.countPending()
+        }
+        this.stops.push(() => channel.close())
+      }
+      const listen = (type: string, fn: () => void): void => {
+        window.addEventListener(type, fn)
+        this.stops.push(() => window.removeEventListener(type, fn))
+      }
+      listen('offline', () => this.set({ online: false }))
+      listen('online', () => {
+        this.set({ online: true })
+        if (options.syncOnOnline ?? true) this.sync({ ifAvailable: true }).catch(() => {})
+      })
+    }
+  }
+
+  /** The current status (a copy). */
+  get status(): TieredStatus {
+    return { ...this.state }
+  }
+
+  /**
+   * Calls `listener` with the status whenever it changes (online, syncing, pending, last sync);
+   * returns an unsubscribe function.
+   *
+   * @example
+   * const stop = storage.onStatus((s) => render(s))
+   */
+  onStatus(listener: (status: TieredStatus) => void): () => void {
+    if (typeof listener !== 'function') throw new ValidationError('listener', 'must be a function')
+    this.listeners.add(listener)
+    this.countPending()
+    return () => void this.listeners.delete(listener)
+  }
+
+  /**
+   * Keys (and session deletions) waiting in the outbox.
+   *
+   * @example
+   * if (await storage.pendingCount()) await storage.sync()
+   */
+  async pendingCount(p: { signal?: AbortSignal } = {}): Promise<number> {
+    return new Set((await this.backend.outbox(p)).map((e) => `${e.op === 'drop'}${e.rel}`)).size
+  }
+
+  /**
+   * Pushes the outbox (session deletions, history create-only, deletes, then `latest` and the
+   * manifest by compare-and-swap), then pulls what is new remotely for every known location.
+   * Idempotent and resumable: an entry leaves the outbox only once the remote confirmed it.
+   * One sync at a time per `name` across tabs (`navigator.locks`).
+   *
+   * @example
+   * const { pushed, pulled } = await storage.sync({ signal: AbortSignal.timeout(30_000) })
+   */
+  sync(p: SyncOptions = {}): Promise<SyncResult> {
+    return this.exclusive(p, true, { push: true, pull: p.full ? 'full' : 'window' })
+  }
+
+  /**
+   * Remote → local for one location: every history id the local tier lacks, and `latest` and
+   * the manifest unless they hold unpushed local changes. Writes nothing when local is current.
+   *
+   * @example
+   * await storage.hydrate({ location }) // e.g. on a new device, before listing history
+   */
+  async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
+    return this.exclusive(p, false, { push: false, pull: 'full', folder: scopeFolder('', checkLocation(p?.location)) })
+  }
+
+  /**
+   * Local → remote for one location: pushes its outbox entries (and a pending deletion of its
+   * session) and reconciles `latest` and the manifest, so the remote is current.
+   *
+   * @example
+   * await storage.flush({ location }) // before handing the session to a server-side agent
+   */
+  async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
+    return this.exclusive(p, true, { push: true, pull: false, folder: scopeFolder('', checkLocation(p?.location)) })
+  }
+
+  override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
+    // One outbox entry for the whole session, instead of one per key.
+    await this.backend.dropSession(checkId('sessionId', p?.sessionId), { signal: p.signal })
+  }
+
+  /**
+   * Stops listening to `online`, closes the `BroadcastChannel` and cancels a pending auto-sync.
+   *
+   * @example
+   * window.addEventListener('pagehide', () => storage.close())
+   */
+  close(): void {
+    clearTimeout(this.timer)
+    for (const stop of this.stops.splice(0)) stop()
+  }
+
+  /** Runs one sync job under the in-process queue and the cross-tab lock. */
+  private exclusive(
+    p: SyncOptions,
+    stamp: boolean,
+    job: { push: boolean; pull: false | 'window' | 'full'; folder?: string },
+  ): Promise<SyncResult> {
+    const run = async (): Promise<SyncResult> => {
+      this.set({ syncing: true })
+      try {
+        const result = await this.syncer.run({ ...job, signal: p.signal, onProgress: p.onProgress })
+        this.set({ online: true, lastError: null, conflicts: result.conflicts, ...(stamp && { lastSyncAt: new Date() }) })
+        this.channel?.postMessage('synced')
+        return result
+      } catch (error) {
+        this.set({ lastError: error, ...((error instanceof RemoteError || error instanceof TimeoutError) && { online: false }) })
+        throw error
+      } finally {
+        this.set({ syncing: false })
+        this.countPending()
+      }
+    }
+    const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
+    const locked = (): Promise<SyncResult> =>
+      locks
+        ? locks.request(this.lockName, p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }, (lock) =>
+            lock ? run() : { pushed: 0, pulled: 0, conflicts: [], skipped: true },
+          )
+        : run()
+    const next = this.queue.then(locked, locked)
+    this.queue = next.catch(() => {})
+    return next
+  }
+
+  private set(change: Partial<TieredStatus>): void {
+    this.state = { ...this.state, ...change }
+    for (const listener of this.listeners) listener(this.status)
+  }
+
+  /** Recounts the outbox for listeners; coalesces bursts of writes into one count at a time. */
+  private countPending(): void {
+    if (!this.listeners.size) return
+    if (this.counting) return void (this.recount = true)
+    this.counting = this.pendingCount()
+      .then((pending) => {
+        if (pending !== this.state.pending) this.set({ pending })
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.counting = undefined
+        if (!this.recount) return
+        this.recount = false
+        this.countPending()
+      })
+  }
+}
+
+function tierOf(tier: Tier | undefined, field: string): { backend: Backend; prefix: string; compression?: 'gzip' | 'none' } {
+  const t = tier as { backend?: Backend; prefix?: string; compression?: 'gzip' | 'none' } & Partial<Backend>
+  if (typeof t?.backend?.get === 'function') return { backend: t.backend, prefix: t.prefix ?? '', compression: t.compression }
+  if (typeof t?.get === 'function' && typeof t.put === 'function' && typeof t.list === 'function') return { backend: t as Backend, prefix: '' }
+  throw new ValidationError(field, 'must be a snapshelf storage or a Backend')
+}
+
+function positive(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 1) || !Number.isFinite(value)) throw new ValidationError(field, 'must be a number >= 1')
+  return value
+}
