@@ -37,65 +37,50 @@ export class HttpBackend implements Backend {
     private readonly options: HttpBackendOptions,
   ) {
     if (typeof options?.baseUrl !== 'string' || !options.baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
-    if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ValidationError('fetch', 'must be a function')
     this.base = options.baseUrl.replace(/\/+$/, '')
     this.root = prefix ? `${prefix}/` : ''
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
-    const res = await this.send('GET', this.objectPath(key), o)
-    if (res.status === 404) return null
-    await this.expect(res, 'GET', key)
-    return { body: new Uint8Array(await res.arrayBuffer()), etag: this.etagOf(res) }
+    const res = await this.call('GET', this.object(key), o, 404)
+    return res && { body: new Uint8Array(await res.arrayBuffer()), etag: etagOf(res) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
-    const res = await this.send('HEAD', this.objectPath(key), o)
-    if (res.status === 404) return null
-    await this.expect(res, 'HEAD', key)
-    return { etag: this.etagOf(res), size: Number(res.headers.get(SIZE_HEADER) ?? NaN) }
+    const res = await this.call('HEAD', this.object(key), o, 404)
+    return res && { etag: etagOf(res), size: Number(res.headers.get(SIZE_HEADER)) }
   }
 
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' }
+    const headers: Record<string, string> = {}
     if (o.ifMatch !== undefined) headers['if-match'] = o.ifMatch
-    else if (o.ifNoneMatch === '*') headers['if-none-match'] = '*'
+    else if (o.ifNoneMatch) headers['if-none-match'] = '*'
     let attempts = 0
-    const res = await this.send('PUT', this.objectPath(key), o, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (res.status === 412) {
-      // A retried conditional write may have landed the first time (its answer lost): if the
-      // key now holds exactly our bytes, that write was ours.
-      if (attempts > 1) {
-        const now = await this.get(key, o)
-        if (now && now.body.length === body.length && now.body.every((b, i) => b === body[i])) return { etag: now.etag }
-      }
-      return null
-    }
-    await this.expect(res, 'PUT', key)
-    return { etag: this.etagOf(res) }
+    const res = await this.call('PUT', this.object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
+    if (res) return { etag: etagOf(res) }
+    // A retried conditional write may have landed the first time (its answer lost): if the key
+    // now holds exactly our bytes, that write was ours.
+    const now = attempts > 1 ? await this.get(key, o) : null
+    return now && now.body.length === body.length && now.body.every((b, i) => b === body[i]) ? { etag: now.etag } : null
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
     for (let i = 0; i < keys.length; i += MAX_BATCH) {
       const batch = keys.slice(i, i + MAX_BATCH).map((k) => this.relative(k))
-      const res =
-        batch.length === 1
-          ? await this.send('DELETE', `/objects/${batch[0]}`, o)
-          : await this.send('POST', '/delete', o, JSON.stringify({ keys: batch }), { 'content-type': 'application/json' })
-      await this.expect(res, 'DELETE', keys[i]!)
+      await (batch.length === 1
+        ? this.call('DELETE', `/objects/${batch[0]}`, o)
+        : this.call('POST', '/delete', o, 0, JSON.stringify({ keys: batch }), { 'content-type': 'application/json' }))
     }
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     const q = new URLSearchParams({ prefix: this.relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
     if (o.startAfter !== undefined) q.set('startAfter', this.relative(o.startAfter))
-    const res = await this.send('GET', `/list?${q}`, o)
-    await this.expect(res, 'LIST', prefix)
-    const page = (await res.json()) as BackendListPage
+    const page = (await (await this.call('GET', `/list?${q}`, o))!.json()) as BackendListPage
     return { entries: page.entries.map((e) => ({ ...e, key: this.root + e.key })), truncated: page.truncated }
   }
 
-  private objectPath(key: string): string {
+  private object(key: string): string {
     return `/objects/${this.relative(key)}`
   }
 
@@ -105,50 +90,40 @@ export class HttpBackend implements Backend {
     return key.slice(this.root.length)
   }
 
-  private async send(
+  /**
+   * Sends one request (retried per the policy); resolves `null` when the status is `absent`
+   * (404 for reads, 412 for conditional writes) and throws the typed error of any other failure.
+   */
+  private async call(
     method: string,
     path: string,
     o: BackendCallOptions | undefined,
+    absent?: number,
     body?: BodyInit,
     extra?: Record<string, string>,
     onAttempt?: () => void,
-  ): Promise<Response> {
-    const h = this.options.headers
+  ): Promise<Response | null> {
+    const { headers: h, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this.options
     const headers = new Headers(typeof h === 'function' ? await h() : h)
-    for (const [k, v] of Object.entries(extra ?? {})) headers.set(k, v)
-    const doFetch = this.options.fetch ?? ((input: string, init: RequestInit) => fetch(input, init))
-    return fetchWithRetry(
-      (signal) => (onAttempt?.(), doFetch(this.base + path, { method, headers, body, signal })),
-      { retries: this.options.retries, timeoutMs: this.options.timeoutMs, signal: o?.signal },
-      `HTTP ${method} ${path.split('?')[0]}`,
+    for (const k in extra) headers.set(k, extra[k]!)
+    const what = `HTTP ${method} ${path.split('?')[0]}`
+    const res = await fetchWithRetry(
+      (signal) => (onAttempt?.(), send(this.base + path, { method, headers, body, signal })),
+      { retries, timeoutMs, signal: o?.signal },
+      what,
     )
-  }
-
-  private etagOf(res: Response): string {
-    const etag = res.headers.get('etag')
-    if (!etag) throw new RemoteError('response has no ETag (is it exposed by CORS Access-Control-Expose-Headers?)', { status: res.status })
-    return etag
-  }
-
-  /** Turns a non-2xx answer into the typed error its status means. */
-  private async expect(res: Response, op: string, key: string): Promise<void> {
-    if (res.ok) return
-    let serverCode: string | undefined
-    let message = res.statusText
-    try {
-      const e = ((await res.json()) as { error?: { code?: unknown; message?: unknown } }).error
-      if (typeof e?.code === 'string') serverCode = e.code
-      if (typeof e?.message === 'string') message = e.message
-    } catch {
-      // Not our JSON (a proxy's page): the status says enough.
-    }
+    if (res.ok) return res
+    if (res.status === absent) return null
     const status = res.status
-    const details = { status, serverCode, key }
-    const text = `HTTP ${op} ${key}: ${status} ${message}`.slice(0, 500)
-    if (status === 401 || status === 403) throw new AuthError(text, details)
-    if (status === 413) throw new TooLargeError(text, details)
-    if (status === 507) throw new QuotaError(text, details)
-    if (status === 400) throw new ValidationError('request', `refused by the server: ${message}`.slice(0, 300), details)
-    throw new RemoteError(text, details)
+    // Our handler answers {"error": "<message>"}; a proxy's page says nothing more than its status.
+    const message = await res.json().then((j: { error?: unknown }) => String(j.error), () => res.statusText)
+    const Kind = status === 401 || status === 403 ? AuthError : status === 413 ? TooLargeError : status === 507 ? QuotaError : RemoteError
+    throw new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
   }
+}
+
+function etagOf(res: Response): string {
+  const etag = res.headers.get('etag')
+  if (!etag) throw new RemoteError('response has no ETag (is it exposed by CORS Access-Control-Expose-Headers?)', { status: res.status })
+  return etag
 }
