@@ -145,7 +145,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
       if (typeof BroadcastChannel === 'function') {
         // Another tab wrote or synced: our pending count and last sync time changed.
-        const channel = (this.channel = new BroadcastChannel(`snapshelf:${name}`))
+        const channel = (this.channel = new BroadcastChannel(`snapshelf-tiered:${name}`))
         channel.onmessage = (event) => {
           if (event.data === 'synced') this.set({ lastSyncAt: new Date(), online: true })
           this.countPending()

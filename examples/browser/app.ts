@@ -1,0 +1,147 @@
+/**
+ * The local-first example: an agent-style conversation whose state is snapshotted on every
+ * message into TieredStorage(IndexedDB → HttpStorage('/api') → the Worker → R2). It keeps working
+ * offline (writes land in IndexedDB and its outbox), syncs when the browser comes back online,
+ * and shows online/offline, pending writes, last sync, the history, and restore of any snapshot.
+ * `window.app` exposes the pieces for the end-to-end test (test/e2e/).
+ */
+import { newSnapshotId, type Snapshot, type SnapshotLocation } from 'snapshelf'
+import { HttpStorage } from 'snapshelf/http'
+import { IndexedDBStorage } from 'snapshelf/indexeddb'
+import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
+
+type Message = { role: 'user' | 'assistant'; text: string }
+
+const params = new URLSearchParams(location.search)
+// The Worker authorizes with a bearer token; a real app gets one from its login flow.
+const token = params.get('token') ?? localStorage.getItem('snapshelf-token') ?? 'alice-dev-token'
+const sessionId = params.get('session') ?? 'alice-demo'
+const where: SnapshotLocation = { sessionId, scope: 'agent', scopeId: 'chat' }
+const dbName = params.get('db') ?? 'snapshelf-example'
+
+const local = new IndexedDBStorage({ dbName })
+const remote = new HttpStorage({ baseUrl: '/api', headers: () => ({ authorization: `Bearer ${token}` }), retries: 2, timeoutMs: 10_000 })
+const storage = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs: 250 })
+
+const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E
+let messages: Message[] = []
+
+function snapshotOf(list: Message[]): Snapshot {
+  return { scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(), data: { messages: list }, appData: { count: list.length } }
+}
+
+/** Appends one message and snapshots the whole conversation (history + latest). */
+async function addMessage(message: Message): Promise<string> {
+  messages = [...messages, message]
+  const snapshotId = newSnapshotId()
+  await storage.saveSnapshot({ location: where, snapshotId, isLatest: true, snapshot: snapshotOf(messages) })
+  render()
+  return snapshotId
+}
+
+/** A stand-in agent: answers at once, deterministically, so it works offline too. */
+function reply(text: string): Message {
+  return { role: 'assistant', text: `You said ${text.length} characters: “${text.slice(0, 40)}”.` }
+}
+
+async function send(text: string, withReply = true): Promise<void> {
+  await addMessage({ role: 'user', text })
+  if (withReply) await addMessage(reply(text))
+}
+
+/** Makes an older snapshot the current conversation, as a new snapshot (history stays append-only). */
+async function restore(snapshotId: string): Promise<void> {
+  const old = await storage.loadSnapshot({ location: where, snapshotId })
+  if (!old) return
+  messages = (old.data.messages as Message[]) ?? []
+  await storage.saveSnapshot({ location: where, snapshotId: newSnapshotId(), isLatest: true, snapshot: snapshotOf(messages) })
+  render()
+}
+
+function render(): void {
+  const list = $('messages')
+  list.replaceChildren(
+    ...messages.map((m) => {
+      const li = document.createElement('li')
+      li.className = m.role
+      li.textContent = m.text
+      return li
+    }),
+  )
+  list.scrollTop = list.scrollHeight
+  void renderHistory()
+}
+
+async function renderHistory(): Promise<void> {
+  const items = []
+  let startAfter: string | undefined
+  do {
+    const page = await storage.listSnapshots({ location: where, startAfter, limit: 500 })
+    items.push(...page.items)
+    startAfter = page.nextStartAfter
+  } while (startAfter)
+  $('history-count').textContent = String(items.length)
+  $('history').replaceChildren(
+    ...items.reverse().map((item) => {
+      const li = document.createElement('li')
+      li.dataset.snapshotId = item.snapshotId
+      const label = document.createElement('span')
+      label.innerHTML = `${item.createdAt.toLocaleTimeString()} · ${item.storedBytes} B<br><code></code>`
+      label.querySelector('code')!.textContent = item.snapshotId
+      const button = document.createElement('button')
+      button.textContent = 'Restore'
+      button.onclick = () => void restore(item.snapshotId).catch(showError)
+      li.append(label, button)
+      return li
+    }),
+  )
+}
+
+function renderStatus(s: TieredStatus): void {
+  $('online').dataset.online = String(s.online)
+  $('online').textContent = s.syncing ? 'syncing…' : s.online ? 'online' : 'offline'
+  $('pending').textContent = String(s.pending)
+  $('last-sync').textContent = s.lastSyncAt ? s.lastSyncAt.toLocaleTimeString() : 'never'
+}
+
+function showError(error: unknown): void {
+  $('error').textContent = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+}
+
+async function loadLatest(): Promise<void> {
+  const latest = await storage.loadSnapshot({ location: where })
+  messages = (latest?.data.messages as Message[] | undefined) ?? []
+  render()
+}
+
+storage.onStatus(renderStatus)
+renderStatus(storage.status)
+// Another tab (or a sync) changed latest: show it.
+storage.watchLatest({ location: where, onChange: (s) => ((messages = (s.data.messages as Message[]) ?? []), render()) })
+
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const input = $<HTMLInputElement>('text')
+  const text = input.value.trim()
+  input.value = ''
+  if (text) send(text).catch(showError)
+})
+$('sync').addEventListener('click', () => void storage.sync().then(() => loadLatest(), showError))
+addEventListener('pagehide', () => storage.close())
+
+const ready = (async () => {
+  await loadLatest()
+  if (navigator.onLine) {
+    // Bring down what other devices wrote, then push what this one queued.
+    await storage.hydrate({ location: where }).catch(showError)
+    await storage.sync().catch(showError)
+    await loadLatest()
+  }
+})()
+
+declare global {
+  interface Window {
+    app: unknown
+  }
+}
+window.app = { storage, location: where, send, addMessage, restore, loadLatest, ready, messages: () => messages }

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser } from 'playwright-core'
+import { HttpStorage } from 'snapshelf/http'
+// @ts-expect-error -- a plain .mjs helper shared with the other browser runners
+import { chromiumArgs, chromiumHowTo, findChromium } from '../../scripts/chromium.mjs'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+/** The example's demo token (examples/worker/wrangler.toml): sessions `alice-*`. */
+export const TOKEN = 'alice-dev-token'
+
+/**
+ * Starts `npm start` (scripts/start.mjs: builds examples/browser, runs the Worker in workerd) on
+ * `port`, in its own process group so `stop()` ends wrangler and workerd with it.
+ */
+export async function startServer(port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port) },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let log = ''
+  child.stdout!.on('data', (c) => (log += c))
+  child.stderr!.on('data', (c) => (log += c))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const group = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal)
+      } catch {
+        // already gone
+      }
+    }
+    group('SIGTERM')
+    const timer = setTimeout(() => group('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 90_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${log}`)
+    try {
+      if ((await fetch(`${url}/`)).ok) return { url, stop }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`npm start did not answer on ${url} within 90 s:\n${log}`)
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** Real Chromium (never a downloaded one), headless, with the project's flags. */
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = findChromium()
+  if (!executablePath) throw new Error(`no Chromium: ${chromiumHowTo}`)
+  return chromium.launch({ executablePath, args: chromiumArgs, headless: true })
+}
+
+/** What R2 holds, read through the Worker's API with the demo token (not through the page). */
+export function workerApi(url: string): HttpStorage {
+  return new HttpStorage({ baseUrl: `${url}/api`, headers: { authorization: `Bearer ${TOKEN}` }, retries: 2 })
+}
+
+/** A session id nobody else uses, allowed by the demo token. */
+export function uniqueSession(tag: string): string {
+  return `alice-e2e-${tag}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+}
