@@ -1,5 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import type { S3TestServer } from './test/setup/global-setup.js'
 import { packageAlias } from './vitest.shared.js'
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the
@@ -21,16 +22,20 @@ mapCtor.groupBy ??= <K, V>(items: Iterable<V>, key: (item: V, index: number) => 
 // the HTTP handler and HttpStorage, S3Storage against the Ceph gateway from a Worker.
 export default defineConfig({
   plugins: [
-    cloudflareTest({
+    // A function, so the S3 server found (or booted) by the global setup reaches the Worker as a
+    // binding: S3Storage then runs inside workerd against the real Ceph gateway over 127.0.0.1.
+    cloudflareTest(({ inject }) => ({
       miniflare: {
         compatibilityDate: '2026-04-01',
         r2Buckets: ['SNAPSHOTS'],
+        bindings: { S3_TEST_SERVER: JSON.stringify(inject<S3TestServer | null>('s3') ?? null) },
       },
-    }),
+    })),
   ],
   resolve: { alias: packageAlias },
   test: {
     include: ['test/workers/**/*.test.ts'],
+    globalSetup: ['test/setup/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
