@@ -96,16 +96,14 @@ export interface SyncOptions {
  */
 export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   declare readonly backend: TieredBackend
-  private readonly syncer: Syncer
+  private declare readonly syncer: Syncer
   private readonly listeners = new Set<(status: TieredStatus) => void>()
-  private readonly lockName: string
-  private readonly channel?: BroadcastChannel
+  private declare readonly lockName: string
+  private declare readonly channel?: BroadcastChannel
   private readonly stops: (() => void)[] = []
-  private state: TieredStatus
+  private declare state: TieredStatus
   private queue: Promise<unknown> = Promise.resolve()
-  private timer?: ReturnType<typeof setTimeout>
-  private counting?: Promise<void>
-  private recount = false
+  private declare timer?: ReturnType<typeof setTimeout>
 
   constructor(options: TieredStorageOptions) {
     const local = tierOf(options?.local, 'local')
@@ -282,21 +280,13 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     for (const listener of this.listeners) listener(this.status)
   }
 
-  /** Recounts the outbox for listeners; coalesces bursts of writes into one count at a time. */
+  /** Recounts the outbox for listeners (a local listing: cheap next to any remote call). */
   private countPending(): void {
-    if (!this.listeners.size) return
-    if (this.counting) return void (this.recount = true)
-    this.counting = this.pendingCount()
-      .then((pending) => {
-        if (pending !== this.state.pending) this.set({ pending })
-      })
-      .catch(() => {})
-      .finally(() => {
-        this.counting = undefined
-        if (!this.recount) return
-        this.recount = false
-        this.countPending()
-      })
+    if (this.listeners.size)
+      this.pendingCount().then(
+        (pending) => pending !== this.state.pending && this.set({ pending }),
+        () => {},
+      )
   }
 }
 

@@ -181,13 +181,10 @@ export class Syncer {
     // Absent: a write whose data is still landing (keep), or a crash leftover (drop).
     if (!obj) return entryAge(last) > STALE_ENTRY_MS
     if (!historyIdOf(rel)) return await this.retry(() => b.remote.put(remoteKey, obj.body, o), signal), true
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (await this.retry(() => b.remote.put(remoteKey, obj.body, { ...o, ifNoneMatch: '*' }), signal)) return true
-      // Taken: identical bytes are our own earlier push whose answer was lost.
-      const there = await this.retry(() => b.remote.get(remoteKey, o), signal)
-      if (there) return sameBytes(there.body, obj.body)
-    }
-    return false
+    if (await this.retry(() => b.remote.put(remoteKey, obj.body, { ...o, ifNoneMatch: '*' }), signal)) return true
+    // Taken: identical bytes are our own earlier push whose answer was lost.
+    const there = await this.retry(() => b.remote.get(remoteKey, o), signal)
+    return !!there && there.body.length === obj.body.length && there.body.every((x, i) => x === obj.body[i])
   }
 
   /** Brings one mutable key of folder `f` to agreement; see the module comment for the rule. */
@@ -351,8 +348,4 @@ function idAt(ms: number): string {
 async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
   return Array.from(digest, (x) => x.toString(16).padStart(2, '0')).join('')
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }

@@ -60,17 +60,17 @@ export const MUTABLE = /\/snapshots\/(snapshot_latest|manifest)\.json$/
  */
 export class TieredBackend implements Backend {
   /** Local key prefix of data (`[localPrefix/]`). */
-  readonly lp: string
+  declare readonly lp: string
   /** Remote key prefix of data (`[remotePrefix/]`). */
-  readonly rp: string
+  declare readonly rp: string
   /** The tiered prefix (`[prefix/]`) every data key starts with. */
-  readonly tp: string
+  declare readonly tp: string
   /** Local namespace of sync bookkeeping: `[localPrefix/][prefix/].snapshelf/`. */
-  readonly meta: string
+  declare readonly meta: string
   /** Whether a local miss reads the remote (and caches what it finds). */
   readThrough = true
   /** Present only when the local tier can push changes; otherwise the store polls `get`. */
-  readonly subscribe?: (key: string, onChange: () => void) => () => void
+  declare readonly subscribe?: (key: string, onChange: () => void) => () => void
 
   constructor(
     readonly local: Backend,
@@ -95,19 +95,24 @@ export class TieredBackend implements Backend {
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     const found = await this.local.get(this.lp + key, o)
     if (found || !(await this.mayReadThrough(key, o))) return found
-    const remote = await this.remoteRead(() => this.remote.get(this.rp + key, o))
-    if (!remote) return null
+    let remote: BackendObject | null
+    try {
+      remote = await this.remote.get(this.rp + key, o)
+    } catch (error) {
+      // Unreachable remote: the local view ("absent") stands, and the status says offline.
+      if (!(error instanceof RemoteError || error instanceof TimeoutError)) throw error
+      this.hooks.onRemoteError(error)
+      return null
+    }
     // Cache create-only: a local write that raced us wins, and we return what is now local.
-    const put = await this.local.put(this.lp + key, remote.body, { ...o, ifNoneMatch: '*' })
-    return put ? { body: remote.body, etag: put.etag } : this.local.get(this.lp + key, o)
+    const put = remote && (await this.local.put(this.lp + key, remote.body, { ...o, ifNoneMatch: '*' }))
+    return put ? { body: remote!.body, etag: put.etag } : remote && this.local.get(this.lp + key, o)
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
-    const found = await this.local.head(this.lp + key, o)
-    if (found || !(await this.mayReadThrough(key, o))) return found
-    const remote = await this.remoteRead(() => this.remote.head(this.rp + key, o))
-    // A remote ETag must never be mistaken for a local one in a later If-Match.
-    return remote && { etag: `remote:${remote.etag}`, size: remote.size }
+    // A miss reads through `get`, which caches: the ETag returned is always a local one.
+    const found = (await this.local.head(this.lp + key, o)) ?? (await this.get(key, o))
+    return found && { etag: found.etag, size: 'body' in found ? found.body.length : found.size }
   }
 
   async put(key: string, body: Uint8Array, o?: BackendPutOptions): Promise<{ etag: string } | null> {
@@ -184,16 +189,6 @@ export class TieredBackend implements Backend {
     return true
   }
 
-  /** A read-through that fails for network reasons answers "absent": the local view stands. */
-  private async remoteRead<R>(read: () => Promise<R | null>): Promise<R | null> {
-    try {
-      return await read()
-    } catch (error) {
-      if (!(error instanceof RemoteError || error instanceof TimeoutError)) throw error
-      this.hooks.onRemoteError(error)
-      return null
-    }
-  }
 }
 
 /** @internal Every key under `prefix`, ascending, page by page. */

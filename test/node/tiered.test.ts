@@ -151,10 +151,10 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const { store, local } = w.device()
     expect((await store.loadSnapshot({ location, snapshotId: ids[2]! }))?.appData.tag).toBe('r2')
     expect(await store.hasSnapshot({ location, snapshotId: ids[3]! })).toBe(true)
-    expect(await store.listSnapshotIds({ location })).toEqual([ids[2]]) // listing is local: only the cached one
+    expect(await store.listSnapshotIds({ location })).toEqual([ids[2], ids[3]]) // listing is local: only what the reads cached
 
     const hydrated = await store.hydrate({ location })
-    expect(hydrated).toEqual({ pushed: 0, pulled: 6, conflicts: [] }) // 4 history, latest, manifest
+    expect(hydrated).toEqual({ pushed: 0, pulled: 5, conflicts: [] }) // 3 history, latest, manifest
     expect(await store.listSnapshotIds({ location })).toEqual(ids)
     expect((await store.loadSnapshot({ location }))?.appData.tag).toBe('r4')
     expect((await store.loadManifest({ location })).updatedAt).toBe('2026-01-01T00:00:00.000Z')
