@@ -52,6 +52,7 @@ export interface SnapshotHandlerOptions {
 
 const METHODS = 'GET, HEAD, PUT, DELETE, POST, OPTIONS'
 
+const empty = (status: number, headers?: Record<string, string>): Response => new Response(null, { status, headers })
 /** A JSON error answer; thrown inside the handler and returned as is. */
 const refuse = (status: number, error: string): Response => Response.json({ error }, { status })
 
@@ -117,11 +118,8 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
     throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
   }
   const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024
-  if (!Number.isInteger(maxBody) || maxBody < 1) throw new ValidationError('maxBodyBytes', 'must be an integer >= 1')
   const base = `${(options.basePath ?? '').replace(/\/+$/, '')}/`
-  if (!/^(\/[\w.~-]+)*\/$/.test(base)) throw new ValidationError('basePath', "must look like '/api'")
   const origins = cors?.origins
-  if (cors && origins !== '*' && !Array.isArray(origins)) throw new ValidationError('cors.origins', "must be an array or '*'")
   const { backend } = storage
   const root = storage.prefix ? `${storage.prefix}/` : ''
 
@@ -156,7 +154,7 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
     try {
       path = decodeURIComponent(path.slice(base.length))
     } catch {
-      throw refuse(400, 'malformed percent-encoding')
+      throw refuse(400, 'bad percent-encoding')
     }
     // Authorization runs on the session the validated key names, before any storage I/O.
     const check = async (sessionId: string, op: SnapshotOperation): Promise<void> => {
@@ -181,15 +179,15 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
         const ifNoneMatch = request.headers.get('if-none-match')
         const etag = ifMatch === null ? undefined : fromEntityTag(ifMatch)
         if ((ifMatch !== null && (etag === undefined || ifNoneMatch !== null)) || (ifNoneMatch !== null && ifNoneMatch.trim() !== '*')) {
-          throw refuse(400, 'use one If-Match entity tag or If-None-Match: *')
+          throw refuse(400, 'bad If-Match / If-None-Match')
         }
         const put = await backend.put(full, await readBody(request), etag !== undefined ? { ifMatch: etag } : ifNoneMatch ? { ifNoneMatch: '*' } : {})
         if (!put) throw refuse(412, 'precondition failed')
-        return new Response(null, { status: 204, headers: { etag: toEntityTag(put.etag) } })
+        return empty(204, { etag: toEntityTag(put.etag) })
       }
       if (op === 'delete') {
         await backend.delete([full])
-        return new Response(null, { status: 204 })
+        return empty(204)
       }
       const obj = method === 'GET' ? await backend.get(full) : await backend.head(full)
       if (!obj) throw refuse(404, 'no such object')
@@ -205,8 +203,8 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
       const limit = q.get('limit') ?? '1000'
       const sessionId = sessionOfPrefix('prefix', prefix)
       // Confined to one session: the cursor must stay inside it too.
-      if (startAfter !== undefined && sessionOfPrefix('startAfter', startAfter) !== sessionId) throw refuse(400, 'startAfter must be in the same session')
-      if (!/^[1-9]\d{0,3}$/.test(limit) || +limit > MAX_BATCH) throw refuse(400, 'limit must be an integer 1..1000')
+      if (startAfter !== undefined && sessionOfPrefix('startAfter', startAfter) !== sessionId) throw refuse(400, 'startAfter: another session')
+      if (!/^[1-9]\d{0,3}$/.test(limit) || +limit > MAX_BATCH) throw refuse(400, 'limit: 1..1000')
       await check(sessionId, 'list')
       const page = await backend.list(root + prefix, { startAfter: startAfter && root + startAfter, limit: +limit })
       const entries = page.entries.map((e) => ({ key: e.key.slice(root.length), size: e.size, etag: e.etag && toEntityTag(e.etag) }))
@@ -220,12 +218,12 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
       } catch {
         // Refused just below.
       }
-      if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw refuse(400, 'body must be {"keys":[…]}, 1..1000 keys')
+      if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw refuse(400, 'body: {"keys":[…1000]}')
       const sessions = new Set(keys.map((k) => sessionOfKey(k, true)))
-      if (sessions.size > 1) throw refuse(400, 'a batch delete spans one session')
+      if (sessions.size > 1) throw refuse(400, 'keys: one session')
       await check([...sessions][0]!, 'delete')
       await backend.delete(keys.map((k) => root + k))
-      return new Response(null, { status: 204 })
+      return empty(204)
     }
     throw refuse(path === 'list' || path === 'delete' ? 405 : 404, 'not found')
   }
@@ -237,16 +235,13 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
     if (request.method === 'OPTIONS') {
       // A preflight carries no credentials: it is answered from the CORS settings alone.
       response = !cors
-        ? new Response(null, { status: 405, headers: { allow: METHODS } })
+        ? empty(405, { allow: METHODS })
         : !allowed
-          ? new Response(null, { status: 403 })
-          : new Response(null, {
-              status: 204,
-              headers: {
-                'access-control-allow-methods': METHODS,
-                'access-control-allow-headers': ['authorization, content-type, if-match, if-none-match', ...(cors.allowHeaders ?? [])].join(', '),
-                'access-control-max-age': String(cors.maxAgeSeconds ?? 600),
-              },
+          ? empty(403)
+          : empty(204, {
+              'access-control-allow-methods': METHODS,
+              'access-control-allow-headers': ['authorization, content-type, if-match, if-none-match', ...(cors.allowHeaders ?? [])].join(', '),
+              'access-control-max-age': String(cors.maxAgeSeconds ?? 600),
             })
     } else {
       try {
