@@ -36,8 +36,8 @@ export class IndexedDBStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   declare readonly backend: IndexedDBBackend
 
   constructor(options: IndexedDBStorageOptions = {}) {
-    const { dbName, blockedTimeoutMs, ...storeOptions } = options ?? {}
-    super({ ...storeOptions, backend: new IndexedDBBackend({ dbName, blockedTimeoutMs }) })
+    // The backend takes what it knows (dbName, blockedTimeoutMs) from the same object.
+    super({ ...options, backend: new IndexedDBBackend(options) })
   }
 
   /**

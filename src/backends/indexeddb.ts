@@ -1,6 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
-import { AbortedError, QuotaError, RemoteError, SnapshelfError, TimeoutError, ValidationError, throwIfAborted } from '../errors.js'
+import { QuotaError, RemoteError, SnapshelfError, TimeoutError, ValidationError, throwIfAborted } from '../errors.js'
 
 /**
  * The IndexedDB byte backend. Two object stores written in one transaction:
@@ -11,6 +11,10 @@ import { AbortedError, QuotaError, RemoteError, SnapshelfError, TimeoutError, Va
  * Compare-and-swap is a read of `entries` and the writes in ONE readwrite transaction with no
  * await on anything but its own requests: IndexedDB serialises readwrite transactions over
  * the same stores, so no other tab or instance can interleave between the check and the write.
+ * A create (`ifNoneMatch: '*'`) needs no read at all: `add` is refused by IndexedDB itself.
+ *
+ * A caller's signal is checked before each operation; a transaction once started completes
+ * (they take milliseconds, and a half-aborted write is what compare-and-swap avoids anyway).
  */
 
 /** Bumped when the object stores change; `upgrade` creates whatever is missing. */
@@ -66,15 +70,8 @@ export class IndexedDBBackend implements Backend {
   private connection: Promise<DB> | undefined
   private channel: BroadcastChannel | undefined
   private readonly watchers = new Map<string, Set<() => void>>()
-  /**
-   * Random per instance (about 52 bits), so ETags from two tabs or instances never collide. Not
-   * a secret, only unique; `Math.random` also works where `crypto.randomUUID` does not (http://).
-   */
-  private readonly writer = Math.random().toString(36).slice(2)
-  private writes = 0
 
-  constructor(options: IndexedDBBackendOptions = {}) {
-    const { dbName = 'snapshelf', blockedTimeoutMs = 5000, schemaVersion = INDEXEDDB_SCHEMA_VERSION } = options ?? {}
+  constructor({ dbName = 'snapshelf', blockedTimeoutMs = 5000, schemaVersion = INDEXEDDB_SCHEMA_VERSION }: IndexedDBBackendOptions = {}) {
     if (typeof dbName !== 'string' || !dbName) throw new ValidationError('dbName', 'must be a non-empty string')
     this.dbName = dbName
     this.blockedTimeoutMs = blockedTimeoutMs
@@ -84,32 +81,37 @@ export class IndexedDBBackend implements Backend {
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
     // The row is `{ etag, body }`: a BackendObject as it is.
-    return (await this.read('get', key, (db) => db.get(BODIES, key))) ?? null
+    return (await this.run('get', key, (db) => db.get(BODIES, key))) ?? null
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
     throwIfAborted(o?.signal)
-    return (await this.read('head', key, (db) => db.get(ENTRIES, key))) ?? null
+    return (await this.run('head', key, (db) => db.get(ENTRIES, key))) ?? null
   }
 
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
     throwIfAborted(o.signal)
-    const etag = `${this.writer}.${(++this.writes).toString(36)}`
+    // About 52 random bits per write: ETags from two tabs never collide. Not a secret, only
+    // unique; `Math.random` also works where `crypto.randomUUID` does not (plain http://).
+    const etag = Math.random().toString(36).slice(2)
     // Our own copy: the conditional write clones it only after an await, when the caller may
     // have reused its buffer, and structured clone of a view would copy its whole buffer.
     const bytes = body.slice()
     const { ifMatch, ifNoneMatch } = o
-    const written = await this.write('put', key, o.signal, (tx) => {
+    const written = await this.write('put', key, (tx) => {
       const entries = tx.objectStore(ENTRIES)
+      const row = { key, size: bytes.length, etag }
       // Awaiting the requests (not only tx.done) surfaces a failed request's own error: idb's
       // tx.done rejects while the error bubbles, before tx.error is set, with a bare AbortError.
-      const commit = (): Promise<true> =>
-        Promise.all([entries.put({ key, size: bytes.length, etag }), tx.objectStore(BODIES).put({ etag, body: bytes }, key)]).then(() => true)
-      if (ifMatch === undefined && ifNoneMatch === undefined) return commit()
+      const commit = (create: boolean): Promise<unknown> =>
+        Promise.all([create ? entries.add(row) : entries.put(row), tx.objectStore(BODIES).put({ etag, body: bytes }, key)]).catch((error: unknown) => {
+          // The key exists: the create is refused and the transaction rolled back.
+          if (create && (error as Error)?.name === 'ConstraintError') return false
+          throw error
+        })
+      if (ifMatch === undefined) return commit(ifNoneMatch === '*')
       // The check runs inside the same transaction as the writes: nothing can slip between them.
-      return entries.get(key).then((current) =>
-        (ifNoneMatch === '*' && current) || (ifMatch !== undefined && current?.etag !== ifMatch) ? false : commit(),
-      )
+      return entries.get(key).then((current) => current?.etag === ifMatch && commit(false))
     })
     if (!written) return null
     this.announce([key])
@@ -119,19 +121,21 @@ export class IndexedDBBackend implements Backend {
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
     throwIfAborted(o?.signal)
     if (!keys.length) return
-    await this.write('delete', keys[0], o?.signal, (tx) => {
-      return Promise.all(keys.flatMap((key) => STORES.map((name) => tx.objectStore(name).delete(key)))).then(() => true)
-    })
+    await this.write('delete', keys[0], (tx) => Promise.all(keys.flatMap((key) => STORES.map((name) => tx.objectStore(name).delete(key)))))
     this.announce(keys)
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     throwIfAborted(o.signal)
-    const limit = Math.min(o.limit ?? 1000, 1000)
-    const range = keyRange(prefix, o.startAfter)
-    if (range === null) return { entries: [], truncated: false }
+    const limit = o.limit ?? 1000
+    // Keys are ASCII (the store's layout), so `prefix + '\uffff'` is above every key under
+    // `prefix`; IndexedDB orders strings by UTF-16 code unit, which for ASCII is byte order, as S3.
+    const end = prefix + '\uffff'
+    const after = o.startAfter !== undefined && o.startAfter >= prefix
+    const lower = after ? o.startAfter! : prefix
+    if (lower >= end) return { entries: [], truncated: false }
     // One row past the page tells whether more follow, without a second request.
-    const rows = await this.read('list', prefix, (db) => db.getAll(ENTRIES, range, limit + 1))
+    const rows = await this.run('list', prefix, (db) => db.getAll(ENTRIES, IDBKeyRange.bound(lower, end, after), limit + 1))
     return { entries: rows.slice(0, limit), truncated: rows.length > limit }
   }
 
@@ -158,9 +162,14 @@ export class IndexedDBBackend implements Backend {
     this.channel = undefined
   }
 
-  private async read<R>(op: string, key: string, fn: (db: DB) => Promise<R>): Promise<R> {
+  /**
+   * Runs `fn` on the cached connection; IndexedDB's errors become typed ones naming `key`. Every
+   * way a connection closes (`close()`, another tab's upgrade, the browser) drops it from the
+   * cache first, so `fn` gets a closed one only if `close()` races a call already under way.
+   */
+  private async run<R>(op: string, key: string, fn: (db: DB) => R): Promise<Awaited<R>> {
     try {
-      return await this.withDb(fn)
+      return await fn(await this.db())
     } catch (error) {
       throw mapError(error, op, key)
     }
@@ -168,47 +177,18 @@ export class IndexedDBBackend implements Backend {
 
   /**
    * Runs `fill` in one readwrite transaction over both stores and waits for the commit.
-   * `fill` returns whether it wrote (false: a failed precondition, an empty commit).
+   * `fill` resolves `false` when a precondition refused the write (nothing written).
    */
-  private async write(op: string, key: string | undefined, signal: AbortSignal | undefined, fill: (tx: WriteTx) => boolean | Promise<boolean>): Promise<boolean> {
-    let tx: WriteTx | undefined
-    const abort = (): void => {
-      try {
-        tx?.abort()
-      } catch {
-        // Already committed or aborted: nothing to undo.
-      }
-    }
-    signal?.addEventListener('abort', abort)
-    try {
-      tx = await this.withDb((db) => db.transaction([...STORES], 'readwrite'))
-      let wrote: boolean
-      try {
-        wrote = await fill(tx)
-      } catch (error) {
-        // A failed request has aborted the transaction already; a throw in `fill` has not.
-        abort()
-        await tx.done.catch(ignore)
-        throw error
-      }
-      await tx.done
+  private write(op: string, key: string | undefined, fill: (tx: WriteTx) => Promise<unknown>): Promise<boolean> {
+    return this.run(op, key!, async (db) => {
+      const tx = db.transaction([...STORES], 'readwrite')
+      // A failed request aborts the transaction: its error surfaces through `fill`, so the
+      // rejection of tx.done must not go unhandled.
+      tx.done.catch(ignore)
+      const wrote = (await fill(tx)) !== false
+      if (wrote) await tx.done
       return wrote
-    } catch (error) {
-      throw signal?.aborted ? new AbortedError('aborted; nothing was written', { cause: signal.reason, key }) : mapError(error, op, key)
-    } finally {
-      signal?.removeEventListener('abort', abort)
-    }
-  }
-
-  /** Runs `fn` on the cached connection; reopens once if that was closed under us. */
-  private async withDb<R>(fn: (db: DB) => R): Promise<Awaited<R>> {
-    try {
-      return await fn(await this.db())
-    } catch (error) {
-      if ((error as Error)?.name !== 'InvalidStateError') throw error
-      this.connection = undefined
-      return await fn(await this.db())
-    }
+    })
   }
 
   /** The cached connection, opened on first use and after it was closed. */
@@ -241,10 +221,7 @@ export class IndexedDBBackend implements Backend {
         blocked: () => {
           // Another connection at an older version did not close on versionchange. Waiting is
           // right for a moment (it may close soon); waiting forever is a hang.
-          timer ??= setTimeout(() => {
-            timer = undefined
-            reject(new TimeoutError(`IndexedDB "${dbName}" upgrade blocked ${blockedTimeoutMs} ms by an open connection (another tab?)`))
-          }, blockedTimeoutMs)
+          timer ??= setTimeout(() => reject(new TimeoutError(`IndexedDB "${dbName}" upgrade blocked ${blockedTimeoutMs} ms by another tab`)), blockedTimeoutMs)
         },
         blocking: (_current, _next, event) => {
           // Another tab wants to upgrade or delete the database: let it, reopen on next use.
@@ -264,8 +241,8 @@ export class IndexedDBBackend implements Backend {
           // VersionError: a newer snapshelf upgraded this database; waiting will not help.
           reject(
             (error as Error)?.name === 'VersionError'
-              ? new ValidationError('dbName', `"${dbName}" has a newer schema than ${schemaVersion}: upgrade snapshelf or use another dbName`, { cause: error })
-              : mapError(error, 'open', dbName),
+              ? new ValidationError('dbName', `"${dbName}" is newer than schema ${schemaVersion}: upgrade snapshelf`, { cause: error })
+              : error,
           )
         },
       )
@@ -277,7 +254,7 @@ export class IndexedDBBackend implements Backend {
   private announce(keys: string[]): void {
     for (const key of keys) this.notify(key)
     try {
-      this.openChannel()?.postMessage(keys)
+      this.openChannel().postMessage(keys)
     } catch {
       // A closed or missing channel only costs other tabs a notification, never a write.
     }
@@ -287,41 +264,26 @@ export class IndexedDBBackend implements Backend {
     for (const fn of this.watchers.get(key) ?? []) queueMicrotask(fn)
   }
 
-  private openChannel(): BroadcastChannel | undefined {
-    if (this.channel || typeof BroadcastChannel === 'undefined') return this.channel
+  private openChannel(): BroadcastChannel {
+    // Every runtime with IndexedDB has BroadcastChannel (Safari since 15.4).
+    if (this.channel) return this.channel
     const channel = new BroadcastChannel(`snapshelf:${this.dbName}`)
-    channel.onmessage = (event: MessageEvent) => {
-      // Anything odd another sender posts is a lookup that finds no watcher: harmless.
-      for (const key of [event.data].flat()) this.notify(key)
-    }
+    // Anything odd another sender posts is a lookup that finds no watcher: harmless.
+    channel.onmessage = (event: MessageEvent) => [event.data].flat().map(this.notify, this)
     // Node keeps a process alive while a channel with a listener is open; a watcher must not.
     ;(channel as { unref?: () => void }).unref?.()
     return (this.channel = channel)
   }
 }
 
-/**
- * The key range of `list(prefix, startAfter)`, `null` when empty. Keys are ASCII (the store's
- * layout), so `prefix + '\uffff'` is above every key under `prefix`; IndexedDB orders strings by
- * UTF-16 code unit, which for ASCII is byte order, as on S3.
- */
-function keyRange(prefix: string, startAfter: string | undefined): IDBKeyRange | null {
-  const end = prefix + '\uffff'
-  const after = startAfter !== undefined && startAfter >= prefix
-  const lower = after ? startAfter : prefix
-  return lower < end ? IDBKeyRange.bound(lower, end, after) : null
-}
-
 function ignore(): void {}
 
 /** IndexedDB's DOMExceptions → typed errors; the key is named, the cause kept. */
-function mapError(error: unknown, op: string, key: string | undefined): Error {
+function mapError(error: unknown, op: string, key: string): Error {
   if (error instanceof SnapshelfError) return error
-  const name = (error as { name?: string })?.name ?? 'Error'
-  const where = key === undefined ? '' : ` of ${key}`
-  if (name === 'QuotaExceededError') {
-    return new QuotaError(`IndexedDB quota exceeded (${op}${where}); nothing of it was stored`, { key, cause: error })
-  }
-  // The storage engine is outside our control like a remote service: ERR_REMOTE with its error name.
-  return new RemoteError(`IndexedDB ${op}${where} failed: ${name}`, { key, serverCode: name, cause: error })
+  const name = (error as Error)?.name
+  return name === 'QuotaExceededError'
+    ? new QuotaError(`IndexedDB quota exceeded (${op} ${key})`, { key, cause: error })
+    : // The storage engine is outside our control like a remote service: ERR_REMOTE with its error name.
+      new RemoteError(`IndexedDB ${op} ${key} failed: ${name}`, { key, serverCode: name, cause: error })
 }

@@ -86,6 +86,9 @@ export function registerIndexedDBCases(env: string): void {
       const v1 = await backend.put(key, bytes('v1'), { ifNoneMatch: '*' })
       expect(v1).not.toBeNull()
       expect(await backend.put(key, bytes('v1b'), { ifNoneMatch: '*' })).toBeNull()
+      // The refused create wrote neither its bytes nor its metadata (the transaction rolled back).
+      expect(await backend.get(key)).toEqual({ etag: v1!.etag, body: bytes('v1') })
+      expect(await backend.head(key)).toMatchObject({ etag: v1!.etag, size: 2 })
       const v2 = await backend.put(key, bytes('v2'), { ifMatch: v1!.etag })
       expect(v2).not.toBeNull()
       expect(await backend.put(key, bytes('stale'), { ifMatch: v1!.etag })).toBeNull()
@@ -207,7 +210,7 @@ export function registerIndexedDBCases(env: string): void {
       const err = await caught(() => store.loadSnapshot({ location: l }))
       expect(err.code).toBe('ERR_VALIDATION')
       expect(err.field).toBe('dbName')
-      expect(err.message).toMatch(/newer schema/)
+      expect(err.message).toMatch(/is newer than schema/)
       newer.close()
     })
 

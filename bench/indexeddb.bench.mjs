@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// IndexedDB bench, in real Chromium (playwright-core, headless): saves and loads per second of
+// 1 KiB and 256 KiB snapshots, one awaited operation at a time. Ours (IndexedDBStorage with
+// compression 'none' and 'gzip', and its bare byte backend) against raw `idb` put/get and
+// `idb-keyval` set/get of the very bytes our store writes. Medians of interleaved rounds; ratios
+// against raw idb from the same run (the machine is noisy: compare ratios, not absolutes).
+// Run: `node bench/indexeddb.bench.mjs` (about a minute).
+import { build } from 'esbuild'
+import { createServer } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { chromiumArgs, chromiumHowTo, findChromium } from '../scripts/chromium.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const executablePath = findChromium()
+if (!executablePath) {
+  console.error(`!!! SKIPPING the IndexedDB bench: no Chromium found. To run it, ${chromiumHowTo}.`)
+  process.exit(0)
+}
+
+const PLAN = [
+  { bytes: 1024, n: 50, rounds: 15 },
+  { bytes: 256 * 1024, n: 10, rounds: 15 },
+]
+
+const { outputFiles } = await build({
+  entryPoints: [`${root}bench/indexeddb/page.ts`],
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  write: false,
+  logLevel: 'silent',
+  plugins: [
+    {
+      // `snapshelf/*` from the sources, compiled the way a user's bundler compiles dist/.
+      name: 'snapshelf-src',
+      setup(b) {
+        b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => ({
+          path: `${root}src/${args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)}.ts`,
+        }))
+      },
+    },
+  ],
+})
+const js = outputFiles[0].text
+const server = createServer((req, res) => {
+  if (req.url === '/bench.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
+  res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/bench.js"></script>')
+})
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+const origin = `http://127.0.0.1:${server.address().port}`
+const browser = await chromium.launch({ executablePath, args: chromiumArgs, headless: true })
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1))
+
+try {
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(`${origin}/`)
+  await page.waitForFunction(() => 'bench' in window)
+  const version = browser.version()
+  console.log(`Chromium ${version}; ops/s, median of rounds, one awaited op at a time; ratio = / raw idb`)
+  for (const { bytes, n, rounds } of PLAN) {
+    const t0 = Date.now()
+    const r = await page.evaluate(({ bytes, n, rounds }) => window.bench.run(bytes, n, rounds), { bytes, n, rounds })
+    const base = r.results['raw idb put/get']
+    const baseSave = median(base.save)
+    const baseLoad = median(base.load)
+    console.log(
+      `\n${bytes / 1024} KiB snapshot (JSON ${r.storedBytes.json} B, gzip ${r.storedBytes.gzip} B), ${rounds} rounds × ${n} ops, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    )
+    console.log(`${'variant'.padEnd(44)} ${'saves/s'.padStart(9)} ${'ratio'.padStart(6)} ${'loads/s'.padStart(9)} ${'ratio'.padStart(6)}`)
+    for (const [name, { save, load }] of Object.entries(r.results)) {
+      const s = median(save)
+      const l = median(load)
+      console.log(`${name.padEnd(44)} ${fmt(s).padStart(9)} ${(s / baseSave).toFixed(2).padStart(6)} ${fmt(l).padStart(9)} ${(l / baseLoad).toFixed(2).padStart(6)}`)
+    }
+  }
+  console.log('\nGoal: ours ≥ 0.9× raw idb. Our saves include JSON encoding (and gzip) and a create-only check; raw idb stores ready bytes.')
+} finally {
+  await browser.close()
+  server.close()
+}
