@@ -3,20 +3,6 @@ import { defineConfig } from 'vitest/config'
 import type { S3TestServer } from './test/setup/global-setup.js'
 import { packageAlias } from './vitest.shared.js'
 
-// vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the
-// report itself crashes and hides the failure. A faithful polyfill for the reporting process.
-const mapCtor = Map as unknown as { groupBy?: unknown }
-mapCtor.groupBy ??= <K, V>(items: Iterable<V>, key: (item: V, index: number) => K): Map<K, V[]> => {
-  const groups = new Map<K, V[]>()
-  let i = 0
-  for (const item of items) {
-    const k = key(item, i++)
-    const group = groups.get(k)
-    if (group) group.push(item)
-    else groups.set(k, [item])
-  }
-  return groups
-}
 
 // Tests that run INSIDE real workerd (through miniflare): R2Storage over a local R2 binding,
 // the HTTP handler and HttpStorage, S3Storage against the Ceph gateway from a Worker.

@@ -36,9 +36,13 @@ const entries = [
   ],
   ['snapshelf/r2', `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`, 5 * KB, ['aws4fetch', 'idb']],
   ['snapshelf/indexeddb', `${core} import { IndexedDBStorage } from 'snapshelf/indexeddb'; ${use('new IndexedDBStorage()')}`, 6 * KB, ['aws4fetch']],
+  // The HTTP entry ships as two programs, never one: the client in a page, the handler in a Worker.
+  ['snapshelf/http client (page)', `${core} import { HttpStorage } from 'snapshelf/http'; ${use("new HttpStorage({ baseUrl: '/api' })")}`, 6 * KB, ['aws4fetch', 'idb']],
   [
-    'snapshelf/http (client + handler)',
-    `${core} import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'; globalThis.h = createSnapshotHandler; ${use("new HttpStorage({ baseUrl: '/api' })")}`,
+    'snapshelf/http handler + R2 (Worker)',
+    `import { createSnapshotHandler } from 'snapshelf/http'; import { R2Storage } from 'snapshelf/r2';
+     export default { fetch: (req, env) => createSnapshotHandler({ storage: new R2Storage({ bucket: env.SNAPSHOTS }), basePath: '/api',
+       authorize: (r, { sessionId }) => r.headers.get('authorization') === 'Bearer ' + sessionId, cors: { origins: ['https://app.example'] } })(req) }`,
     6 * KB,
     ['aws4fetch', 'idb'],
   ],

@@ -53,14 +53,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const l = checkLocation(p?.location)
     checkSnapshotId('snapshotId', p.snapshotId)
     if (typeof p.isLatest !== 'boolean') throw new ValidationError('isLatest', 'must be a boolean')
-    const bytes = await this.encode('snapshot', p.snapshot)
+    const bytes = await this._encode('snapshot', p.snapshot)
     throwIfAborted(p.signal)
-    await this.createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
+    await this._createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
     if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
   }
 
   async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<T | null> {
-    return this.read<T>(this.snapshotKey(p), p.signal)
+    return this._read<T>(this._snapshotKey(p), p.signal)
   }
 
   async listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string } & Signal): Promise<string[]> {
@@ -89,7 +89,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<boolean> {
-    return (await this.backend.head(this.snapshotKey(p), { signal: p.signal })) !== null
+    return (await this.backend.head(this._snapshotKey(p), { signal: p.signal })) !== null
   }
 
   async deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string } & Signal): Promise<void> {
@@ -110,7 +110,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async loadManifest(p: { location: SnapshotLocation } & Signal): Promise<SnapshotManifest> {
-    const stored = await this.read<SnapshotManifest>(manifestKey(this.prefix, checkLocation(p?.location)), p.signal)
+    const stored = await this._read<SnapshotManifest>(manifestKey(this.prefix, checkLocation(p?.location)), p.signal)
     return stored ?? { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
   }
 
@@ -120,7 +120,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (typeof m?.schemaVersion !== 'string' || typeof m.updatedAt !== 'string') {
       throw new ValidationError('manifest', 'must be an object with string schemaVersion and updatedAt')
     }
-    await this.backend.put(manifestKey(this.prefix, l), await this.encode('manifest', m), { signal: p.signal })
+    await this.backend.put(manifestKey(this.prefix, l), await this._encode('manifest', m), { signal: p.signal })
   }
 
   async updateLatest(
@@ -139,7 +139,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       const before = current ? await decodeJSON<T>(current.body, key, this.maxDecodedBytes) : null
       const next = await p.mutate(before)
       if (next === null) return { committed: false, snapshot: before }
-      const bytes = await this.encode('snapshot', next)
+      const bytes = await this._encode('snapshot', next)
       throwIfAborted(p.signal)
       const cond = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }
       if (await this.backend.put(key, bytes, { ...cond, signal: p.signal })) return { committed: true, snapshot: next }
@@ -227,17 +227,17 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   /** Validates and encodes a snapshot or manifest with this store's codec settings. */
-  protected async encode(field: string, value: unknown): Promise<Uint8Array> {
+  protected async _encode(field: string, value: unknown): Promise<Uint8Array> {
     if (!isObject(value)) throw new ValidationError(field, 'must be a JSON object')
     return encodeJSON(value, this.compression, this.maxDecodedBytes)
   }
 
-  private snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
+  private _snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
     const l = checkLocation(p?.location)
     return p.snapshotId === undefined ? latestKey(this.prefix, l) : historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))
   }
 
-  private async read<V>(key: string, signal?: AbortSignal): Promise<V | null> {
+  private async _read<V>(key: string, signal?: AbortSignal): Promise<V | null> {
     const obj = await this.backend.get(key, { signal })
     return obj && decodeJSON<V>(obj.body, key, this.maxDecodedBytes)
   }
@@ -246,7 +246,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
    * Write-once create. A create that finds identical bytes already there is our own earlier
    * attempt (a retry whose first response was lost) and counts as success.
    */
-  private async createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  private async _createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
     const existing = await this.backend.get(key, { signal })
     if (existing && sameBytes(existing.body, bytes)) return
