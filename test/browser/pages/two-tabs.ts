@@ -67,8 +67,9 @@ const tab = {
     const saved: string[] = []
     let error: { code?: string; name?: string; key?: string; cause?: { name?: string } } | undefined
     const big = (i: number) => sampleSnapshot(i, { noise: Array.from({ length: 200 * 1024 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join('') })
+    let failedId: string | undefined
     for (let i = 0; i < 100 && !error; i++) {
-      const id = newSnapshotId()
+      const id = (failedId = newSnapshotId())
       try {
         await storage.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: big(i) })
         saved.push(id)
@@ -78,7 +79,7 @@ const tab = {
     }
     const listed = await storage.listSnapshotIds({ location })
     let loadable = 0
-    for (const id of saved) if ((await storage.loadSnapshot({ location, snapshotId: id }))?.scope === 'agent') loadable++
+    for (const id of listed) if ((await storage.loadSnapshot({ location, snapshotId: id }))?.scope === 'agent') loadable++
     const latestTag = (await storage.loadSnapshot({ location }))?.appData.tag
     // Space freed, writing works again.
     const pruned = await storage.prune({ location, keepLast: 1 })
@@ -86,6 +87,7 @@ const tab = {
     const afterTag = (await storage.loadSnapshot({ location }))?.appData.tag
     return {
       saved,
+      failedId,
       listed,
       loadable,
       latestTag,
