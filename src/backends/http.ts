@@ -28,26 +28,25 @@ export interface HttpBackendOptions extends Pick<RetryPolicy, 'retries' | 'timeo
  */
 export class HttpBackend implements Backend {
   readonly maxListPage = MAX_BATCH
-  private readonly base: string
-  private readonly root: string
+  private declare readonly _options: HttpBackendOptions
+  private declare readonly _base: string
+  private declare readonly _root: string
 
   /** `prefix` is the client store's prefix, stripped from every key before it is sent. */
-  constructor(
-    prefix: string,
-    private readonly options: HttpBackendOptions,
-  ) {
+  constructor(prefix: string, options: HttpBackendOptions) {
     if (typeof options?.baseUrl !== 'string' || !options.baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
-    this.base = options.baseUrl.replace(/\/+$/, '')
-    this.root = prefix ? `${prefix}/` : ''
+    this._options = options
+    this._base = options.baseUrl.replace(/\/+$/, '')
+    this._root = prefix ? `${prefix}/` : ''
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
-    const res = await this.call('GET', this.object(key), o, 404)
+    const res = await this._call('GET', this._object(key), o, 404)
     return res && { body: new Uint8Array(await res.arrayBuffer()), etag: etagOf(res) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
-    const res = await this.call('HEAD', this.object(key), o, 404)
+    const res = await this._call('HEAD', this._object(key), o, 404)
     return res && { etag: etagOf(res), size: Number(res.headers.get(SIZE_HEADER)) }
   }
 
@@ -56,7 +55,7 @@ export class HttpBackend implements Backend {
     if (o.ifMatch !== undefined) headers['if-match'] = o.ifMatch
     else if (o.ifNoneMatch) headers['if-none-match'] = '*'
     let attempts = 0
-    const res = await this.call('PUT', this.object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
+    const res = await this._call('PUT', this._object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
     if (res) return { etag: etagOf(res) }
     // A retried conditional write may have landed the first time (its answer lost): if the key
     // now holds exactly our bytes, that write was ours.
@@ -66,35 +65,35 @@ export class HttpBackend implements Backend {
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
     for (let i = 0; i < keys.length; i += MAX_BATCH) {
-      const batch = keys.slice(i, i + MAX_BATCH).map((k) => this.relative(k))
+      const batch = keys.slice(i, i + MAX_BATCH).map((k) => this._relative(k))
       await (batch.length === 1
-        ? this.call('DELETE', `/objects/${batch[0]}`, o)
-        : this.call('POST', '/delete', o, 0, JSON.stringify({ keys: batch }), { 'content-type': 'application/json' }))
+        ? this._call('DELETE', `/objects/${batch[0]}`, o)
+        : this._call('POST', '/delete', o, 0, JSON.stringify({ keys: batch }), { 'content-type': 'application/json' }))
     }
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
-    const q = new URLSearchParams({ prefix: this.relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
-    if (o.startAfter !== undefined) q.set('startAfter', this.relative(o.startAfter))
-    const page = (await (await this.call('GET', `/list?${q}`, o))!.json()) as BackendListPage
-    return { entries: page.entries.map((e) => ({ ...e, key: this.root + e.key })), truncated: page.truncated }
+    const q = new URLSearchParams({ prefix: this._relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
+    if (o.startAfter !== undefined) q.set('startAfter', this._relative(o.startAfter))
+    const page = (await (await this._call('GET', `/list?${q}`, o))!.json()) as BackendListPage
+    return { entries: page.entries.map((e) => ({ ...e, key: this._root + e.key })), truncated: page.truncated }
   }
 
-  private object(key: string): string {
-    return `/objects/${this.relative(key)}`
+  private _object(key: string): string {
+    return `/objects/${this._relative(key)}`
   }
 
   /** The key without the client prefix; the server confines it to its own storage prefix. */
-  private relative(key: string): string {
-    if (!key.startsWith(this.root)) throw new ValidationError('key', `must start with the store prefix ${this.root}`)
-    return key.slice(this.root.length)
+  private _relative(key: string): string {
+    if (!key.startsWith(this._root)) throw new ValidationError('key', `must start with the store prefix ${this._root}`)
+    return key.slice(this._root.length)
   }
 
   /**
    * Sends one request (retried per the policy); resolves `null` when the status is `absent`
    * (404 for reads, 412 for conditional writes) and throws the typed error of any other failure.
    */
-  private async call(
+  private async _call(
     method: string,
     path: string,
     o: BackendCallOptions | undefined,
@@ -103,12 +102,12 @@ export class HttpBackend implements Backend {
     extra?: Record<string, string>,
     onAttempt?: () => void,
   ): Promise<Response | null> {
-    const { headers: h, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this.options
+    const { headers: h, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this._options
     const headers = new Headers(typeof h === 'function' ? await h() : h)
     for (const k in extra) headers.set(k, extra[k]!)
     const what = `HTTP ${method} ${path.split('?')[0]}`
     const res = await fetchWithRetry(
-      (signal) => (onAttempt?.(), send(this.base + path, { method, headers, body, signal })),
+      (signal) => (onAttempt?.(), send(this._base + path, { method, headers, body, signal })),
       { retries, timeoutMs, signal: o?.signal },
       what,
     )

@@ -1,11 +1,11 @@
 import type { Backend } from '../backend.js'
-import { RemoteError, TimeoutError, ValidationError } from '../errors.js'
+import { ValidationError } from '../errors.js'
 import { checkId, checkLocation, checkPrefix } from '../ids.js'
 import { scopeFolder } from '../keys.js'
 import { BackendSnapshotStore } from '../store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../types.js'
-import { TieredBackend } from './tiered.js'
-import { type SyncProgress, type SyncResult, Syncer } from './tiered-sync.js'
+import { TieredBackend, isOffline } from './tiered.js'
+import { type PullMode, type SyncProgress, type SyncResult, type SyncSettings, runSync } from './tiered-sync.js'
 
 /**
  * A tier of `TieredStorage`: any snapshelf storage (its `.backend` and `.prefix` are used, so
@@ -96,14 +96,14 @@ export interface SyncOptions {
  */
 export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   declare readonly backend: TieredBackend
-  private declare readonly syncer: Syncer
-  private readonly listeners = new Set<(status: TieredStatus) => void>()
-  private declare readonly lockName: string
-  private declare readonly channel?: BroadcastChannel
-  private readonly stops: (() => void)[] = []
-  private declare state: TieredStatus
-  private queue: Promise<unknown> = Promise.resolve()
-  private declare timer?: ReturnType<typeof setTimeout>
+  private declare readonly _settings: SyncSettings
+  private readonly _listeners = new Set<(status: TieredStatus) => void>()
+  private declare readonly _lockName: string
+  private declare readonly _channel?: BroadcastChannel
+  private readonly _stops: (() => void)[] = []
+  private declare _state: TieredStatus
+  private _queue: Promise<unknown> = Promise.resolve()
+  private declare _timer?: ReturnType<typeof setTimeout>
 
   constructor(options: TieredStorageOptions) {
     const local = tierOf(options?.local, 'local')
@@ -117,46 +117,45 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     })
     const { name = 'snapshelf', autoSyncDelayMs } = options
     checkId('name', name)
-    this.backend.readThrough = options.readThrough ?? true
-    this.syncer = new Syncer(this.backend, {
-      concurrency: positive('concurrency', options.concurrency ?? 16),
-      retries: positive('retries', (options.retries ?? 3) + 1) - 1,
-      lookbackMs: positive('lookbackMs', options.lookbackMs ?? 86_400_000),
-      maxDecodedBytes: this.maxDecodedBytes,
-    })
-    if (autoSyncDelayMs !== undefined) positive('autoSyncDelayMs', autoSyncDelayMs)
-    this.lockName = `snapshelf-sync:${name}`
-    const nav = typeof navigator === 'undefined' ? undefined : navigator
-    this.state = { online: nav?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
-    this.backend.hooks = {
-      onQueued: () => {
-        this.channel?.postMessage('queued')
-        this.countPending()
-        if (autoSyncDelayMs === undefined) return
-        clearTimeout(this.timer)
-        this.timer = setTimeout(() => {
-          if (nav?.onLine !== false) this.sync().catch(() => {})
-        }, autoSyncDelayMs)
-      },
-      onRemoteError: (lastError) => this.set({ online: false, lastError }),
+    const backend = this.backend
+    backend._readThrough = options.readThrough ?? true
+    this._settings = {
+      _concurrency: positive('concurrency', options.concurrency ?? 16),
+      _retries: positive('retries', (options.retries ?? 3) + 1) - 1,
+      _lookbackMs: positive('lookbackMs', options.lookbackMs ?? 86_400_000),
+      _maxDecodedBytes: this.maxDecodedBytes,
     }
+    if (autoSyncDelayMs !== undefined) positive('autoSyncDelayMs', autoSyncDelayMs)
+    this._lockName = `snapshelf-sync:${name}`
+    const nav = typeof navigator === 'undefined' ? undefined : navigator
+    this._state = { online: nav?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
+    backend._onQueued = () => {
+      this._channel?.postMessage('queued')
+      this._countPending()
+      if (autoSyncDelayMs === undefined) return
+      clearTimeout(this._timer)
+      this._timer = setTimeout(() => {
+        if (nav?.onLine !== false) this.sync().catch(() => {})
+      }, autoSyncDelayMs)
+    }
+    backend._onRemoteError = (lastError) => this._set({ online: false, lastError })
     if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
       if (typeof BroadcastChannel === 'function') {
         // Another tab wrote or synced: our pending count and last sync time changed.
-        const channel = (this.channel = new BroadcastChannel(`snapshelf-tiered:${name}`))
+        const channel = (this._channel = new BroadcastChannel(`snapshelf-tiered:${name}`))
         channel.onmessage = (event) => {
-          if (event.data === 'synced') this.set({ lastSyncAt: new Date(), online: true })
-          this.countPending()
+          if (event.data === 'synced') this._set({ lastSyncAt: new Date(), online: true })
+          this._countPending()
         }
-        this.stops.push(() => channel.close())
+        this._stops.push(() => channel.close())
       }
       const listen = (type: string, fn: () => void): void => {
         window.addEventListener(type, fn)
-        this.stops.push(() => window.removeEventListener(type, fn))
+        this._stops.push(() => window.removeEventListener(type, fn))
       }
-      listen('offline', () => this.set({ online: false }))
+      listen('offline', () => this._set({ online: false }))
       listen('online', () => {
-        this.set({ online: true })
+        this._set({ online: true })
         if (options.syncOnOnline ?? true) this.sync({ ifAvailable: true }).catch(() => {})
       })
     }
@@ -164,7 +163,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
 
   /** The current status (a copy). */
   get status(): TieredStatus {
-    return { ...this.state }
+    return { ...this._state }
   }
 
   /**
@@ -176,9 +175,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    */
   onStatus(listener: (status: TieredStatus) => void): () => void {
     if (typeof listener !== 'function') throw new ValidationError('listener', 'must be a function')
-    this.listeners.add(listener)
-    this.countPending()
-    return () => void this.listeners.delete(listener)
+    this._listeners.add(listener)
+    this._countPending()
+    return () => void this._listeners.delete(listener)
   }
 
   /**
@@ -188,7 +187,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * if (await storage.pendingCount()) await storage.sync()
    */
   async pendingCount(p: { signal?: AbortSignal } = {}): Promise<number> {
-    return new Set((await this.backend.outbox(p)).map((e) => `${e.op === 'drop'}${e.rel}`)).size
+    // One per key (a put and a later delete of it are one change) and one per session deletion
+    // (`drop` is the only 4-letter op, so its id never merges with a key).
+    return new Set((await this.backend._outbox(p)).map((e) => e._op.length + e._rel)).size
   }
 
   /**
@@ -201,7 +202,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * const { pushed, pulled } = await storage.sync({ signal: AbortSignal.timeout(30_000) })
    */
   sync(p: SyncOptions = {}): Promise<SyncResult> {
-    return this.exclusive(p, true, { push: true, pull: p.full ? 'full' : 'window' })
+    return this._exclusive(p, true, p.full ? 'full' : 'window')
   }
 
   /**
@@ -212,7 +213,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.hydrate({ location }) // e.g. on a new device, before listing history
    */
   async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this.exclusive(p, false, { push: false, pull: 'full', folder: scopeFolder('', checkLocation(p?.location)) })
+    return this._exclusive(p, false, 'full', scopeFolder('', checkLocation(p?.location)))
   }
 
   /**
@@ -223,12 +224,12 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.flush({ location }) // before handing the session to a server-side agent
    */
   async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this.exclusive(p, true, { push: true, pull: false, folder: scopeFolder('', checkLocation(p?.location)) })
+    return this._exclusive(p, true, false, scopeFolder('', checkLocation(p?.location)))
   }
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
     // One outbox entry for the whole session, instead of one per key.
-    await this.backend.dropSession(checkId('sessionId', p?.sessionId), { signal: p.signal })
+    await this.backend._dropSession(checkId('sessionId', p?.sessionId), { signal: p.signal })
   }
 
   /**
@@ -238,53 +239,52 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * window.addEventListener('pagehide', () => storage.close())
    */
   close(): void {
-    clearTimeout(this.timer)
-    for (const stop of this.stops.splice(0)) stop()
+    clearTimeout(this._timer)
+    for (const stop of this._stops.splice(0)) stop()
   }
 
-  /** Runs one sync job under the in-process queue and the cross-tab lock. */
-  private exclusive(
-    p: SyncOptions,
-    stamp: boolean,
-    job: { push: boolean; pull: false | 'window' | 'full'; folder?: string },
-  ): Promise<SyncResult> {
+  /**
+   * Runs one sync job under the in-process queue and the cross-tab lock. A job that pushes also
+   * stamps `lastSyncAt` (sync, flush); a pull-only one (hydrate) does not.
+   */
+  private _exclusive(p: SyncOptions, push: boolean, pull: PullMode, folder?: string): Promise<SyncResult> {
     const run = async (): Promise<SyncResult> => {
-      this.set({ syncing: true })
+      this._set({ syncing: true })
       try {
-        const result = await this.syncer.run({ ...job, signal: p.signal, onProgress: p.onProgress })
-        this.set({ online: true, lastError: null, conflicts: result.conflicts, ...(stamp && { lastSyncAt: new Date() }) })
-        this.channel?.postMessage('synced')
+        const result = await runSync(this.backend, this._settings, p, push, pull, folder)
+        this._set({ online: true, lastError: null, conflicts: result.conflicts, ...(push && { lastSyncAt: new Date() }) })
+        this._channel?.postMessage('synced')
         return result
       } catch (error) {
-        this.set({ lastError: error, ...((error instanceof RemoteError || error instanceof TimeoutError) && { online: false }) })
+        this._set({ lastError: error, ...(isOffline(error) && { online: false }) })
         throw error
       } finally {
-        this.set({ syncing: false })
-        this.countPending()
+        this._set({ syncing: false })
+        this._countPending()
       }
     }
     const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
     const locked = (): Promise<SyncResult> =>
       locks
-        ? locks.request(this.lockName, p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }, (lock) =>
+        ? locks.request(this._lockName, p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }, (lock) =>
             lock ? run() : { pushed: 0, pulled: 0, conflicts: [], skipped: true },
           )
         : run()
-    const next = this.queue.then(locked, locked)
-    this.queue = next.catch(() => {})
+    const next = this._queue.then(locked, locked)
+    this._queue = next.catch(() => {})
     return next
   }
 
-  private set(change: Partial<TieredStatus>): void {
-    this.state = { ...this.state, ...change }
-    for (const listener of this.listeners) listener(this.status)
+  private _set(change: Partial<TieredStatus>): void {
+    this._state = { ...this._state, ...change }
+    for (const listener of this._listeners) listener(this.status)
   }
 
   /** Recounts the outbox for listeners (a local listing: cheap next to any remote call). */
-  private countPending(): void {
-    if (this.listeners.size)
+  private _countPending(): void {
+    if (this._listeners.size)
       this.pendingCount().then(
-        (pending) => pending !== this.state.pending && this.set({ pending }),
+        (pending) => pending !== this._state.pending && this._set({ pending }),
         () => {},
       )
   }

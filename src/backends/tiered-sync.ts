@@ -1,10 +1,10 @@
 import type { Backend, BackendObject } from '../backend.js'
 import { decodeJSON } from '../codec.js'
-import { ConflictError, RemoteError, TimeoutError, throwIfAborted } from '../errors.js'
+import { ConflictError, throwIfAborted } from '../errors.js'
 import { snapshotIdTime } from '../ids.js'
 import { historyIdOf } from '../keys.js'
 import { sleep } from '../retry.js'
-import { MUTABLE, type OutboxEntry, type TieredBackend, deleteAll, entryAge, listAll } from './tiered.js'
+import { MUTABLE, type OutboxEntry, type TieredBackend, deleteAll, isOffline, listAll, sessionOf } from './tiered.js'
 
 /**
  * The sync engine of `TieredStorage`. It knows the snapshot semantics of each key (history is
@@ -51,23 +51,16 @@ export interface SyncResult {
   skipped?: boolean
 }
 
-/** @internal */
+/** @internal Fixed per storage. */
 export interface SyncSettings {
-  concurrency: number
-  retries: number
-  lookbackMs: number
-  maxDecodedBytes: number
+  _concurrency: number
+  _retries: number
+  _lookbackMs: number
+  _maxDecodedBytes: number
 }
 
-/** @internal What one run does; `folder` limits it to one location (`<s>/scopes/<scope>/<id>/snapshots/`). */
-export interface SyncJob {
-  signal?: AbortSignal
-  onProgress?: (p: SyncProgress) => void
-  folder?: string
-  push: boolean
-  /** `false`: no history pull; `'window'`: ids after the cursor minus the lookback; `'full'`: all. */
-  pull: false | 'window' | 'full'
-}
+/** @internal What a run pulls: `false` no history; `'window'` ids after the cursor minus the lookback; `'full'` all. */
+export type PullMode = false | 'window' | 'full'
 
 interface Agreed {
   /** SHA-256 of the bytes both tiers held. */
@@ -75,268 +68,244 @@ interface Agreed {
   /** The remote's ETag of those bytes. */
   etag: string | null
 }
-/** Per-location sync state, stored locally as JSON. */
+/** Per-location sync state, stored locally as JSON: its keys are a storage format, never renamed. */
 type FolderState = { latest?: Agreed; manifest?: Agreed; cursor?: string }
-type Mutable = 'latest' | 'manifest'
-const FILES: Record<Mutable, [file: string, timeField: string]> = {
-  latest: ['snapshot_latest.json', 'createdAt'],
-  manifest: ['manifest.json', 'updatedAt'],
-}
+/** The mutable keys of a location: the state field, the file, the field that dates its content. */
+const MUTABLES = [
+  ['latest', 'snapshot_latest.json', 'createdAt'],
+  ['manifest', 'manifest.json', 'updatedAt'],
+] as const
 /** An entry whose data never appeared after this long was left by a crash between its two writes. */
 const STALE_ENTRY_MS = 60_000
-const text = new TextEncoder()
 
-/** @internal */
-export class Syncer {
-  constructor(
-    private readonly b: TieredBackend,
-    private readonly s: SyncSettings,
-  ) {}
-
-  async run(job: SyncJob): Promise<SyncResult> {
-    const { b } = this
-    const { signal, folder } = job
-    const o = { signal }
-    const r = { pushed: 0, pulled: 0, total: 0, conflicts: [] as string[] }
-    const progress = (): void => job.onProgress?.({ pushed: r.pushed, pulled: r.pulled, total: r.total })
-    const session = folder?.slice(0, folder.indexOf('/'))
-    const entries = (await b.outbox(o)).filter(
-      (e) => !folder || (e.op === 'drop' ? e.rel === session : e.rel.startsWith(folder)),
-    )
-    // Entries confirmed by the remote; removed in `finally`, so an abort keeps what it confirmed.
-    const done: string[] = []
-    // Mutable-key entries per folder: confirmed once that folder's reconcile succeeds.
-    const mutable = new Map<string, string[]>()
-    const folders = new Set<string>(folder ? [folder] : [])
-    const drops = new Map<string, string>()
-    try {
-      if (job.push) {
-        for (const e of entries) if (e.op === 'drop') drops.set(e.rel, e.id)
-        r.total += drops.size
-        for (const [sessionId, last] of drops) {
-          await this.retry(() => deleteAll(b.remote, `${b.rp}${b.tp}${sessionId}/`, o), signal)
-          // What both tiers agreed on is gone from the remote: forget it.
-          await deleteAll(b.local, `${b.meta}sync/${sessionId}/`)
-          for (const e of entries) if (sessionOf(e.rel) === sessionId && e.id <= last) done.push(e.key)
-          r.pushed++
-          progress()
-        }
-        const groups = new Map<string, OutboxEntry[]>()
-        for (const e of entries) {
-          if (e.op === 'drop' || (drops.get(sessionOf(e.rel)) ?? '') >= e.id) continue
-          const f = folderOf(e.rel)
-          if (f) folders.add(f)
-          if (f && e.op === 'put' && MUTABLE.test(e.rel)) mutable.set(f, [...(mutable.get(f) ?? []), e.key])
-          else groups.set(e.rel, [...(groups.get(e.rel) ?? []), e])
-        }
-        r.total += groups.size
-        progress()
-        await pool([...groups], this.s.concurrency, signal, async ([rel, list]) => {
-          if (await this.pushKey(rel, list.at(-1)!, signal)) {
-            for (const e of list) done.push(e.key)
-            r.pushed++
-          } else if (historyIdOf(rel)) r.conflicts.push(rel)
-          progress()
-        })
+/**
+ * @internal Runs one sync over `b`: pushes the outbox when `push` (all of it, or only what
+ * belongs to `folder`, one location `<s>/scopes/<scope>/<id>/snapshots/`), reconciles `latest`
+ * and the manifest of every known location (or of `folder`), and pulls history per `pull`.
+ */
+export async function runSync(
+  b: TieredBackend,
+  s: SyncSettings,
+  { signal, onProgress }: { signal?: AbortSignal; onProgress?: (p: SyncProgress) => void },
+  push: boolean,
+  pull: PullMode,
+  folder?: string,
+): Promise<SyncResult> {
+  const { local, remote, _lp: lp, _rp: rp, _tp: tp, _syncPrefix: syncPrefix } = b
+  const o = { signal }
+  const r: SyncProgress = { pushed: 0, pulled: 0, total: 0 }
+  const conflicts: string[] = []
+  const progress = (): void => onProgress?.({ ...r })
+  /** Retries network failures with full-jitter exponential backoff; anything else surfaces at once. */
+  const retry = async <R>(op: () => Promise<R>): Promise<R> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op()
+      } catch (error) {
+        if (attempt >= s._retries || !isOffline(error)) throw error
+        await sleep(Math.random() * Math.min(5000, 100 * 2 ** attempt), signal)
       }
-      if (!folder) for await (const key of listAll(b.local, `${b.meta}sync/`, o)) folders.add(key.slice(b.meta.length + 5) + '/')
-      // What is still queued must not be pulled back over: deletes not yet pushed, whole sessions.
-      const confirmed = new Set(done)
-      const blocked = new Set(entries.filter((e) => e.op !== 'put' && !confirmed.has(e.key)).map((e) => e.rel))
-      await pool([...folders], this.s.concurrency, signal, async (f) => {
-        if (blocked.has(sessionOf(f))) return
-        const stateKey = `${b.meta}sync/${f.slice(0, -1)}`
-        const stored = await b.local.get(stateKey, o)
-        const before = stored ? new TextDecoder().decode(stored.body) : '{}'
-        const state = JSON.parse(before) as FolderState
-        let kept = false
-        for (const kind of ['latest', 'manifest'] as const) {
-          const outcome = await this.reconcile(f, kind, state, !job.push, signal)
-          if (outcome === 'pushed') r.pushed++
-          if (outcome === 'pulled') r.pulled++
-          kept ||= outcome === 'kept'
-        }
-        if (!kept) done.push(...(mutable.get(f) ?? []))
-        if (job.pull) await this.pullHistory(f, state, job.pull === 'full', blocked, r, progress, signal)
-        const after = JSON.stringify(state)
-        if (after !== before) await b.local.put(stateKey, text.encode(after), o)
-        progress()
-      })
-    } finally {
-      for (let i = 0; i < done.length; i += 1000) await b.local.delete(done.slice(i, i + 1000))
     }
-    return { pushed: r.pushed, pulled: r.pulled, conflicts: r.conflicts }
   }
+  /** Runs `fn` over `items` with at most `concurrency` in flight; the first failure stops new work and is thrown. */
+  const pool = async <T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> => {
+    let next = 0
+    let failure: { error: unknown } | undefined
+    const worker = async (): Promise<void> => {
+      while (!failure && next < items.length) {
+        const item = items[next++]!
+        try {
+          throwIfAborted(signal)
+          await fn(item)
+        } catch (error) {
+          failure ??= { error }
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(s._concurrency, items.length) }, worker))
+    if (failure) throw failure.error
+  }
+  const remoteGet = (key: string): Promise<BackendObject | null> => retry(() => remote.get(rp + key, o))
 
   /**
    * Pushes one history (or unknown) key per its newest entry. False when the remote holds
    * different bytes at a history key, or the data of a fresh entry has not landed yet.
    */
-  private async pushKey(rel: string, last: OutboxEntry, signal?: AbortSignal): Promise<boolean> {
-    const { b } = this
-    const o = { signal }
-    const remoteKey = b.rp + b.tp + rel
-    if (last.op === 'del') return await this.retry(() => b.remote.delete([remoteKey], o), signal), true
-    const obj = await b.local.get(b.lp + b.tp + rel, o)
+  const pushKey = async (rel: string, last: OutboxEntry): Promise<boolean> => {
+    const key = tp + rel
+    if (last._op === 'del') return await retry(() => remote.delete([rp + key], o)), true
+    const obj = await local.get(lp + key, o)
     // Absent: a write whose data is still landing (keep), or a crash leftover (drop).
-    if (!obj) return entryAge(last) > STALE_ENTRY_MS
-    if (!historyIdOf(rel)) return await this.retry(() => b.remote.put(remoteKey, obj.body, o), signal), true
-    if (await this.retry(() => b.remote.put(remoteKey, obj.body, { ...o, ifNoneMatch: '*' }), signal)) return true
+    if (!obj) return Date.now() - snapshotIdTime(last._id).getTime() > STALE_ENTRY_MS
+    const history = historyIdOf(rel)
+    if (await retry(() => remote.put(rp + key, obj.body, { ...o, ...(history && { ifNoneMatch: '*' as const }) }))) return true
     // Taken: identical bytes are our own earlier push whose answer was lost.
-    const there = await this.retry(() => b.remote.get(remoteKey, o), signal)
+    const there = await remoteGet(key)
     return !!there && there.body.length === obj.body.length && there.body.every((x, i) => x === obj.body[i])
   }
 
-  /** Brings one mutable key of folder `f` to agreement; see the module comment for the rule. */
-  private async reconcile(
-    f: string,
-    kind: Mutable,
-    state: FolderState,
-    pullOnly: boolean,
-    signal?: AbortSignal,
-  ): Promise<'same' | 'pushed' | 'pulled' | 'kept'> {
-    const { b } = this
-    const o = { signal }
-    const [file, timeField] = FILES[kind]
-    const key = b.tp + f + file
+  /** The deterministic rule for a true conflict: greater timestamp, then greater SHA-256. */
+  const localWins = async (key: string, bytes: [Uint8Array, Uint8Array], field: string, lh: string, rh: string): Promise<boolean> => {
+    const [lt, rt] = await Promise.all(
+      bytes.map(async (body) => {
+        try {
+          const t = Date.parse(String((await decodeJSON<Record<string, unknown>>(body, key, s._maxDecodedBytes))[field]))
+          return Number.isNaN(t) ? -Infinity : t
+        } catch {
+          return -Infinity // undecodable bytes never win on time
+        }
+      }),
+    )
+    return lt !== rt ? lt! > rt! : lh > rh
+  }
+
+  /**
+   * Brings one mutable key of folder `f` to agreement (see the module comment for the rule),
+   * counting what moved; true when a local change was kept back because this run only pulls.
+   */
+  const reconcile = async (f: string, [kind, file, timeField]: (typeof MUTABLES)[number], state: FolderState): Promise<boolean> => {
+    const key = tp + f + file
     const agreed = state[kind]
     for (let attempt = 0; attempt < 10; attempt++) {
       if (attempt) await sleep(Math.random() * Math.min(1000, 20 * 2 ** attempt), signal)
-      const local = await b.local.get(b.lp + key, o)
-      const lh = local && (await sha256(local.body))
-      const head = await this.retry(() => b.remote.head(b.rp + key, o), signal)
-      let remote: BackendObject | null = null
+      const localObj = await local.get(lp + key, o)
+      const lh = localObj && (await sha256(localObj.body))
+      const head = await retry(() => remote.head(rp + key, o))
+      let remoteObj: BackendObject | null = null
       let rh: string | null = null
       // The remote ETag we agreed on still stands: its bytes are the agreed ones, no download.
       if (head && agreed && head.etag === agreed.etag) rh = agreed.base
-      else if (head && (remote = await this.retry(() => b.remote.get(b.rp + key, o), signal))) rh = await sha256(remote.body)
-      const etag = remote ? remote.etag : head?.etag ?? null
+      else if (head && (remoteObj = await remoteGet(key))) rh = await sha256(remoteObj.body)
+      const etag = remoteObj ? remoteObj.etag : head?.etag ?? null
       if (lh === rh) {
         if (lh) state[kind] = { base: lh, etag }
         else delete state[kind]
-        return 'same'
+        return false
       }
-      let push: boolean
-      if (!local) push = false
+      let pushLocal: boolean
+      if (!localObj) pushLocal = false
       else if (!rh) {
         // Deleted remotely after we agreed, unchanged here: neither resurrect nor delete locally.
-        if (agreed && agreed.base === lh) return 'same'
-        push = true
-      } else if (lh === agreed?.base) push = false
-      else if (rh === agreed?.base) push = true
-      else push = await this.localWins(local.body, remote ?? (await b.remote.get(b.rp + key, o)), timeField, lh!, rh)
-      if (push) {
-        if (pullOnly) return 'kept'
+        if (agreed && agreed.base === lh) return false
+        pushLocal = true
+      } else if (lh === agreed?.base) pushLocal = false
+      else if (rh === agreed?.base) pushLocal = true
+      // Both changed. rh is not the agreed hash, so it came from a download: remoteObj is set.
+      else pushLocal = await localWins(key, [localObj.body, remoteObj!.body], timeField, lh!, rh)
+      if (pushLocal) {
+        if (!push) return true
         const cond = etag === null ? { ifNoneMatch: '*' as const } : { ifMatch: etag }
-        const put = await this.retry(() => b.remote.put(b.rp + key, local!.body, { ...o, ...cond }), signal)
+        const put = await retry(() => remote.put(rp + key, localObj!.body, { ...o, ...cond }))
         if (!put) continue
         state[kind] = { base: lh!, etag: put.etag }
-        return 'pushed'
+        r.pushed++
+        return false
       }
-      remote ??= await this.retry(() => b.remote.get(b.rp + key, o), signal)
-      if (!remote) continue
-      const cond = local ? { ifMatch: local.etag } : { ifNoneMatch: '*' as const }
-      if (!(await b.local.put(b.lp + key, remote.body, { ...o, ...cond }))) continue
-      state[kind] = { base: await sha256(remote.body), etag: remote.etag }
-      return 'pulled'
+      remoteObj ??= await remoteGet(key)
+      if (!remoteObj) continue
+      const cond = localObj ? { ifMatch: localObj.etag } : { ifNoneMatch: '*' as const }
+      if (!(await local.put(lp + key, remoteObj.body, { ...o, ...cond }))) continue
+      state[kind] = { base: await sha256(remoteObj.body), etag: remoteObj.etag }
+      r.pulled++
+      return false
     }
     throw new ConflictError(`${key} kept changing during sync`, { key })
   }
 
-  /** The deterministic rule for a true conflict: greater timestamp, then greater SHA-256. */
-  private async localWins(local: Uint8Array, remote: BackendObject | null, field: string, lh: string, rh: string): Promise<boolean> {
-    if (!remote) return true
-    const time = async (bytes: Uint8Array): Promise<number> => {
-      try {
-        const t = Date.parse(String((await decodeJSON<Record<string, unknown>>(bytes, field, this.s.maxDecodedBytes))[field]))
-        return Number.isNaN(t) ? -Infinity : t
-      } catch {
-        return -Infinity // undecodable bytes never win on time
-      }
-    }
-    const [lt, rt] = [await time(local), await time(remote.body)]
-    return lt !== rt ? lt > rt : lh > rh
-  }
-
   /** Copies remote history ids the local tier lacks: after the cursor minus the lookback, or all. */
-  private async pullHistory(
-    f: string,
-    state: FolderState,
-    full: boolean,
-    blocked: Set<string>,
-    r: { pulled: number; total: number },
-    progress: () => void,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const { b } = this
-    const o = { signal }
-    const folder = `${b.tp}${f}immutable_history/`
-    const from = !full && state.cursor ? idAt(snapshotIdTime(state.cursor).getTime() - this.s.lookbackMs) : undefined
+  const pullHistory = async (f: string, state: FolderState, blocked: Set<string>): Promise<void> => {
+    const history = `${f}immutable_history/`
+    const from = pull !== 'full' && state.cursor ? idAt(snapshotIdTime(state.cursor).getTime() - s._lookbackMs) : undefined
     const ids = async (backend: Backend, prefix: string): Promise<string[]> => {
       const out: string[] = []
-      const startAfter = from && `${prefix}${folder}snapshot_${from}.json`
-      for await (const key of listAll(backend, prefix + folder, { signal, startAfter })) {
+      const startAfter = from && `${prefix}${tp}${history}snapshot_${from}.json`
+      for await (const key of listAll(backend, prefix + tp + history, { signal, startAfter })) {
         const id = historyIdOf(key)
         if (id) out.push(id)
       }
       return out
     }
-    const remoteIds = await this.retry(() => ids(b.remote, b.rp), signal)
-    const have = new Set(await ids(b.local, b.lp))
-    const missing = remoteIds.filter((id) => !have.has(id) && !blocked.has(`${f}immutable_history/snapshot_${id}.json`))
+    const remoteIds = await retry(() => ids(remote, rp))
+    const have = new Set(await ids(local, lp))
+    const missing = remoteIds.filter((id) => !have.has(id) && !blocked.has(`${history}snapshot_${id}.json`))
     r.total += missing.length
-    await pool(missing, this.s.concurrency, signal, async (id) => {
-      const key = `${folder}snapshot_${id}.json`
-      const obj = await this.retry(() => b.remote.get(b.rp + key, o), signal)
-      if (obj && (await b.local.put(b.lp + key, obj.body, { ...o, ifNoneMatch: '*' }))) r.pulled++
+    await pool(missing, async (id) => {
+      const key = `${tp}${history}snapshot_${id}.json`
+      const obj = await remoteGet(key)
+      if (obj && (await local.put(lp + key, obj.body, { ...o, ifNoneMatch: '*' }))) r.pulled++
       progress()
     })
     const last = remoteIds.at(-1)
     if (last && (!state.cursor || last > state.cursor)) state.cursor = last
   }
 
-  /** Retries network failures with full-jitter exponential backoff; anything else surfaces at once. */
-  private async retry<R>(op: () => Promise<R>, signal?: AbortSignal): Promise<R> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await op()
-      } catch (error) {
-        if (attempt >= this.s.retries || !(error instanceof RemoteError || error instanceof TimeoutError)) throw error
-        await sleep(Math.random() * Math.min(5000, 100 * 2 ** attempt), signal)
+  const entries = (await b._outbox(o)).filter(
+    (e) => !folder || (e._op === 'drop' ? e._rel === sessionOf(folder) : e._rel.startsWith(folder)),
+  )
+  // Entries confirmed by the remote; removed in `finally`, so an abort keeps what it confirmed.
+  const done: string[] = []
+  // Mutable-key entries per folder: confirmed once that folder's reconcile succeeds.
+  const mutable = new Map<string, string[]>()
+  const folders = new Set<string>(folder ? [folder] : [])
+  const drops = new Map<string, string>()
+  try {
+    if (push) {
+      for (const e of entries) if (e._op === 'drop') drops.set(e._rel, e._id)
+      r.total += drops.size
+      for (const [sessionId, last] of drops) {
+        await retry(() => deleteAll(remote, `${rp}${tp}${sessionId}/`, o))
+        // What both tiers agreed on is gone from the remote: forget it.
+        await deleteAll(local, `${syncPrefix}${sessionId}/`)
+        for (const e of entries) if (sessionOf(e._rel) === sessionId && e._id <= last) done.push(e._key)
+        r.pushed++
+        progress()
       }
-    }
-  }
-}
-
-/** Runs `fn` over `items` with at most `n` in flight; the first failure stops new work and is thrown. */
-async function pool<T>(items: T[], n: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: { error: unknown } | undefined
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!
-      try {
-        throwIfAborted(signal)
-        await fn(item)
-      } catch (error) {
-        failure ??= { error }
+      const groups = new Map<string, OutboxEntry[]>()
+      for (const e of entries) {
+        if (e._op === 'drop' || (drops.get(sessionOf(e._rel)) ?? '') >= e._id) continue
+        const f = folderOf(e._rel)
+        if (f) folders.add(f)
+        if (f && e._op === 'put' && MUTABLE.test(e._rel)) mutable.set(f, [...(mutable.get(f) ?? []), e._key])
+        else groups.set(e._rel, [...(groups.get(e._rel) ?? []), e])
       }
+      r.total += groups.size
+      progress()
+      await pool([...groups], async ([rel, list]) => {
+        if (await pushKey(rel, list.at(-1)!)) {
+          for (const e of list) done.push(e._key)
+          r.pushed++
+        } else if (historyIdOf(rel)) conflicts.push(rel)
+        progress()
+      })
     }
+    if (!folder) for await (const key of listAll(local, syncPrefix, o)) folders.add(key.slice(syncPrefix.length) + '/')
+    // What is still queued must not be pulled back over: deletes not yet pushed, whole sessions.
+    const confirmed = new Set(done)
+    const blocked = new Set(entries.filter((e) => e._op !== 'put' && !confirmed.has(e._key)).map((e) => e._rel))
+    await pool([...folders], async (f) => {
+      if (blocked.has(sessionOf(f))) return
+      const stateKey = syncPrefix + f.slice(0, -1)
+      const stored = await local.get(stateKey, o)
+      const before = stored ? new TextDecoder().decode(stored.body) : '{}'
+      const state = JSON.parse(before) as FolderState
+      let kept = false
+      for (const m of MUTABLES) if (await reconcile(f, m, state)) kept = true
+      if (!kept) done.push(...(mutable.get(f) ?? []))
+      if (pull) await pullHistory(f, state, blocked)
+      const after = JSON.stringify(state)
+      if (after !== before) await local.put(stateKey, new TextEncoder().encode(after), o)
+      progress()
+    })
+  } finally {
+    for (let i = 0; i < done.length; i += 1000) await local.delete(done.slice(i, i + 1000))
   }
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker))
-  if (failure) throw failure.error
+  return { pushed: r.pushed, pulled: r.pulled, conflicts }
 }
 
 /** `<sessionId>/scopes/<scope>/<scopeId>/snapshots/` of a data key, or undefined for another key. */
 function folderOf(rel: string): string | undefined {
   const p = rel.split('/')
   return p.length > 5 && p[1] === 'scopes' && p[4] === 'snapshots' ? p.slice(0, 5).join('/') + '/' : undefined
-}
-
-
-function sessionOf(rel: string): string {
-  const slash = rel.indexOf('/')
-  return slash < 0 ? rel : rel.slice(0, slash)
 }
 
 /** The smallest UUIDv7 of millisecond `ms`: a listing cursor. */
