@@ -76,7 +76,7 @@ export class HttpBackend implements Backend {
     const q = new URLSearchParams({ prefix: this._relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
     if (o.startAfter !== undefined) q.set('startAfter', this._relative(o.startAfter))
     const page = (await (await this._call('GET', `/list?${q}`, o))!.json()) as BackendListPage
-    return { entries: page.entries.map((e) => ({ ...e, key: this._root + e.key })), truncated: page.truncated }
+    return { ...page, entries: page.entries.map((e) => ({ ...e, key: this._root + e.key })) }
   }
 
   private _object(key: string): string {
@@ -123,6 +123,6 @@ export class HttpBackend implements Backend {
 
 function etagOf(res: Response): string {
   const etag = res.headers.get('etag')
-  if (!etag) throw new RemoteError('response has no ETag (is it exposed by CORS Access-Control-Expose-Headers?)', { status: res.status })
+  if (!etag) throw new RemoteError('response has no ETag (CORS must expose it)', { status: res.status })
   return etag
 }

@@ -119,15 +119,21 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     checkId('name', name)
     const backend = this.backend
     backend._readThrough = options.readThrough ?? true
+    const setting = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min = 1): number => {
+      const value = options[field] ?? fallback
+      if (typeof value !== 'number' || !(value >= min && value < Infinity)) throw new ValidationError(field, `must be a number >= ${min}`)
+      return value
+    }
     this._settings = {
-      _concurrency: positive('concurrency', options.concurrency ?? 16),
-      _retries: positive('retries', (options.retries ?? 3) + 1) - 1,
-      _lookbackMs: positive('lookbackMs', options.lookbackMs ?? 86_400_000),
+      _concurrency: setting('concurrency', 16),
+      _retries: setting('retries', 3, 0),
+      _lookbackMs: setting('lookbackMs', 86_400_000),
       _maxDecodedBytes: this.maxDecodedBytes,
     }
-    if (autoSyncDelayMs !== undefined) positive('autoSyncDelayMs', autoSyncDelayMs)
+    setting('autoSyncDelayMs', 1)
     this._lockName = `snapshelf-sync:${name}`
-    const nav = typeof navigator === 'undefined' ? undefined : navigator
+    // `globalThis.navigator`: undefined, not a ReferenceError, where there is none (Node 20).
+    const nav = globalThis.navigator as Navigator | undefined
     this._state = { online: nav?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
     backend._onQueued = () => {
       this._channel?.postMessage('queued')
@@ -135,11 +141,13 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       if (autoSyncDelayMs === undefined) return
       clearTimeout(this._timer)
       this._timer = setTimeout(() => {
-        if (nav?.onLine !== false) this.sync().catch(() => {})
+        if (nav?.onLine !== false) this.sync().catch(ignore)
       }, autoSyncDelayMs)
     }
     backend._onRemoteError = (lastError) => this._set({ online: false, lastError })
-    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+    // `globalThis.window`: absent (not a ReferenceError) in Node, Deno, Bun and Workers.
+    const win = globalThis.window as Window | undefined
+    if (typeof win?.addEventListener === 'function') {
       if (typeof BroadcastChannel === 'function') {
         // Another tab wrote or synced: our pending count and last sync time changed.
         const channel = (this._channel = new BroadcastChannel(`snapshelf-tiered:${name}`))
@@ -150,13 +158,13 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
         this._stops.push(() => channel.close())
       }
       const listen = (type: string, fn: () => void): void => {
-        window.addEventListener(type, fn)
-        this._stops.push(() => window.removeEventListener(type, fn))
+        win.addEventListener(type, fn)
+        this._stops.push(() => win.removeEventListener(type, fn))
       }
       listen('offline', () => this._set({ online: false }))
       listen('online', () => {
         this._set({ online: true })
-        if (options.syncOnOnline ?? true) this.sync({ ifAvailable: true }).catch(() => {})
+        if (options.syncOnOnline ?? true) this.sync({ ifAvailable: true }).catch(ignore)
       })
     }
   }
@@ -202,7 +210,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * const { pushed, pulled } = await storage.sync({ signal: AbortSignal.timeout(30_000) })
    */
   sync(p: SyncOptions = {}): Promise<SyncResult> {
-    return this._exclusive(p, true, p.full ? 'full' : 'window')
+    return this._exclusive(p, true, p.full ? 2 : 1)
   }
 
   /**
@@ -213,7 +221,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.hydrate({ location }) // e.g. on a new device, before listing history
    */
   async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this._exclusive(p, false, 'full', scopeFolder('', checkLocation(p?.location)))
+    return this._exclusive(p, false, 2, folderAt(p))
   }
 
   /**
@@ -224,7 +232,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.flush({ location }) // before handing the session to a server-side agent
    */
   async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this._exclusive(p, true, false, scopeFolder('', checkLocation(p?.location)))
+    return this._exclusive(p, true, 0, folderAt(p))
   }
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
@@ -263,7 +271,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
         this._countPending()
       }
     }
-    const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks
     const locked = (): Promise<SyncResult> =>
       locks
         ? locks.request(this._lockName, p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }, (lock) =>
@@ -271,7 +279,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
           )
         : run()
     const next = this._queue.then(locked, locked)
-    this._queue = next.catch(() => {})
+    this._queue = next.catch(ignore)
     return next
   }
 
@@ -285,19 +293,19 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     if (this._listeners.size)
       this.pendingCount().then(
         (pending) => pending !== this._state.pending && this._set({ pending }),
-        () => {},
+        ignore,
       )
   }
 }
 
+const ignore = (): void => {}
+
+/** The validated location's folder, relative to the store prefix. */
+const folderAt = (p: { location: SnapshotLocation }): string => scopeFolder('', checkLocation(p?.location))
+
 function tierOf(tier: Tier | undefined, field: string): { backend: Backend; prefix: string; compression?: 'gzip' | 'none' } {
   const t = tier as { backend?: Backend; prefix?: string; compression?: 'gzip' | 'none' } & Partial<Backend>
   if (typeof t?.backend?.get === 'function') return { backend: t.backend, prefix: t.prefix ?? '', compression: t.compression }
-  if (typeof t?.get === 'function' && typeof t.put === 'function' && typeof t.list === 'function') return { backend: t as Backend, prefix: '' }
-  throw new ValidationError(field, 'must be a snapshelf storage or a Backend')
-}
-
-function positive(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 1) || !Number.isFinite(value)) throw new ValidationError(field, 'must be a number >= 1')
-  return value
+  if ((['get', 'put', 'list'] as const).every((m) => typeof t?.[m] === 'function')) return { backend: t as Backend, prefix: '' }
+  throw new ValidationError(field, 'must be a storage or a Backend')
 }

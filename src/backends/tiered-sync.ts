@@ -1,4 +1,4 @@
-import type { Backend, BackendObject } from '../backend.js'
+import type { Backend, BackendObject, BackendPutOptions } from '../backend.js'
 import { decodeJSON } from '../codec.js'
 import { ConflictError, throwIfAborted } from '../errors.js'
 import { snapshotIdTime } from '../ids.js'
@@ -59,8 +59,11 @@ export interface SyncSettings {
   _maxDecodedBytes: number
 }
 
-/** @internal What a run pulls: `false` no history; `'window'` ids after the cursor minus the lookback; `'full'` all. */
-export type PullMode = false | 'window' | 'full'
+/**
+ * @internal Which remote history a run pulls: 0 none; 1 the window (ids after the cursor minus
+ * the lookback); 2 all of it.
+ */
+export type PullMode = 0 | 1 | 2
 
 interface Agreed {
   /** SHA-256 of the bytes both tiers held. */
@@ -93,6 +96,8 @@ export async function runSync(
 ): Promise<SyncResult> {
   const { local, remote, _lp: lp, _rp: rp, _tp: tp, _syncPrefix: syncPrefix } = b
   const o = { signal }
+  /** Write options: create-only (`null`/`undefined`), or compare-and-swap against `etag`. */
+  const cas = (etag?: string | null): BackendPutOptions => (etag == null ? { signal, ifNoneMatch: '*' } : { signal, ifMatch: etag })
   const r: SyncProgress = { pushed: 0, pulled: 0, total: 0 }
   const conflicts: string[] = []
   const progress = (): void => onProgress?.({ ...r })
@@ -136,27 +141,12 @@ export async function runSync(
     if (last._op === 'del') return await retry(() => remote.delete([rp + key], o)), true
     const obj = await local.get(lp + key, o)
     // Absent: a write whose data is still landing (keep), or a crash leftover (drop).
-    if (!obj) return Date.now() - snapshotIdTime(last._id).getTime() > STALE_ENTRY_MS
-    const history = historyIdOf(rel)
-    if (await retry(() => remote.put(rp + key, obj.body, { ...o, ...(history && { ifNoneMatch: '*' as const }) }))) return true
+    if (!obj) return Date.now() - +snapshotIdTime(last._id) > STALE_ENTRY_MS
+    // History is create-only; any other key is overwritten.
+    if (await retry(() => remote.put(rp + key, obj.body, historyIdOf(rel) ? cas() : o))) return true
     // Taken: identical bytes are our own earlier push whose answer was lost.
     const there = await remoteGet(key)
-    return !!there && there.body.length === obj.body.length && there.body.every((x, i) => x === obj.body[i])
-  }
-
-  /** The deterministic rule for a true conflict: greater timestamp, then greater SHA-256. */
-  const localWins = async (key: string, bytes: [Uint8Array, Uint8Array], field: string, lh: string, rh: string): Promise<boolean> => {
-    const [lt, rt] = await Promise.all(
-      bytes.map(async (body) => {
-        try {
-          const t = Date.parse(String((await decodeJSON<Record<string, unknown>>(body, key, s._maxDecodedBytes))[field]))
-          return Number.isNaN(t) ? -Infinity : t
-        } catch {
-          return -Infinity // undecodable bytes never win on time
-        }
-      }),
-    )
-    return lt !== rt ? lt! > rt! : lh > rh
+    return !!there && (await sha256(there.body)) === (await sha256(obj.body))
   }
 
   /**
@@ -166,6 +156,11 @@ export async function runSync(
   const reconcile = async (f: string, [kind, file, timeField]: (typeof MUTABLES)[number], state: FolderState): Promise<boolean> => {
     const key = tp + f + file
     const agreed = state[kind]
+    /** When the content is dated (`createdAt`, `updatedAt`); undated or undecodable bytes never win on time. */
+    const time = async (body: Uint8Array): Promise<number> => {
+      const t = Date.parse(String((await decodeJSON<Record<string, unknown>>(body, key, s._maxDecodedBytes).catch((): Record<string, unknown> => ({})))[timeField]))
+      return isNaN(t) ? -Infinity : t
+    }
     for (let attempt = 0; attempt < 10; attempt++) {
       if (attempt) await sleep(Math.random() * Math.min(1000, 20 * 2 ** attempt), signal)
       const localObj = await local.get(lp + key, o)
@@ -176,26 +171,23 @@ export async function runSync(
       // The remote ETag we agreed on still stands: its bytes are the agreed ones, no download.
       if (head && agreed && head.etag === agreed.etag) rh = agreed.base
       else if (head && (remoteObj = await remoteGet(key))) rh = await sha256(remoteObj.body)
-      const etag = remoteObj ? remoteObj.etag : head?.etag ?? null
-      if (lh === rh) {
-        if (lh) state[kind] = { base: lh, etag }
-        else delete state[kind]
-        return false
+      const etag = (remoteObj ?? head)?.etag ?? null
+      // Both hold the same bytes, or neither holds any (`undefined` is left out of the JSON).
+      if (lh === rh) return (state[kind] = lh ? { base: lh, etag } : undefined), false
+      const base = agreed?.base
+      // Push when the local side changed since the agreed state; pull when it did not.
+      let pushLocal = !!localObj && lh !== base
+      // Deleted remotely after we agreed, unchanged here: neither resurrect nor delete locally.
+      if (localObj && !rh && !pushLocal) return false
+      if (pushLocal && rh && rh !== base) {
+        // Both changed: greater timestamp, then greater SHA-256. rh is not the agreed hash here,
+        // so it came from a download: remoteObj is set.
+        const [lt, rt] = [await time(localObj!.body), await time(remoteObj!.body)]
+        pushLocal = lt !== rt ? lt > rt : lh! > rh
       }
-      let pushLocal: boolean
-      if (!localObj) pushLocal = false
-      else if (!rh) {
-        // Deleted remotely after we agreed, unchanged here: neither resurrect nor delete locally.
-        if (agreed && agreed.base === lh) return false
-        pushLocal = true
-      } else if (lh === agreed?.base) pushLocal = false
-      else if (rh === agreed?.base) pushLocal = true
-      // Both changed. rh is not the agreed hash, so it came from a download: remoteObj is set.
-      else pushLocal = await localWins(key, [localObj.body, remoteObj!.body], timeField, lh!, rh)
       if (pushLocal) {
         if (!push) return true
-        const cond = etag === null ? { ifNoneMatch: '*' as const } : { ifMatch: etag }
-        const put = await retry(() => remote.put(rp + key, localObj!.body, { ...o, ...cond }))
+        const put = await retry(() => remote.put(rp + key, localObj!.body, cas(etag)))
         if (!put) continue
         state[kind] = { base: lh!, etag: put.etag }
         r.pushed++
@@ -203,8 +195,7 @@ export async function runSync(
       }
       remoteObj ??= await remoteGet(key)
       if (!remoteObj) continue
-      const cond = localObj ? { ifMatch: localObj.etag } : { ifNoneMatch: '*' as const }
-      if (!(await local.put(lp + key, remoteObj.body, { ...o, ...cond }))) continue
+      if (!(await local.put(lp + key, remoteObj.body, cas(localObj?.etag)))) continue
       state[kind] = { base: await sha256(remoteObj.body), etag: remoteObj.etag }
       r.pulled++
       return false
@@ -215,27 +206,26 @@ export async function runSync(
   /** Copies remote history ids the local tier lacks: after the cursor minus the lookback, or all. */
   const pullHistory = async (f: string, state: FolderState, blocked: Set<string>): Promise<void> => {
     const history = `${f}immutable_history/`
-    const from = pull !== 'full' && state.cursor ? idAt(snapshotIdTime(state.cursor).getTime() - s._lookbackMs) : undefined
-    const ids = async (backend: Backend, prefix: string): Promise<string[]> => {
+    const from = pull < 2 && state.cursor ? idAt(+snapshotIdTime(state.cursor) - s._lookbackMs) : undefined
+    /** The history keys a tier holds, relative to the tiered prefix (like outbox entries), ascending. */
+    const keys = async (backend: Backend, prefix: string): Promise<string[]> => {
       const out: string[] = []
-      const startAfter = from && `${prefix}${tp}${history}snapshot_${from}.json`
-      for await (const key of listAll(backend, prefix + tp + history, { signal, startAfter })) {
-        const id = historyIdOf(key)
-        if (id) out.push(id)
+      const base = prefix + tp
+      for await (const key of listAll(backend, base + history, { signal, startAfter: from && `${base}${history}snapshot_${from}` })) {
+        if (historyIdOf(key)) out.push(key.slice(base.length))
       }
       return out
     }
-    const remoteIds = await retry(() => ids(remote, rp))
-    const have = new Set(await ids(local, lp))
-    const missing = remoteIds.filter((id) => !have.has(id) && !blocked.has(`${history}snapshot_${id}.json`))
+    const remoteKeys = await retry(() => keys(remote, rp))
+    const have = new Set(await keys(local, lp))
+    const missing = remoteKeys.filter((rel) => !have.has(rel) && !blocked.has(rel))
     r.total += missing.length
-    await pool(missing, async (id) => {
-      const key = `${tp}${history}snapshot_${id}.json`
-      const obj = await remoteGet(key)
-      if (obj && (await local.put(lp + key, obj.body, { ...o, ifNoneMatch: '*' }))) r.pulled++
+    await pool(missing, async (rel) => {
+      const obj = await remoteGet(tp + rel)
+      if (obj && (await local.put(lp + tp + rel, obj.body, cas()))) r.pulled++
       progress()
     })
-    const last = remoteIds.at(-1)
+    const last = historyIdOf(remoteKeys.at(-1) ?? '')
     if (last && (!state.cursor || last > state.cursor)) state.cursor = last
   }
 
@@ -248,6 +238,7 @@ export async function runSync(
   const mutable = new Map<string, string[]>()
   const folders = new Set<string>(folder ? [folder] : [])
   const drops = new Map<string, string>()
+  const append = <V>(map: Map<string, V[]>, key: string, value: V): unknown => map.set(key, [...(map.get(key) ?? []), value])
   try {
     if (push) {
       for (const e of entries) if (e._op === 'drop') drops.set(e._rel, e._id)
@@ -265,8 +256,8 @@ export async function runSync(
         if (e._op === 'drop' || (drops.get(sessionOf(e._rel)) ?? '') >= e._id) continue
         const f = folderOf(e._rel)
         if (f) folders.add(f)
-        if (f && e._op === 'put' && MUTABLE.test(e._rel)) mutable.set(f, [...(mutable.get(f) ?? []), e._key])
-        else groups.set(e._rel, [...(groups.get(e._rel) ?? []), e])
+        if (f && e._op === 'put' && MUTABLE.test(e._rel)) append(mutable, f, e._key)
+        else append(groups, e._rel, e)
       }
       r.total += groups.size
       progress()
@@ -286,8 +277,8 @@ export async function runSync(
       if (blocked.has(sessionOf(f))) return
       const stateKey = syncPrefix + f.slice(0, -1)
       const stored = await local.get(stateKey, o)
-      const before = stored ? new TextDecoder().decode(stored.body) : '{}'
-      const state = JSON.parse(before) as FolderState
+      const state: FolderState = stored ? await decodeJSON(stored.body, stateKey, s._maxDecodedBytes) : {}
+      const before = JSON.stringify(state)
       let kept = false
       for (const m of MUTABLES) if (await reconcile(f, m, state)) kept = true
       if (!kept) done.push(...(mutable.get(f) ?? []))
@@ -304,14 +295,18 @@ export async function runSync(
 
 /** `<sessionId>/scopes/<scope>/<scopeId>/snapshots/` of a data key, or undefined for another key. */
 function folderOf(rel: string): string | undefined {
-  const p = rel.split('/')
-  return p.length > 5 && p[1] === 'scopes' && p[4] === 'snapshots' ? p.slice(0, 5).join('/') + '/' : undefined
+  // Greedy: the last `/snapshots/`, so a scope or scope id named `snapshots` cannot fool it.
+  return /^.*\/snapshots\//.exec(rel)?.[0]
 }
 
-/** The smallest UUIDv7 of millisecond `ms`: a listing cursor. */
+/**
+ * The first 13 characters every UUIDv7 of millisecond `ms` shares (`xxxxxxxx-xxxx`): as a
+ * listing cursor (`…/snapshot_<this>`) it sorts after every id of an earlier millisecond and
+ * before every id of this one.
+ */
 function idAt(ms: number): string {
   const hex = Math.max(0, ms).toString(16).padStart(12, '0')
-  return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-000000000000`
+  return `${hex.slice(0, 8)}-${hex.slice(8)}`
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {

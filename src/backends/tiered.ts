@@ -78,6 +78,8 @@ export class TieredBackend implements Backend {
   declare _onQueued?: () => void
   /** @internal Set by the owning storage: called when a read-through to the remote failed (offline). */
   declare _onRemoteError?: (error: unknown) => void
+  /** The local tier's page size: listing is local. */
+  declare readonly maxListPage?: number
   /** Present only when the local tier can push changes; otherwise the store polls `get`. */
   declare readonly subscribe?: (key: string, onChange: () => void) => () => void
 
@@ -93,11 +95,8 @@ export class TieredBackend implements Backend {
     const meta = lp + (this._tp = slash(prefix)) + '.snapshelf/'
     this._outboxPrefix = meta + 'outbox/'
     this._syncPrefix = meta + 'sync/'
+    this.maxListPage = local.maxListPage
     if (local.subscribe) this.subscribe = (key, onChange) => local.subscribe!(lp + key, onChange)
-  }
-
-  get maxListPage(): number | undefined {
-    return this.local.maxListPage
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
@@ -153,8 +152,8 @@ export class TieredBackend implements Backend {
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     const { _lp: lp } = this
-    const page = await this.local.list(lp + prefix, { ...o, startAfter: o.startAfter === undefined ? undefined : lp + o.startAfter })
-    return { truncated: page.truncated, entries: page.entries.map((e) => ({ ...e, key: e.key.slice(lp.length) })) }
+    const page = await this.local.list(lp + prefix, { ...o, startAfter: o.startAfter && lp + o.startAfter })
+    return { ...page, entries: page.entries.map((e) => ({ ...e, key: e.key.slice(lp.length) })) }
   }
 
   /**
@@ -175,7 +174,8 @@ export class TieredBackend implements Backend {
       const [rel, op, id] = key.slice(base.length).split('!') as [string, OutboxOp, string]
       if (id) entries.push({ _key: key, _rel: rel, _op: op, _id: id })
     }
-    return entries.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+    // Ids are unique (UUIDv7), so no two entries compare equal.
+    return entries.sort((a, b) => (a._id < b._id ? -1 : 1))
   }
 
   /** Writes an outbox entry for `rel` and returns its local key. */
@@ -200,7 +200,7 @@ export class TieredBackend implements Backend {
 export async function* listAll(backend: Backend, prefix: string, o?: BackendCallOptions & { startAfter?: string }): AsyncGenerator<string> {
   let startAfter = o?.startAfter
   for (;;) {
-    const page = await backend.list(prefix, { signal: o?.signal, startAfter, limit: backend.maxListPage ?? 1000 })
+    const page = await backend.list(prefix, { ...o, startAfter, limit: backend.maxListPage ?? 1000 })
     for (const e of page.entries) yield e.key
     startAfter = page.entries.at(-1)?.key
     if (!page.truncated || startAfter === undefined) return
