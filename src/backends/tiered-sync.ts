@@ -115,7 +115,7 @@ export async function runSync(
   /** Runs `fn` over `items` with at most `concurrency` in flight; the first failure stops new work and is thrown. */
   const pool = async <T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> => {
     let next = 0
-    let failure: { error: unknown } | undefined
+    let failure: [error: unknown] | undefined // boxed: the error itself may be undefined
     const worker = async (): Promise<void> => {
       while (!failure && next < items.length) {
         const item = items[next++]!
@@ -123,12 +123,12 @@ export async function runSync(
           throwIfAborted(signal)
           await fn(item)
         } catch (error) {
-          failure ??= { error }
+          failure ??= [error]
         }
       }
     }
     await Promise.all(Array.from({ length: Math.min(s._concurrency, items.length) }, worker))
-    if (failure) throw failure.error
+    if (failure) throw failure[0]
   }
   const remoteGet = (key: string): Promise<BackendObject | null> => retry(() => remote.get(rp + key, o))
 
