@@ -51,11 +51,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 
   async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & Signal): Promise<void> {
     const l = checkLocation(p?.location)
-    checkSnapshotId('snapshotId', p.snapshotId)
     if (typeof p.isLatest !== 'boolean') throw new ValidationError('isLatest', 'must be a boolean')
+    // Strands' SessionManager (1.19+) saves latest alone as { snapshotId: 'latest', isLatest: true }
+    // and history separately; a UUIDv7 with isLatest writes both (the original Strands contract).
+    const latestOnly = p.isLatest && p.snapshotId === 'latest'
+    if (!latestOnly) checkSnapshotId('snapshotId', p.snapshotId)
     const bytes = await this._encode('snapshot', p.snapshot)
     throwIfAborted(p.signal)
-    await this._createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
+    if (!latestOnly) await this._createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
     if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
   }
 

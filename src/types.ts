@@ -42,7 +42,12 @@ export interface SnapshotLocation {
  * }
  */
 export interface Snapshot {
-  scope: Scope
+  /**
+   * Exactly Strands' snapshot scope. Locations accept any `Scope`; the default payload type stays
+   * Strands' own so `new MemoryStorage()` type-checks wherever Strands wants a `SnapshotStorage`.
+   * Custom payloads: pass your own type, `new MemoryStorage<MySnapshot>()`.
+   */
+  scope: 'agent' | 'multiAgent'
   schemaVersion: string
   createdAt: string
   data: Record<string, JSONValue>
@@ -50,7 +55,8 @@ export interface Snapshot {
 }
 
 /**
- * Per-scope bookkeeping that Strands keeps beside the snapshots.
+ * Per-scope bookkeeping that Strands keeps beside the snapshots. Extra fields a caller adds are
+ * stored and returned as they are (the type stays exactly Strands', so storages stay assignable).
  *
  * @example
  * const manifest: SnapshotManifest = { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
@@ -58,7 +64,6 @@ export interface Snapshot {
 export interface SnapshotManifest {
   schemaVersion: string
   updatedAt: string
-  [extra: string]: JSONValue
 }
 
 /**
@@ -69,7 +74,11 @@ export interface SnapshotManifest {
  * await storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
  */
 export interface SnapshotStorage<T = Snapshot> {
-  /** Writes a history snapshot (write-once) and, when `isLatest`, also `snapshot_latest.json`. */
+  /**
+   * Writes a history snapshot (write-once) and, when `isLatest`, also `snapshot_latest.json`.
+   * `{ snapshotId: 'latest', isLatest: true }` writes latest alone: what Strands' `SessionManager`
+   * sends for its latest copy.
+   */
   saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T }): Promise<void>
   /** Loads a history snapshot by id, or latest when `snapshotId` is omitted; `null` when absent. */
   loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string }): Promise<T | null>

@@ -160,6 +160,21 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     equal(await store.listSnapshotIds({ location }), [a, c])
   })
 
+  t("Strands' latest-only save: snapshotId 'latest' with isLatest writes latest alone", async ({ store }) => {
+    const location = uniqueLocation()
+    const id = newSnapshotId()
+    // What Strands' SessionManager does on every turn: history under a fresh id, latest separately.
+    await Promise.all([
+      store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot('turn1') }),
+      store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('turn1') }),
+    ])
+    await store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('turn1b') })
+    equal((await store.loadSnapshot({ location }))?.appData.tag, 'turn1b', 'latest replaced')
+    equal(await store.listSnapshotIds({ location }), [id], "no history entry for 'latest'")
+    await rejects(() => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: false, snapshot: sampleSnapshot('x') }), 'ERR_VALIDATION', "'latest' as a history id")
+    await rejects(() => store.loadSnapshot({ location, snapshotId: 'latest' }), 'ERR_VALIDATION', "loading 'latest' by id")
+  })
+
   t('absent snapshots load as null and report absent', async ({ store }) => {
     const location = uniqueLocation()
     equal(await store.loadSnapshot({ location }), null)

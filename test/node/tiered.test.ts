@@ -95,7 +95,7 @@ function world() {
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {
-  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex')
+  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)).toString('hex')
 }
 
 async function keysUnder(backend: Backend, prefix: string): Promise<string[]> {
