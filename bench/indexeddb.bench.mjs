@@ -10,6 +10,7 @@ import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { chromiumArgs, chromiumHowTo, findChromium } from '../scripts/chromium.mjs'
+import { resolveSnapshelf } from '../scripts/esbuild-snapshelf.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const executablePath = findChromium()
@@ -32,17 +33,7 @@ const { outputFiles } = await build({
   target: 'es2022',
   write: false,
   logLevel: 'silent',
-  plugins: [
-    {
-      // `snapshelf/*` from the sources, compiled the way a user's bundler compiles dist/.
-      name: 'snapshelf-src',
-      setup(b) {
-        b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => ({
-          path: `${root}src/${args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)}.ts`,
-        }))
-      },
-    },
-  ],
+  plugins: [resolveSnapshelf('src')],
 })
 const js = outputFiles[0].text
 const server = createServer((req, res) => {

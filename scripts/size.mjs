@@ -7,6 +7,7 @@ import { build } from 'esbuild'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { resolveSnapshelf } from './esbuild-snapshelf.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const KB = 1024
@@ -60,17 +61,6 @@ const entries = [
   ['snapshelf (every export)', `export * from 'snapshelf'`, 4.5 * KB, ['aws4fetch', 'idb']],
 ]
 
-// `snapshelf` and `snapshelf/<x>` resolve to the built files, as they would from node_modules.
-const selfResolve = {
-  name: 'snapshelf-dist',
-  setup(b) {
-    b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => {
-      const sub = args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)
-      return { path: `${root}dist/${sub}.js` }
-    })
-  },
-}
-
 if (!existsSync(`${root}dist/index.js`)) {
   console.error('dist/ is missing: run `npm run build` first')
   process.exit(1)
@@ -91,7 +81,7 @@ for (const [label, program, budget, forbidden] of entries) {
       write: false,
       metafile: true,
       logLevel: 'silent',
-      plugins: [selfResolve],
+      plugins: [resolveSnapshelf('dist')],
     })
   } catch (error) {
     rows.push([label, '-', `${(budget / KB).toFixed(1)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])

@@ -5,9 +5,9 @@
 // `node examples/browser/build.mjs [--watch]`.
 import { build, context } from 'esbuild'
 import { fileURLToPath } from 'node:url'
+import { resolveSnapshelf } from '../../scripts/esbuild-snapshelf.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const src = fileURLToPath(new URL('../../src/', import.meta.url))
 
 const options = {
   entryPoints: [`${here}app.ts`],
@@ -19,16 +19,7 @@ const options = {
   minify: true,
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'snapshelf-src',
-      setup(b) {
-        b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => ({
-          path: `${src}${args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)}.ts`,
-        }))
-      },
-    },
-  ],
+  plugins: [resolveSnapshelf('src')],
 }
 
 if (process.argv.includes('--watch')) {

@@ -2,7 +2,7 @@ import { deleteDB, openDB } from 'idb'
 import { afterEach, describe, expect, it } from 'vitest'
 import { newSnapshotId, type SnapshelfError } from 'snapshelf'
 import { IndexedDBBackend, IndexedDBStorage, INDEXEDDB_SCHEMA_VERSION } from 'snapshelf/indexeddb'
-import { sampleSnapshot, waitFor } from 'snapshelf/testing'
+import { sampleSnapshot, waitFor, type ContractHarness } from 'snapshelf/testing'
 
 /**
  * The IndexedDB tier's own checks beyond the contract suite (ETags, conditional writes, listing
@@ -297,4 +297,25 @@ export function registerIndexedDBCases(env: string): void {
       }
     })
   })
+}
+
+/**
+ * The contract-suite harness for IndexedDBStorage: a fresh database per test, closed and deleted
+ * afterwards. Shared by the happy-dom run and the Chromium run.
+ */
+export function indexedDBHarness(name: string): ContractHarness {
+  return {
+    name,
+    create: async (options) => {
+      const dbName = uniqueDbName()
+      const store = new IndexedDBStorage({ ...options, dbName })
+      return {
+        store,
+        cleanup: async () => {
+          store.close()
+          await deleteDB(dbName)
+        },
+      }
+    },
+  }
 }

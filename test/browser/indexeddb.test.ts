@@ -1,26 +1,11 @@
-import { deleteDB } from 'idb'
 import { it } from 'vitest'
-import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { runContractSuite } from 'snapshelf/testing'
-import { registerIndexedDBCases, uniqueDbName } from './indexeddb-cases.js'
+import { indexedDBHarness, registerIndexedDBCases } from './indexeddb-cases.js'
 
 // The contract suite and the tier's own cases in real Chromium (vitest browser mode, see
 // vitest.browser.config.ts): Chromium's IndexedDB, BroadcastChannel and CompressionStream.
 
-runContractSuite(it, {
-  name: 'IndexedDBStorage (Chromium)',
-  create: async (options) => {
-    const dbName = uniqueDbName()
-    const store = new IndexedDBStorage({ ...options, dbName })
-    return {
-      store,
-      cleanup: async () => {
-        store.close()
-        await deleteDB(dbName)
-      },
-    }
-  },
-})
+runContractSuite(it, indexedDBHarness('IndexedDBStorage (Chromium)'))
 
 registerIndexedDBCases('Chromium')
 

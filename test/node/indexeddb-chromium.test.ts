@@ -6,6 +6,8 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error -- plain .mjs helper shared with the browser config and the bench
 import { chromiumArgs, chromiumHowTo, findChromium } from '../../scripts/chromium.mjs'
+// @ts-expect-error -- plain .mjs helper shared with the scripts and benches
+import { resolveSnapshelf } from '../../scripts/esbuild-snapshelf.mjs'
 
 // Two pages (two tabs) of one http://127.0.0.1 origin in real Chromium, driven by playwright-core:
 // a change committed in tab A reaches a watcher in tab B (BroadcastChannel after commit), and
@@ -26,16 +28,7 @@ async function bundlePage(): Promise<string> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
-    plugins: [
-      {
-        name: 'snapshelf-src',
-        setup(b) {
-          b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => ({
-            path: `${root}src/${args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)}.ts`,
-          }))
-        },
-      },
-    ],
+    plugins: [resolveSnapshelf('src')],
   })
   return result.outputFiles[0]!.text
 }

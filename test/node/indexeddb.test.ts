@@ -5,25 +5,12 @@ import { describe, expect, it } from 'vitest'
 import { newSnapshotId, type SnapshelfError } from 'snapshelf'
 import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { runContractSuite, sampleSnapshot } from 'snapshelf/testing'
-import { caught, location, registerIndexedDBCases, uniqueDbName } from '../browser/indexeddb-cases.js'
+import { caught, indexedDBHarness, location, registerIndexedDBCases, uniqueDbName } from '../browser/indexeddb-cases.js'
 
 // The fast run: happy-dom (BroadcastChannel, CompressionStream) + fake-indexeddb. The same suite
 // and cases run in real Chromium from test/browser/ (vitest.browser.config.ts).
 
-runContractSuite(it, {
-  name: 'IndexedDBStorage (happy-dom + fake-indexeddb)',
-  create: async (options) => {
-    const dbName = uniqueDbName()
-    const store = new IndexedDBStorage({ ...options, dbName })
-    return {
-      store,
-      cleanup: async () => {
-        store.close()
-        await deleteDB(dbName)
-      },
-    }
-  },
-})
+runContractSuite(it, indexedDBHarness('IndexedDBStorage (happy-dom + fake-indexeddb)'))
 
 registerIndexedDBCases('happy-dom + fake-indexeddb')
 
