@@ -84,6 +84,7 @@ async function ensureChromium() {
 async function ensureS3() {
   const { ensureS3: start } = await import('./s3-server.mjs')
   const s3 = await start({ required: CI })
+  if (s3) console.log(`S3: ${s3.endpoint}, bucket ${s3.bucket}${s3.startedByUs ? ' (Ceph gateway booted for this run)' : ''}`)
   if (!s3) {
     loud(
       'SKIPPING the S3 suites: no S3 server. Set S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY (and S3_REGION, S3_BUCKET) ' +
