@@ -1,6 +1,7 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
 import { AuthError, QuotaError, RemoteError, TooLargeError, ValidationError } from '../errors.js'
 import { MAX_BATCH, SIZE_HEADER } from '../http/protocol.js'
+import { historyIdOf } from '../keys.js'
 import { fetchWithRetry, type RetryPolicy } from '../retry.js'
 
 /**
@@ -55,12 +56,18 @@ export class HttpBackend implements Backend {
     if (o.ifMatch !== undefined) headers['if-match'] = o.ifMatch
     else if (o.ifNoneMatch) headers['if-none-match'] = '*'
     let attempts = 0
-    const res = await this._call('PUT', this._object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
+    const path = this._object(key)
+    const res = await this._call('PUT', path, o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
     if (res) return { etag: etagOf(res) }
-    // A retried conditional write may have landed the first time (its answer lost): if the key
-    // now holds exactly our bytes, that write was ours.
-    const now = attempts > 1 ? await this.get(key, o) : null
-    return now && now.body.length === body.length && now.body.every((b, i) => b === body[i]) ? { etag: now.etag } : null
+    // A 412 after a retry is ambiguous: an earlier attempt may have landed (its answer lost) and
+    // a rival then moved the key, or it never landed and a rival wrote (maybe identical bytes
+    // from the same base: two `n + 1`). Without write tokens the protocol cannot tell, so
+    // claiming either way silently loses or doubles an update. Only a history create is safe to
+    // report as lost: history is write-once, so the store's byte comparison settles it.
+    if (attempts > 1 && !(o.ifNoneMatch && historyIdOf(key))) {
+      throw new RemoteError(`HTTP PUT ${path}: outcome unknown (retried, then 412: an earlier attempt may have landed)`, { status: 412 })
+    }
+    return null
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {

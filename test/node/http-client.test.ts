@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryStorage, newSnapshotId } from 'snapshelf'
+import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
+import { sampleSnapshot } from 'snapshelf/testing'
+
+// HttpStorage's handling of a conditional PUT whose answer was lost and whose retry then fails
+// its precondition. Without write tokens in the protocol the client cannot tell "my first attempt
+// landed" from "a rival wrote", so it must not claim either silently: both the lost-update and
+// the double-apply counter-examples below must end in a committed count that is right, or in an
+// error the caller sees.
+const handle = createSnapshotHandler({ storage: new MemoryStorage({ compression: 'none' }), authorize: () => true })
+type Send = (input: string, init: RequestInit) => Promise<Response>
+const server: Send = (input, init) => handle(new Request(input, init))
+const client = (send: Send = server): HttpStorage =>
+  new HttpStorage({ baseUrl: 'http://h.test', compression: 'none', fetch: send, retries: 3 })
+const increment = (cur: ReturnType<typeof sampleSnapshot> | null): ReturnType<typeof sampleSnapshot> => ({
+  ...cur!,
+  data: { ...cur!.data, n: (cur!.data.n as number) + 1 },
+})
+
+/** Runs `updateLatest(increment)` on `ours`; returns the final count and whether ours said committed. */
+async function race(ours: HttpStorage, location: { sessionId: string; scope: string; scopeId: string }) {
+  const outcome = await ours.updateLatest({ location, mutate: increment }).then(
+    (r) => r.committed,
+    (e: unknown) => e,
+  )
+  const n = (await client().loadSnapshot({ location }))!.data.n as number
+  return { outcome, n }
+}
+
+describe('HttpStorage conditional writes with lost answers', () => {
+  it("never counts a rival's identical bytes (same base, same mutation) as its own write", async () => {
+    const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
+    await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
+    let dropped = false
+    // Our first PUT never reaches the server; meanwhile a rival applies the same increment.
+    const flaky: Send = async (input, init) => {
+      if (init.method === 'PUT' && !dropped) {
+        dropped = true
+        await client().updateLatest({ location, mutate: increment })
+        throw new TypeError('network connection lost')
+      }
+      return server(input, init)
+    }
+    const { outcome, n } = await race(client(flaky), location)
+    expect(dropped).toBe(true)
+    // Two increments from 1: either both count (3), or ours reports that it did not commit.
+    if (outcome === true) expect(n).toBe(3)
+    else expect(outcome).toMatchObject({ code: 'ERR_REMOTE', status: 412 })
+  })
+
+  it('never applies mutate twice when its first attempt landed and a rival moved on before the retry', async () => {
+    const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
+    await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
+    let dropped = false
+    // Our first PUT lands but its answer is lost; a rival increments before we retry.
+    const flaky: Send = async (input, init) => {
+      const res = await server(input, init)
+      if (init.method === 'PUT' && !dropped) {
+        dropped = true
+        await client().updateLatest({ location, mutate: increment })
+        throw new TypeError('connection reset')
+      }
+      return res
+    }
+    const { outcome, n } = await race(client(flaky), location)
+    expect(dropped).toBe(true)
+    // Ours landed (2), the rival's too (3): a third increment would be ours applied twice.
+    expect(n).toBe(3)
+    expect(outcome === true || (outcome as { code?: string }).code === 'ERR_REMOTE').toBe(true)
+  })
+
+  it('a retried history create that finds its own bytes is still a success', async () => {
+    const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
+    let dropped = false
+    const flaky: Send = async (input, init) => {
+      const res = await server(input, init)
+      if (init.method === 'PUT' && !dropped) {
+        dropped = true
+        throw new TypeError('connection reset')
+      }
+      return res
+    }
+    const snapshotId = newSnapshotId()
+    await client(flaky).saveSnapshot({ location, snapshotId, isLatest: false, snapshot: sampleSnapshot('h') })
+    expect(dropped).toBe(true)
+    expect(await client().listSnapshotIds({ location })).toEqual([snapshotId])
+  })
+})
