@@ -42,13 +42,13 @@ export class HttpBackend implements Backend {
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
-    const res = await this._call('GET', this._object(key), o, 404)
-    return res && { body: new Uint8Array(await res.arrayBuffer()), etag: etagOf(res) }
+    const got = await this._call('GET', this._object(key), o, 404)
+    return got && { body: got[1], etag: etagOf(got[0]) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
-    const res = await this._call('HEAD', this._object(key), o, 404)
-    return res && { etag: etagOf(res), size: Number(res.headers.get(SIZE_HEADER)) }
+    const got = await this._call('HEAD', this._object(key), o, 404)
+    return got && { etag: etagOf(got[0]), size: Number(got[0].headers.get(SIZE_HEADER)) }
   }
 
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
@@ -57,8 +57,8 @@ export class HttpBackend implements Backend {
     else if (o.ifNoneMatch) headers['if-none-match'] = '*'
     let attempts = 0
     const path = this._object(key)
-    const res = await this._call('PUT', path, o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (res) return { etag: etagOf(res) }
+    const done = await this._call('PUT', path, o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
+    if (done) return { etag: etagOf(done[0]) }
     // A 412 after a retry is ambiguous: an earlier attempt may have landed (its answer lost) and
     // a rival then moved the key, or it never landed and a rival wrote (maybe identical bytes
     // from the same base: two `n + 1`). Without write tokens the protocol cannot tell, so
@@ -82,7 +82,7 @@ export class HttpBackend implements Backend {
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     const q = new URLSearchParams({ prefix: this._relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
     if (o.startAfter !== undefined) q.set('startAfter', this._relative(o.startAfter))
-    const page = (await (await this._call('GET', `/list?${q}`, o))!.json()) as BackendListPage
+    const page = JSON.parse(new TextDecoder().decode((await this._call('GET', `/list?${q}`, o))![1])) as BackendListPage
     return { ...page, entries: page.entries.map((e) => ({ ...e, key: this._root + e.key })) }
   }
 
@@ -99,6 +99,8 @@ export class HttpBackend implements Backend {
   /**
    * Sends one request (retried per the policy); resolves `null` when the status is `absent`
    * (404 for reads, 412 for conditional writes) and throws the typed error of any other failure.
+   * The response body is read inside each attempt, so the per-attempt timeout and the caller's
+   * signal cover it too, and a body cut off mid-way is retried (then typed) like a network error.
    */
   private async _call(
     method: string,
@@ -108,21 +110,32 @@ export class HttpBackend implements Backend {
     body?: BodyInit,
     extra?: Record<string, string>,
     onAttempt?: () => void,
-  ): Promise<Response | null> {
+  ): Promise<[response: Response, body: Uint8Array] | null> {
     const { headers: h, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this._options
     const headers = new Headers(typeof h === 'function' ? await h() : h)
     for (const k in extra) headers.set(k, extra[k]!)
     const what = `HTTP ${method} ${path.split('?')[0]}`
+    let answer = new Uint8Array(0)
     const res = await fetchWithRetry(
-      (signal) => (onAttempt?.(), send(this._base + path, { method, headers, body, signal })),
+      async (signal) => {
+        onAttempt?.()
+        const r = await send(this._base + path, { method, headers, body, signal })
+        answer = new Uint8Array(await r.arrayBuffer())
+        return r
+      },
       { retries, timeoutMs, signal: o?.signal },
       what,
     )
-    if (res.ok) return res
+    if (res.ok) return [res, answer]
     if (res.status === absent) return null
     const status = res.status
     // Our handler answers {"error": "<message>"}; a proxy's page says nothing more than its status.
-    const message = await res.json().then((j: { error?: unknown }) => String(j.error), () => res.statusText)
+    let message = res.statusText
+    try {
+      message = String(JSON.parse(new TextDecoder().decode(answer)).error)
+    } catch {
+      // Not our handler's JSON: the status text is all there is.
+    }
     const Kind = status === 401 || status === 403 ? AuthError : status === 413 ? TooLargeError : status === 507 ? QuotaError : RemoteError
     throw new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
   }

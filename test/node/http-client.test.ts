@@ -87,3 +87,45 @@ describe('HttpStorage conditional writes with lost answers', () => {
     expect(await client().listSnapshotIds({ location })).toEqual([snapshotId])
   })
 })
+
+describe('HttpStorage response bodies', () => {
+  const location = { sessionId: 's-body', scope: 'agent', scopeId: 'main' }
+  /**
+   * A server whose GET answers 200 with an ETag, then a body produced by `pull`. Like a real
+   * fetch, aborting the request's signal errors a body still being read.
+   */
+  const bodyServer =
+    (pull: (c: ReadableStreamDefaultController<Uint8Array>) => void | Promise<void>): Send =>
+    async (_input, init) => {
+      const stream = new ReadableStream<Uint8Array>({
+        start: (c) => init.signal?.addEventListener('abort', () => c.error(init.signal!.reason)),
+        pull,
+      })
+      return new Response(stream, { status: 200, headers: { etag: '"e1"' } })
+    }
+
+  it('a body that stalls is covered by the timeout (and by the caller signal), not awaited forever', async () => {
+    const stalled = bodyServer((c) => {
+      c.enqueue(new Uint8Array([0x7b]))
+      return new Promise(() => {})
+    })
+    const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: stalled, retries: 0, timeoutMs: 100 })
+    await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
+    const patient = new HttpStorage({ baseUrl: 'http://h.test', fetch: stalled, retries: 0 })
+    const ctrl = new AbortController()
+    const pending = patient.loadSnapshot({ location, signal: ctrl.signal } as never)
+    setTimeout(() => ctrl.abort(), 50)
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+  }, 10_000)
+
+  it('a body cut off mid-way is retried, then a typed RemoteError, never a bare TypeError', async () => {
+    let attempts = 0
+    const cut: Send = async (...args) => {
+      attempts++
+      return bodyServer((c) => c.error(new TypeError('terminated')))(...args)
+    }
+    const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: cut, retries: 2 })
+    await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
+    expect(attempts).toBe(3)
+  })
+})
