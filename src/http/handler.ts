@@ -230,7 +230,9 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
 
   return async (request: Request): Promise<Response> => {
     const origin = request.headers.get('origin')
-    const allowed = origin && (origins === '*' ? '*' : origins?.includes(origin) ? origin : undefined)
+    // Exact matches in a list only: a single origin passed as a string would otherwise match by
+    // substring (`'https://app.example.com'.includes('https://app.example.co')`).
+    const allowed = origin && (origins === '*' ? '*' : Array.isArray(origins) && origins.includes(origin) ? origin : undefined)
     let response: Response
     if (request.method === 'OPTIONS') {
       // A preflight carries no credentials: it is answered from the CORS settings alone.
