@@ -133,15 +133,20 @@ export async function runSync(
   const remoteGet = (key: string): Promise<BackendObject | null> => retry(() => remote.get(rp + key, o))
 
   /**
-   * Pushes one history (or unknown) key per its newest entry. False when the remote holds
-   * different bytes at a history key, or the data of a fresh entry has not landed yet.
+   * Pushes one history (or unknown) key per its entries, oldest first: true when done, false when
+   * the remote holds different bytes at a history key (a conflict), undefined when the data of a
+   * fresh entry has not landed yet (kept for the next sync, not a conflict).
    */
-  const pushKey = async (rel: string, last: OutboxEntry): Promise<boolean> => {
+  const pushKey = async (rel: string, list: OutboxEntry[]): Promise<boolean | undefined> => {
     const key = tp + rel
-    if (last._op === 'del') return await retry(() => remote.delete([rp + key], o)), true
+    const last = list.at(-1)!
+    // A queued delete goes first even when a put follows: a history id deleted and saved again
+    // must replace the remote's old bytes, which a create-only put alone would call a conflict.
+    if (list.some((e) => e._op === 'del')) await retry(() => remote.delete([rp + key], o))
+    if (last._op === 'del') return true
     const obj = await local.get(lp + key, o)
     // Absent: a write whose data is still landing (keep), or a crash leftover (drop).
-    if (!obj) return Date.now() - +snapshotIdTime(last._id) > STALE_ENTRY_MS
+    if (!obj) return Date.now() - +snapshotIdTime(last._id) > STALE_ENTRY_MS || undefined
     // History is create-only; any other key is overwritten.
     if (await retry(() => remote.put(rp + key, obj.body, historyIdOf(rel) ? cas() : o))) return true
     // Taken: identical bytes are our own earlier push whose answer was lost.
@@ -262,10 +267,11 @@ export async function runSync(
       r.total += groups.size
       progress()
       await pool([...groups], async ([rel, list]) => {
-        if (await pushKey(rel, list.at(-1)!)) {
+        const pushed = await pushKey(rel, list)
+        if (pushed) {
           for (const e of list) done.push(e._key)
           r.pushed++
-        } else if (historyIdOf(rel)) conflicts.push(rel)
+        } else if (pushed === false && historyIdOf(rel)) conflicts.push(rel)
         progress()
       })
     }
