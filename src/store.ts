@@ -180,7 +180,9 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
           if (stopped || etag === seen) continue
           const first = seen === undefined
           seen = etag
-          if (!first && obj) p.onChange(await decodeJSON<T>(obj.body, key, this.maxDecodedBytes))
+          const next = !first && obj && (await decodeJSON<T>(obj.body, key, this.maxDecodedBytes))
+          // Unsubscribed while decoding: the caller must hear nothing more.
+          if (next && !stopped) p.onChange(next)
         } while (again && !stopped)
       } catch (error) {
         p.onError?.(error)

@@ -1,5 +1,43 @@
-import { it } from 'vitest'
-import { MemoryStorage } from 'snapshelf'
-import { runContractSuite } from 'snapshelf/testing'
+import { expect, it } from 'vitest'
+import { MemoryStorage, newSnapshotId } from 'snapshelf'
+import { runContractSuite, sampleSnapshot } from 'snapshelf/testing'
 
 runContractSuite(it, { name: 'MemoryStorage (node)', create: async (options) => ({ store: new MemoryStorage(options) }) })
+
+it('watchLatest: an unsubscribe while a change is being decoded silences that change', async () => {
+  const store = new MemoryStorage()
+  const location = { sessionId: 'watch-stop', scope: 'agent', scopeId: 'main' }
+  await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(0) })
+  const heard: unknown[] = []
+  let baseline!: () => void
+  const ready = new Promise<void>((resolve) => (baseline = resolve))
+  // The baseline read happens first; wait for it through the backend so no timer is involved.
+  const get = store.backend.get.bind(store.backend)
+  let reads = 0
+  store.backend.get = async (...args) => {
+    const found = await get(...args)
+    if (++reads === 1) queueMicrotask(baseline)
+    return found
+  }
+  const stop = store.watchLatest({ location, onChange: (s) => heard.push(s) })
+  await ready
+  // Unsubscribe exactly while the next change is decoding (gunzip starts a DecompressionStream).
+  const Real = globalThis.DecompressionStream
+  let decoded!: () => void
+  const done = new Promise<void>((resolve) => (decoded = resolve))
+  globalThis.DecompressionStream = class {
+    constructor(format: CompressionFormat) {
+      stop()
+      setTimeout(decoded, 50)
+      return new Real(format)
+    }
+  } as typeof DecompressionStream
+  try {
+    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(1) })
+    await done
+  } finally {
+    globalThis.DecompressionStream = Real
+  }
+  expect(reads).toBe(2)
+  expect(heard).toEqual([])
+})
