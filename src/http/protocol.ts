@@ -10,7 +10,7 @@
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
  * POST   {base}/delete  {"keys":[…]}  (at most 1000, one session) → 204
- * errors → {"error":{"code","message"}} with 400/401/403/404/405/412/413/502/507
+ * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/502/507 (never internals)
  * ```
  * ETags are the backend's opaque tags inside quotes, with `"`, `%` and anything outside the
  * ETag alphabet percent-encoded, so every backend tag survives the round trip exactly.
