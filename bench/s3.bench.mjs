@@ -3,15 +3,28 @@
 // vs @aws-sdk/client-s3 vs bare aws4fetch, PUT and GET of 1 KB and 256 KB snapshots, sequential
 // and with 16 in flight. Medians of several rounds; libraries interleave within each round so
 // machine noise hits all of them alike. Compare the ratios, not absolute figures.
-//   ours (gzip): saveSnapshot({ isLatest: false }) = one conditional PUT incl. JSON + gzip + SHA-256;
-//                loadSnapshot({ snapshotId }) = one GET incl. gunzip + JSON.parse.
+//
+// Every contender stores a snapshot OBJECT: PUT = JSON.stringify + encode + upload, GET =
+// download + JSON.parse (what Strands' own S3 storage does), so no row skips work another does.
+//   ours (gzip): saveSnapshot({ isLatest: false }) = one conditional PUT (If-None-Match: *, write
+//                token) incl. JSON + gzip + signed SHA-256; loadSnapshot({ snapshotId }) = one GET
+//                incl. gunzip + JSON.parse.
 //   ours (none): the same without gzip (plain JSON, what Strands writes).
-//   aws-sdk:     PutObjectCommand / GetObjectCommand + transformToByteArray of the JSON bytes.
-//   aws4fetch:   AwsClient.fetch PUT / GET of the JSON bytes (its default UNSIGNED-PAYLOAD: the
-//                server does not verify the body, unlike ours).
-// Usage: node bench/s3.bench.mjs   (reads S3_* env; boots the local Ceph via ensureS3 if unset)
+//   aws-sdk:     PutObjectCommand / GetObjectCommand + transformToByteArray. Signs the payload
+//                hash like ours; no condition.
+//   aws4fetch:   AwsClient.fetch with its default UNSIGNED-PAYLOAD (the server does not verify
+//                the body, unlike ours) and no condition.
+//   a4f same:    aws4fetch sending exactly ours (none)'s request: signed payload hash,
+//                If-None-Match: *, a write-token metadata header. Ours ÷ this is client overhead
+//                alone; the goals compare with the plain rows.
+// Three parts: (1) client CPU per request with `fetch` stubbed (no server: what each client costs
+// by itself), (2) ops/s against the real server, (3) GET rate by object size with bare aws4fetch,
+// which shows the server's own small-response delay (see the note printed with it).
+// Usage: node bench/s3.bench.mjs [cpu]   (reads S3_* env; boots the local Ceph via ensureS3 if unset;
+//        `cpu` runs part 1 only, no server needed)
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { AwsClient } from 'aws4fetch'
+import { Readable } from 'node:stream'
 import { newSnapshotId } from 'snapshelf'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { ensureS3, stopS3 } from '../scripts/s3-server.mjs'
@@ -21,31 +34,11 @@ const SIZES = [
   ['1 KB', 1024, { 1: 60, 16: 240 }],
   ['256 KB', 256 * 1024, { 1: 20, 16: 80 }],
 ]
-
-let s3
-if (process.env.S3_ENDPOINT) {
-  s3 = { endpoint: process.env.S3_ENDPOINT, region: process.env.S3_REGION || 'us-east-1', accessKeyId: process.env.S3_ACCESS_KEY, secretAccessKey: process.env.S3_SECRET_KEY, bucket: process.env.S3_BUCKET || 'snapshelf-test' }
-} else {
-  s3 = await ensureS3({ required: false })
-  if (!s3) {
-    console.error('bench/s3: no S3 server, skipped (see the banner above)')
-    process.exit(0)
-  }
-}
-
-const runId = `bench/${Date.now().toString(36)}`
-const common = { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
-const sdk = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  // What non-AWS servers need (older gateways reject the new default trailing checksums).
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-})
-const a4f = new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, service: 's3', retries: 0 })
-const base = `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}`
+const NAMES = ['ours (gzip)', 'ours (none)', 'aws-sdk', 'aws4fetch', 'a4f same']
+const cpuOnly = process.argv[2] === 'cpu'
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('')
+const started = performance.now()
 
 /** A Strands-shaped snapshot whose JSON is about `bytes` long, with text that compresses like real chat. */
 function snapshotOf(bytes) {
@@ -55,8 +48,14 @@ function snapshotOf(bytes) {
   return { scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(), data: { messages: [{ role: 'user', content: [{ text }] }] }, appData: {} }
 }
 
-function libraries(snapshot, bytes) {
-  const location = { sessionId: runId.replace('/', '-'), scope: 'agent', scopeId: `s${bytes.length}` }
+/** The five contenders over one server (`s3`) and SDK client; `runId` scopes every key. */
+function libraries(s3, sdk, runId, snapshot, size) {
+  const common = { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+  const a4f = new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, service: 's3', retries: 0 })
+  const base = `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}`
+  const location = { sessionId: runId.replace('/', '-'), scope: 'agent', scopeId: `s${size}` }
+  const encode = () => new TextEncoder().encode(JSON.stringify(snapshot))
+  const decode = (bytes) => JSON.parse(new TextDecoder().decode(bytes))
   const mk = (compression) => {
     const store = new S3Storage({ ...common, prefix: `${runId}/ours-${compression}`, compression })
     const ids = []
@@ -75,36 +74,136 @@ function libraries(snapshot, bytes) {
     const keys = []
     return {
       put: async () => {
-        const key = `${runId}/${name}/${bytes.length}/${newSnapshotId()}.json`
-        await put(key)
+        const key = `${runId}/${name}/${size}/${newSnapshotId()}.json`
+        await put(key, encode())
         keys.push(key)
       },
-      get: (i) => get(keys[i % keys.length]),
+      get: async (i) => decode(await get(keys[i % keys.length])),
     }
+  }
+  const a4fPut = (extra) => async (key, body) => {
+    const headers = { 'content-type': 'application/json', ...(await extra(body)) }
+    const res = await a4f.fetch(`${base}/${key}`, { method: 'PUT', body, headers })
+    if (!res.ok) throw new Error(`PUT ${res.status}`)
+    await res.arrayBuffer()
+  }
+  const a4fGet = async (key) => {
+    const res = await a4f.fetch(`${base}/${key}`)
+    if (!res.ok) throw new Error(`GET ${res.status}`)
+    return new Uint8Array(await res.arrayBuffer())
   }
   return {
     'ours (gzip)': mk('gzip'),
     'ours (none)': mk('none'),
     'aws-sdk': keyed(
       'sdk',
-      (Key) => sdk.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: bytes, ContentType: 'application/json' })),
-      async (Key) => (await (await sdk.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).Body.transformToByteArray()).length,
+      (Key, Body) => sdk.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body, ContentType: 'application/json' })),
+      async (Key) => (await sdk.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).Body.transformToByteArray(),
     ),
-    aws4fetch: keyed(
-      'a4f',
-      async (key) => {
-        const res = await a4f.fetch(`${base}/${key}`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/json' } })
-        if (!res.ok) throw new Error(`PUT ${res.status}`)
-        await res.arrayBuffer()
-      },
-      async (key) => {
-        const res = await a4f.fetch(`${base}/${key}`)
-        if (!res.ok) throw new Error(`GET ${res.status}`)
-        await res.arrayBuffer()
-      },
+    aws4fetch: keyed('a4f', a4fPut(() => ({})), a4fGet),
+    'a4f same': keyed(
+      'a4f-same',
+      a4fPut(async (body) => ({
+        'x-amz-content-sha256': hex(await crypto.subtle.digest('SHA-256', body)),
+        'if-none-match': '*',
+        'x-amz-meta-snapshelf-write': btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(9)))),
+      })),
+      a4fGet,
     ),
   }
 }
+
+const sdkClient = (s3, requestHandler) =>
+  new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    // What non-AWS servers need (older gateways reject the new default trailing checksums).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler,
+  })
+
+// ---- Part 1: client CPU, network stubbed ----------------------------------------------------
+// Every client's transport answers at once with a canned S3 response (200 + ETag; a GET returns
+// the bytes that client would have stored), so the figures are client work alone: signing,
+// hashing, codec, request/response objects. aws4fetch and ours go through the global `fetch`;
+// the SDK has its own HTTP handler, replaced by an equivalent stub.
+{
+  const fake = { endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', bucket: 'snapshelf-bench', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' }
+  const objects = new Map()
+  const shapes = {}
+  const ETAG = '"0123456789abcdef0123456789abcdef"'
+  let who = ''
+  const remember = (method, headers) =>
+    (shapes[`${who} ${method}`] ??= Object.entries(headers).filter(([k]) => !/^(authorization|x-amz-date|host|content-length|user-agent|x-amz-user-agent|amz-sdk-invocation-id)$/.test(k)).map(([k, v]) => `${k}: ${v.length > 20 ? `${v.slice(0, 12)}…` : v}`).join(', '))
+  const realFetch = globalThis.fetch
+  globalThis.fetch = async (input, init = {}) => {
+    // aws4fetch hands over a Request; ours a URL and init (its body is already bytes).
+    const req = input instanceof Request ? input : { url: input, method: init.method ?? 'GET', headers: new Headers(init.headers), arrayBuffer: async () => init.body }
+    const path = new URL(req.url).pathname
+    remember(req.method, Object.fromEntries(req.headers))
+    if (req.method === 'PUT') {
+      objects.set(path, new Uint8Array(await req.arrayBuffer()))
+      return new Response(null, { status: 200, headers: { etag: ETAG } })
+    }
+    const body = objects.get(path) ?? objects.values().next().value
+    return new Response(body, { status: 200, headers: { etag: ETAG, 'content-length': String(body.length) } })
+  }
+  const sdk = sdkClient(fake, {
+    metadata: { handlerProtocol: 'http/1.1' },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    async handle(request) {
+      remember(request.method, request.headers)
+      if (request.method === 'PUT') objects.set(request.path, request.body)
+      const body = request.method === 'GET' ? objects.get(request.path) : new Uint8Array(0)
+      return { response: { statusCode: 200, reason: 'OK', headers: { etag: ETAG, 'content-length': String(body.length) }, body: Readable.from([Buffer.from(body)]) } }
+    },
+  })
+  const rows = []
+  for (const [label, size] of SIZES) {
+    const ops = size > 10_000 ? 60 : 300
+    const libs = libraries(fake, sdk, 'cpu/run', snapshotOf(size), size)
+    for (const op of ['put', 'get']) {
+      const results = {}
+      for (let round = 0; round < 7; round++) {
+        for (const [name, lib] of Object.entries(libs)) {
+          who = name
+          for (let i = 0; i < 3; i++) await lib[op](i) // warm-up (and objects for the GETs)
+          const t0 = performance.now()
+          for (let i = 0; i < ops; i++) await lib[op](i)
+          ;(results[name] ??= []).push(((performance.now() - t0) * 1000) / ops)
+        }
+      }
+      rows.push({ label, op: op.toUpperCase(), ...Object.fromEntries(NAMES.map((k) => [k, median(results[k])])) })
+    }
+  }
+  globalThis.fetch = realFetch
+  sdk.destroy()
+  console.log(`\nClient CPU per request, fetch stubbed: µs, median of 7 rounds, sequential (lower is better)`)
+  console.log(`size    op    ${NAMES.map((n) => n.padStart(12)).join('')} | none/a4f-same`)
+  for (const row of rows) console.log(`${row.label.padEnd(7)} ${row.op.padEnd(4)}  ${NAMES.map((n) => row[n].toFixed(0).padStart(12)).join('')} | ${(row['ours (none)'] / row['a4f same']).toFixed(2)}×`)
+  console.log('What each PUT / GET sends (besides authorization, x-amz-date, host, length, user agents):')
+  for (const [k, v] of Object.entries(shapes)) console.log(`  ${k.padEnd(16)} ${v}`)
+  if (cpuOnly) process.exit(0)
+}
+
+// ---- Part 2: ops/s against the real server --------------------------------------------------
+let s3
+if (process.env.S3_ENDPOINT) {
+  s3 = { endpoint: process.env.S3_ENDPOINT, region: process.env.S3_REGION || 'us-east-1', accessKeyId: process.env.S3_ACCESS_KEY, secretAccessKey: process.env.S3_SECRET_KEY, bucket: process.env.S3_BUCKET || 'snapshelf-test' }
+} else {
+  s3 = await ensureS3({ required: false })
+  if (!s3) {
+    console.error('bench/s3: no S3 server, skipped (see the banner above)')
+    process.exit(0)
+  }
+}
+const runId = `bench/${Date.now().toString(36)}`
+const common = { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+const sdk = sdkClient(s3)
 
 /** Runs `ops` calls of `fn` with `concurrency` in flight; returns ops/s. */
 async function measure(fn, ops, concurrency) {
@@ -116,36 +215,55 @@ async function measure(fn, ops, concurrency) {
   return ops / ((performance.now() - t0) / 1000)
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rows = []
-const started = performance.now()
+let gzipSize = 0
 for (const [label, size, opsBy] of SIZES) {
   const snapshot = snapshotOf(size)
-  const bytes = new TextEncoder().encode(JSON.stringify(snapshot))
-  const libs = libraries(snapshot, bytes)
+  const libs = libraries(s3, sdk, runId, snapshot, size)
   for (const lib of Object.values(libs)) await lib.put() // warm-up: connections, signing-key cache
   for (const op of ['put', 'get']) {
     for (const concurrency of [1, 16]) {
-      const results = Object.fromEntries(Object.keys(libs).map((k) => [k, []]))
+      const results = Object.fromEntries(NAMES.map((k) => [k, []]))
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, lib] of Object.entries(libs)) results[name].push(await measure(lib[op], opsBy[concurrency], concurrency))
       }
       rows.push({ label, op: op.toUpperCase(), concurrency, ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) })
     }
   }
+  if (size > 10_000) {
+    const gz = new Response(new Response(JSON.stringify(snapshot)).body.pipeThrough(new CompressionStream('gzip')))
+    gzipSize = (await gz.arrayBuffer()).byteLength
+  }
 }
 
-const f = (x) => x.toFixed(0).padStart(7)
-const r = (x) => `${x.toFixed(2)}×`.padStart(8)
-console.log(`\nS3 ops/s, median of ${ROUNDS} rounds (${s3.endpoint}); ratios = ours ÷ peer`)
-console.log('size    op   conc  ours(gzip) ours(none)  aws-sdk  aws4fetch | gzip/sdk none/sdk gzip/a4f none/a4f')
+const f = (x) => x.toFixed(0).padStart(8)
+const r = (x) => `${x.toFixed(2)}×`.padStart(7)
+console.log(`\nS3 ops/s, median of ${ROUNDS} rounds (${s3.endpoint}); ratios = ours ÷ peer (goals: ≥ 1.2× sdk, ≥ 0.95× a4f)`)
+console.log(`size    op   conc  ${NAMES.map((n) => n.padStart(12)).join('')} | gz/sdk  no/sdk  gz/a4f  no/a4f no/same`)
 for (const row of rows) {
   const g = row['ours (gzip)']
   const n = row['ours (none)']
   console.log(
-    `${row.label.padEnd(7)} ${row.op.padEnd(4)} ${String(row.concurrency).padStart(4)}  ${f(g)}    ${f(n)}   ${f(row['aws-sdk'])}  ${f(row.aws4fetch)}   |` +
-      `${r(g / row['aws-sdk'])}${r(n / row['aws-sdk'])}${r(g / row.aws4fetch)}${r(n / row.aws4fetch)}`,
+    `${row.label.padEnd(7)} ${row.op.padEnd(4)} ${String(row.concurrency).padStart(4)}  ${NAMES.map((k) => f(row[k]).padStart(12)).join('')} |` +
+      `${r(g / row['aws-sdk'])} ${r(n / row['aws-sdk'])} ${r(g / row.aws4fetch)} ${r(n / row.aws4fetch)} ${r(n / row['a4f same'])}`,
   )
+}
+
+// ---- Part 3: GET rate by object size (bare aws4fetch, sequential) ----------------------------
+// A server that writes a response's headers and body separately with Nagle on (Ceph's beast
+// frontend unless `tcp_nodelay=1`) holds a body shorter than one segment (~64 KB on loopback)
+// until the client's delayed ACK (~40 ms): every client then GETs small objects ~22/s. A gzipped
+// 256 KB snapshot is that small, which is why "256 KB GET" with gzip tracks the 1 KB rate.
+{
+  const a4f = new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, service: 's3', retries: 0 })
+  const line = []
+  for (const size of [gzipSize, 1024, 16 * 1024, 60_000, 70_000, 256 * 1024]) {
+    const url = `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}/${runId}/by-size/${size}`
+    await (await a4f.fetch(url, { method: 'PUT', body: new Uint8Array(size).fill(120) })).arrayBuffer()
+    const rate = await measure(async () => (await a4f.fetch(url)).arrayBuffer(), 12, 1)
+    line.push(`${size === gzipSize ? `${size} B (gzipped 256 KB snapshot)` : `${size} B`}: ${rate.toFixed(0)}/s`)
+  }
+  console.log(`\nBare aws4fetch GET/s by object size, sequential: ${line.join(' · ')}`)
 }
 console.log(`(${((performance.now() - started) / 1000).toFixed(0)} s)`)
 

@@ -131,8 +131,23 @@ function connect(options: S3BackendOptions): S3Backend {
   const bucketUrl = /(^|\.)amazonaws\.com(\.cn)?$/.test(host) && !options.forcePathStyle && !bucket.includes('.') ? base.replace('//', `//${bucket}.`) : `${base}${bucket}/`
   // Looked up at call time, so a global fetch patched after construction is honoured.
   const send = customFetch ?? ((input, init) => fetch(input, init))
-  /** aws4fetch caches the derived signing key per day here (one HMAC chain a day, not per request). */
-  const signingKeys = new Map<string, ArrayBuffer>()
+  /**
+   * The SigV4 signing key of each day, derived AND imported once as a `CryptoKey`. aws4fetch's own
+   * cache keeps the raw key and re-imports it on every request; importing is a measurable share
+   * of a small request's client CPU. A failed derivation is forgotten, so the next call retries.
+   */
+  const signingKeys = new Map<string, Promise<CryptoKey>>()
+  const signingKey = (date: string) => {
+    let key = signingKeys.get(date)
+    if (!key) {
+      // Only today's key is ever asked for again: drop yesterday's.
+      signingKeys.clear()
+      key = [date, region, 's3', 'aws4_request'].reduce(async (k, part) => hmacKey(await hmac(await k, part)), hmacKey(utf8('AWS4' + secretAccessKey)))
+      key.catch(() => signingKeys.delete(date))
+      signingKeys.set(date, key)
+    }
+    return key
+  }
   /** Write tokens of recently read objects by ETag, so the next conditional PUT can chain them. */
   const seen = new Map<string, string[]>()
 
@@ -150,7 +165,10 @@ function connect(options: S3BackendOptions): S3Backend {
     const res = await fetchWithRetry(
       async (attemptSignal) => {
         attempts++
-        const signed = await new AwsV4Signer({ method, url: target, headers, accessKeyId, secretAccessKey, sessionToken, service: 's3', region, cache: signingKeys }).sign()
+        // aws4fetch canonicalises; the signature itself uses our cached key (see `signingKeys`).
+        const signer = new AwsV4Signer({ method, url: target, headers, accessKeyId, secretAccessKey, sessionToken, service: 's3', region })
+        signer.signature = async () => toHex(await hmac(await signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
+        const signed = await signer.sign()
         const r = await send(target, { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal })
         answer = new Uint8Array(await r.arrayBuffer())
         return r
@@ -320,6 +338,10 @@ function unquote(etag: string): string {
 function fail(field: string, rule: string): never {
   throw new ValidationError(field, rule)
 }
+
+const utf8 = (text: string) => new TextEncoder().encode(text)
+const hmacKey = (raw: ArrayBuffer | Uint8Array<ArrayBuffer>) => crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+const hmac = (key: CryptoKey, text: string) => crypto.subtle.sign('HMAC', key, utf8(text))
 
 function toHex(buffer: ArrayBuffer): string {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('')
