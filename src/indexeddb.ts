@@ -21,7 +21,7 @@ export interface IndexedDBStorageOptions extends StoreOptions, Omit<IndexedDBBac
  * Snapshots in IndexedDB, for browsers (and any runtime with `indexedDB`). `updateLatest` is a
  * compare-and-swap inside one readwrite transaction, so tabs racing on one session lose nothing;
  * `watchLatest` is push-based: the writing tab notifies itself after the commit and other tabs
- * through a `BroadcastChannel`. Quota exhaustion is a `QuotaError` (`ERR_QUOTA`) that leaves
+ * through a `BroadcastChannel` (a burst of writes within a few milliseconds shares one message). Quota exhaustion is a `QuotaError` (`ERR_QUOTA`) that leaves
  * everything stored before intact.
  *
  * @example

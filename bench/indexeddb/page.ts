@@ -45,6 +45,50 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
     load: async (i) => void (await raw.get('s', rawKeys[i]!)),
   })
 
+  // The same bytes through IndexedDB's own request API, no promise wrapper: one record per write,
+  // then two records per write in one transaction (our layout: payload + metadata row, so that
+  // listings never read payloads). The second is the floor of what our backend can reach.
+  const native = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(`bench-native-${tag}`, 1)
+    open.onupgradeneeded = () => {
+      open.result.createObjectStore('s')
+      open.result.createObjectStore('m', { keyPath: 'key' })
+    }
+    open.onsuccess = () => resolve(open.result)
+    open.onerror = () => reject(open.error)
+  })
+  const commit = (tx: IDBTransaction) => new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve()
+    tx.onabort = () => reject(tx.error)
+  })
+  const nativeGet = (key: string) => new Promise<void>((resolve, reject) => {
+    const r = native.transaction('s').objectStore('s').get(key)
+    r.onsuccess = () => resolve()
+    r.onerror = () => reject(r.error)
+  })
+  const oneKeys: string[] = []
+  out.push({
+    name: 'raw IndexedDB API put/get, 1 record',
+    save: (i) => {
+      const tx = native.transaction('s', 'readwrite')
+      tx.objectStore('s').put(plain, (oneKeys[i] = `1/${newSnapshotId()}`))
+      return commit(tx)
+    },
+    load: (i) => nativeGet(oneKeys[i]!),
+  })
+  const twoKeys: string[] = []
+  out.push({
+    name: 'raw IndexedDB API put/get, 2 records',
+    save: (i) => {
+      const tx = native.transaction(['s', 'm'], 'readwrite')
+      const key = (twoKeys[i] = `2/${newSnapshotId()}`)
+      tx.objectStore('m').add({ key, size: plain.length, etag: 'e' })
+      tx.objectStore('s').put({ etag: 'e', body: plain }, key)
+      return commit(tx)
+    },
+    load: (i) => nativeGet(twoKeys[i]!),
+  })
+
   // What a user without us would likely do: put the snapshot object itself (structured clone).
   const objKeys: string[] = []
   out.push({
@@ -64,7 +108,7 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
   const backend = new IndexedDBBackend({ dbName: `bench-backend-${tag}` })
   const backendKeys: string[] = []
   out.push({
-    name: 'ours: backend put/get (bytes)',
+    name: 'ours: backend put/get (same bytes)',
     save: async (i) => void (await backend.put((backendKeys[i] = `k/${newSnapshotId()}`), plain, { ifNoneMatch: '*' })),
     load: async (i) => void (await backend.get(backendKeys[i]!)),
   })

@@ -141,6 +141,30 @@ export function registerIndexedDBCases(env: string): void {
       }
     })
 
+    it('stores the bytes as they were at the call: a buffer reused right after put, or a view into a larger buffer', async () => {
+      const backend = track(new IndexedDBBackend({ dbName: uniqueDbName() }))
+      // First call: the connection is still opening, so the write happens after an await.
+      const first = bytes('first')
+      const pending = backend.put('b/1', first)
+      first.fill(0)
+      await pending
+      expect(text((await backend.get('b/1'))?.body)).toBe('first')
+      // Connection open: plain, create-only and compare-and-swap writes alike.
+      for (const [key, o] of [['b/2', {}], ['b/3', { ifNoneMatch: '*' }], ['b/1', { ifMatch: (await backend.head('b/1'))!.etag }]] as const) {
+        const buf = bytes(`v-${key}`)
+        const put = backend.put(key, buf, o)
+        buf.fill(0)
+        expect(await put).not.toBeNull()
+        expect(text((await backend.get(key))?.body)).toBe(`v-${key}`)
+      }
+      const big = bytes('xxhelloxx')
+      await backend.put('b/view', big.subarray(2, 7))
+      const got = await backend.get('b/view')
+      expect(text(got?.body)).toBe('hello')
+      expect(got?.body.buffer.byteLength).toBe(5)
+      expect((await backend.head('b/view'))?.size).toBe(5)
+    })
+
     it('delete removes bytes and metadata together, absent keys are fine', async () => {
       const backend = track(new IndexedDBBackend({ dbName: uniqueDbName() }))
       await backend.put('d/1', bytes('1'))
@@ -240,6 +264,25 @@ export function registerIndexedDBCases(env: string): void {
       expect(text((await v2.get('k'))?.body)).toBe('kept')
     })
 
+    it(`reads a schema ${INDEXEDDB_SCHEMA_VERSION} database written row by row (the on-disk layout is pinned)`, async () => {
+      // The layout every release so far wrote: bodies key → { etag, body }; entries { key, size, etag }.
+      const dbName = uniqueDbName()
+      const old = await openDB(dbName, INDEXEDDB_SCHEMA_VERSION, {
+        upgrade(db) {
+          db.createObjectStore('bodies')
+          db.createObjectStore('entries', { keyPath: 'key' })
+        },
+      })
+      await old.put('bodies', { etag: 'e1', body: bytes('one') }, 'k/1')
+      await old.put('entries', { key: 'k/1', size: 3, etag: 'e1' })
+      old.close()
+      const backend = track(new IndexedDBBackend({ dbName }))
+      expect(await backend.get('k/1')).toEqual({ etag: 'e1', body: bytes('one') })
+      expect(await backend.list('k/')).toEqual({ entries: [{ key: 'k/1', size: 3, etag: 'e1' }], truncated: false })
+      expect(await backend.put('k/1', bytes('two'), { ifMatch: 'e1' })).not.toBeNull()
+      expect(text((await backend.get('k/1'))?.body)).toBe('two')
+    })
+
     it('a database of the same name that snapshelf did not create fails with a typed error', async () => {
       const dbName = uniqueDbName()
       ;(await openDB(dbName, INDEXEDDB_SCHEMA_VERSION, { upgrade: (db) => void db.createObjectStore('other') })).close()
@@ -272,6 +315,33 @@ export function registerIndexedDBCases(env: string): void {
       } finally {
         stopA()
         stopB()
+      }
+    })
+
+    it('a burst of writes reaches another tab for every key, even when the writer closes right after', async () => {
+      // A burst shares cross-tab messages; whatever the burst still owes is posted on close().
+      const dbName = uniqueDbName()
+      const writer = track(new IndexedDBBackend({ dbName }))
+      const reader = track(new IndexedDBBackend({ dbName }))
+      const keys = ['w/1', 'w/2', 'w/3', 'w/4']
+      const heardHere: string[] = []
+      const heardThere: string[] = []
+      const stops = keys.flatMap((key) => [writer.subscribe(key, () => heardHere.push(key)), reader.subscribe(key, () => heardThere.push(key))])
+      try {
+        await new Promise((r) => setTimeout(r, 50))
+        const count = (key: string) => heardThere.filter((k) => k === key).length
+        for (const key of keys) await writer.put(key, bytes(key))
+        // This tab heard each write at its commit, before any message.
+        expect(heardHere).toEqual(keys)
+        await waitFor(() => keys.every((k) => count(k) >= 1), 3000, 'every key of the burst in the other tab')
+        // A second burst, then the writer closes at once: what it still owed is posted on close.
+        for (const key of keys) await writer.put(key, bytes(key))
+        await writer.delete(['w/1'])
+        writer.close()
+        await waitFor(() => keys.every((k) => count(k) >= 2), 3000, 'every key of the second burst in the other tab')
+        expect([...new Set(heardThere)].sort()).toEqual(keys)
+      } finally {
+        for (const stop of stops) stop()
       }
     })
 
