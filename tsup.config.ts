@@ -20,7 +20,7 @@ export default defineConfig({
   treeshake: true,
   clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
-  external: ['aws4fetch', 'idb'],
+  external: ['aws4fetch'],
   // Internal members are named `_x` and shortened here: a user's minifier never renames
   // properties, so this is the only place those bytes can go. Nothing `_`-named crosses a wire,
   // a storage format or the public API (the Deno and Bun runners test the mangled build).
