@@ -10,7 +10,12 @@
  * const store = new BackendSnapshotStore({ backend: new KvBackend(env.KV) })
  */
 
-/** Options common to every backend call. */
+/**
+ * Options common to every backend call.
+ *
+ * @example
+ * await backend.get(key, { signal: AbortSignal.timeout(5000) })
+ */
 export interface BackendCallOptions {
   /** The caller's signal; a backend rejects with `AbortedError` once it fires. */
   signal?: AbortSignal

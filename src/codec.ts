@@ -6,7 +6,12 @@ import { CorruptError, TooLargeError, ValidationError } from './errors.js'
  * `Content-Encoding`. Decoding is bounded so a gzip bomb costs at most `maxBytes` of memory.
  */
 
-/** Default largest decoded snapshot: 64 MiB, half a Worker isolate's memory. */
+/**
+ * Default largest decoded snapshot: 64 MiB, half a Worker isolate's memory.
+ *
+ * @example
+ * new MemoryStorage({ maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES / 8 }) // 8 MiB
+ */
 export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024
 
 /**

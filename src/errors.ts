@@ -104,6 +104,12 @@ export class ValidationError extends SnapshelfError {
  * new ConflictError('latest changed 10 times while updating', { key })
  */
 export const ConflictError = /* @__PURE__ */ subclass('ERR_CONFLICT', 'ConflictError')
+/**
+ * What a caught `ConflictError` is: a `SnapshelfError`; `e instanceof ConflictError` narrows to it.
+ *
+ * @example
+ * function handle(e: ConflictError) { console.error(e.code, e.key) }
+ */
 export type ConflictError = SnapshelfError
 
 /**
@@ -113,6 +119,12 @@ export type ConflictError = SnapshelfError
  * new CorruptError('invalid JSON', { key })
  */
 export const CorruptError = /* @__PURE__ */ subclass('ERR_CORRUPT', 'CorruptError')
+/**
+ * What a caught `CorruptError` is: a `SnapshelfError`; `e instanceof CorruptError` narrows to it.
+ *
+ * @example
+ * function handle(e: CorruptError) { console.error(e.code, e.key) }
+ */
 export type CorruptError = SnapshelfError
 
 /**
@@ -122,6 +134,12 @@ export type CorruptError = SnapshelfError
  * new TooLargeError('decoded size exceeds 67108864 bytes', { key })
  */
 export const TooLargeError = /* @__PURE__ */ subclass('ERR_TOO_LARGE', 'TooLargeError')
+/**
+ * What a caught `TooLargeError` is: a `SnapshelfError`; `e instanceof TooLargeError` narrows to it.
+ *
+ * @example
+ * function handle(e: TooLargeError) { console.error(e.code, e.key) }
+ */
 export type TooLargeError = SnapshelfError
 
 /**
@@ -131,6 +149,12 @@ export type TooLargeError = SnapshelfError
  * new RemoteError('PutObject failed', { status: 500, serverCode: 'InternalError', requestId })
  */
 export const RemoteError = /* @__PURE__ */ subclass('ERR_REMOTE', 'RemoteError')
+/**
+ * What a caught `RemoteError` is: a `SnapshelfError`; `e instanceof RemoteError` narrows to it.
+ *
+ * @example
+ * function handle(e: RemoteError) { console.error(e.code, e.key) }
+ */
 export type RemoteError = SnapshelfError
 
 /**
@@ -140,6 +164,12 @@ export type RemoteError = SnapshelfError
  * new AuthError('SignatureDoesNotMatch', { status: 403, serverCode: 'SignatureDoesNotMatch' })
  */
 export const AuthError = /* @__PURE__ */ subclass('ERR_AUTH', 'AuthError')
+/**
+ * What a caught `AuthError` is: a `SnapshelfError`; `e instanceof AuthError` narrows to it.
+ *
+ * @example
+ * function handle(e: AuthError) { console.error(e.code, e.key) }
+ */
 export type AuthError = SnapshelfError
 
 /**
@@ -149,6 +179,12 @@ export type AuthError = SnapshelfError
  * new QuotaError('IndexedDB quota exceeded', { key })
  */
 export const QuotaError = /* @__PURE__ */ subclass('ERR_QUOTA', 'QuotaError')
+/**
+ * What a caught `QuotaError` is: a `SnapshelfError`; `e instanceof QuotaError` narrows to it.
+ *
+ * @example
+ * function handle(e: QuotaError) { console.error(e.code, e.key) }
+ */
 export type QuotaError = SnapshelfError
 
 /**
@@ -158,6 +194,12 @@ export type QuotaError = SnapshelfError
  * new TimeoutError('GET timed out after 10000 ms', { key })
  */
 export const TimeoutError = /* @__PURE__ */ subclass('ERR_TIMEOUT', 'TimeoutError')
+/**
+ * What a caught `TimeoutError` is: a `SnapshelfError`; `e instanceof TimeoutError` narrows to it.
+ *
+ * @example
+ * function handle(e: TimeoutError) { console.error(e.code, e.key) }
+ */
 export type TimeoutError = SnapshelfError
 
 /**
@@ -167,6 +209,12 @@ export type TimeoutError = SnapshelfError
  * new AbortedError('aborted by caller', { cause: signal.reason })
  */
 export const AbortedError = /* @__PURE__ */ subclass('ERR_ABORTED', 'AbortedError', 'operation aborted')
+/**
+ * What a caught `AbortedError` is: a `SnapshelfError`; `e instanceof AbortedError` narrows to it.
+ *
+ * @example
+ * function handle(e: AbortedError) { console.error(e.code, e.key) }
+ */
 export type AbortedError = SnapshelfError
 
 /**

@@ -24,7 +24,13 @@ import { QuotaError, RemoteError, SnapshelfError, TimeoutError, ValidationError,
  * explicitly would gain nothing (measured: no difference in Chromium).
  */
 
-/** Bumped when the object stores change; the upgrade creates whatever is missing. */
+/**
+ * Bumped when the object stores change; the upgrade creates whatever is missing. A database at a
+ * higher version (a newer snapshelf) is refused with `ValidationError` rather than downgraded.
+ *
+ * @example
+ * console.log(`snapshelf IndexedDB schema v${INDEXEDDB_SCHEMA_VERSION}`)
+ */
 export const INDEXEDDB_SCHEMA_VERSION = 1
 const BODIES = 'bodies'
 const ENTRIES = 'entries'

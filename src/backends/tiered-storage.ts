@@ -68,7 +68,12 @@ export interface TieredStatus {
   conflicts: string[]
 }
 
-/** Options of `sync`. */
+/**
+ * Options of `sync`.
+ *
+ * @example
+ * await storage.sync({ signal: AbortSignal.timeout(30_000), onProgress: (p) => console.log(p), full: true })
+ */
 export interface SyncOptions {
   signal?: AbortSignal
   onProgress?: (progress: SyncProgress) => void

@@ -2,7 +2,10 @@ import { SnapshelfError, type SnapshelfErrorCode } from '../errors.js'
 
 /**
  * Dependency-free assertions, so the contract suite runs unchanged under vitest, Deno, Bun,
- * workerd and a browser page.
+ * workerd and a browser page. `AssertionError` is what they throw.
+ *
+ * @example
+ * if (got !== want) throw new AssertionError(`expected ${want}, got ${got}`)
  */
 export class AssertionError extends Error {
   constructor(message: string) {

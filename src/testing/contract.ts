@@ -37,7 +37,12 @@ export interface ContractHarness {
   watchIntervalMs?: number
 }
 
-/** A test registrar: `(name, fn) => void`, as vitest's `it`, bun's `test` or `Deno.test`. */
+/**
+ * A test registrar: `(name, fn) => void`, as vitest's `it`, bun's `test` or `Deno.test`.
+ *
+ * @example
+ * const test: TestFn = (name, fn) => Deno.test({ name, fn, sanitizeOps: false })
+ */
 export type TestFn = (name: string, fn: () => Promise<void>) => unknown
 
 /**
@@ -57,14 +62,24 @@ export const HOSTILE_IDS: unknown[] = [
 /** Ids at the edge of what is allowed: every permitted character, the maximum length. */
 const GOOD_IDS = ['a', 'Z', '0', '_', '-', 'A-Za-z0-9._-', 'x'.repeat(128), 'session.v2', '_private', '-dash', 'UPPER_lower-09']
 
-/** A UUIDv7 whose timestamp is `ms`, for tests about age. */
+/**
+ * A UUIDv7 whose timestamp is `ms`, for tests about age.
+ *
+ * @example
+ * const weekOld = snapshotIdAt(Date.now() - 7 * 86_400_000)
+ */
 export function snapshotIdAt(ms: number): string {
   const hex = ms.toString(16).padStart(12, '0')
   const rnd = newSnapshotId().slice(14)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${rnd}`
 }
 
-/** A small Strands-shaped snapshot; `tag` makes each one distinct. */
+/**
+ * A small Strands-shaped snapshot; `tag` makes each one distinct (it is `appData.tag`).
+ *
+ * @example
+ * await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(1) })
+ */
 export function sampleSnapshot(tag: string | number, extra: Record<string, unknown> = {}): Snapshot {
   return {
     scope: 'agent',
