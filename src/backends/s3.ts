@@ -263,6 +263,13 @@ function connect(options: S3BackendOptions): S3Backend {
       if (attempts > 1) {
         const now = await inspect(key, o.signal)
         if (now?.tokens.includes(token)) return { etag: now.tokens[0] === token ? now.etag : '' }
+        // Not ours, as far as the chain tells. It can only tell when the object now there was
+        // written by a token-carrying writer and its chain was not cut short; otherwise our
+        // first attempt may have landed and been replaced, and answering "lost the race" would
+        // make updateLatest apply its mutation twice. Say so instead of guessing.
+        if (ifMatch !== undefined && now && (!now.tokens.length || now.tokens.length > CHAIN_DEPTH)) {
+          throw new RemoteError(`${key}: conditional write retried after a lost response; outcome unknown`, { key, status: 412 })
+        }
       }
       return null
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { newSnapshotId, type Snapshot } from 'snapshelf'
+import { newSnapshotId, type SnapshelfError, type Snapshot } from 'snapshelf'
 import { S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { startFaultProxy, type Fault, type FaultProxy } from '../helpers/fault-proxy.js'
@@ -126,6 +126,36 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     expect(calls).toBe(1)
     const final = (await rival.loadSnapshot({ location: loc }))!.data as Counter
     expect(final).toEqual({ count: 2, writers: [1, 2] })
+  })
+
+  it('…and when a writer without tokens replaced it, the outcome is reported unknown, never applied twice', async () => {
+    const loc = location(`foreign-${Date.now().toString(36)}`)
+    const rival = direct()
+    await rival.saveSnapshot({ location: loc, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('c', { count: 0, writers: [] }) })
+    // Writer 1's first conditional PUT lands but its answer is lost; before its retry goes out, a
+    // writer that carries no write tokens (an unconditional save, as Strands' own storage or any
+    // other S3 client does) replaces it with count 1 + its own mark. Our token is gone from the
+    // object, so nothing can tell whether our write landed.
+    const { fetch: spy } = countingFetch()
+    let puts = 0
+    const interleave: typeof fetch = async (input, init) => {
+      if (init?.method === 'PUT' && new Headers(init.headers).has('if-match') && ++puts === 2) {
+        const seen = (await rival.loadSnapshot({ location: loc }))!
+        const d = seen.data as Counter
+        await rival.saveSnapshot({ location: loc, snapshotId: 'latest', isLatest: true, snapshot: { ...seen, data: { count: d.count + 1, writers: [...d.writers, 9] } } })
+      }
+      return spy(input, init)
+    }
+    proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
+    let calls = 0
+    const error = await viaProxy({ fetch: interleave })
+      .updateLatest({ location: loc, mutate: (cur) => (calls++, { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [...(cur!.data as Counter).writers, 1] } }) })
+      .then(() => null, (e: SnapshelfError) => e)
+    expect(error?.code).toBe('ERR_REMOTE')
+    expect(error?.status).toBe(412)
+    expect(error?.message).toContain('outcome unknown')
+    expect(calls).toBe(1)
+    expect((await rival.loadSnapshot({ location: loc }))!.data).toEqual({ count: 2, writers: [1, 9] })
   })
 
   it.each(['500', '503', '429', 'reset', 'stall', 'lost'] as const)('a %s on a read or a write is retried transparently', async (fault) => {
