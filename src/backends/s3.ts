@@ -77,7 +77,9 @@ export interface S3Backend extends Backend {
    * response) and then fails its precondition, the failure may be our own earlier attempt having
    * landed: we HEAD the key, and if our token is the object's or in its chain, the write is ours
    * and succeeded (`etag` is `''` when another writer already replaced it). Without this a retried
-   * `updateLatest` would see a false lost race and apply `mutate` twice.
+   * `updateLatest` would see a false lost race and apply `mutate` twice. When the chain cannot
+   * tell (the object now there was written without tokens, or the chain is full), an `ifMatch`
+   * write rejects with `RemoteError` (status 412, outcome unknown) rather than guess.
    *
    * ETags are kept and sent UNQUOTED: Ceph RGW matches `If-Match` only against the bare ETag (the
    * quoted form always fails), while AWS S3 and R2 compare the ETag value with or without quotes.
@@ -85,7 +87,14 @@ export interface S3Backend extends Backend {
   put(key: string, body: Uint8Array, options?: BackendPutOptions): Promise<{ etag: string } | null>
 }
 
-/** The class is a thin shell over `connect`, so `new S3Backend(…)` and `instanceof` work. */
+/**
+ * The S3 byte backend on its own (advanced: `S3Storage` is the snapshot layer over it). The class
+ * is a thin shell over `connect`, so `new S3Backend(…)` and `instanceof` work.
+ *
+ * @example
+ * const backend = new S3Backend({ bucket: 'agent-sessions', endpoint: 'http://127.0.0.1:7480', accessKeyId, secretAccessKey })
+ * const page = await backend.list('session-42/', { limit: 100 })
+ */
 export class S3Backend {
   constructor(options: S3BackendOptions) {
     Object.assign(this, connect(options))
