@@ -171,9 +171,11 @@ const env = { NODE_NO_WARNINGS: '1' }
 if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey, S3_BUCKET: s3.bucket })
 if (chromium) env.CHROMIUM_PATH = chromium
 
-// The library, the tests (including the compile-time Strands interop check) and both examples.
-banner('typecheck (tsc --noEmit): src, test, examples/worker, examples/browser')
-const projects = ['tsconfig.json', 'test/tsconfig.json', 'examples/worker/tsconfig.json', 'examples/browser/tsconfig.json']
+// The library, the tests (including the compile-time Strands interop check), both examples and
+// every TypeScript block of the README (the front door must compile as written).
+banner('typecheck (tsc --noEmit): src, test, examples/worker, examples/browser, README snippets')
+spawnSync(process.execPath, ['scripts/readme-snippets.mjs'], { cwd: root, stdio: 'inherit' })
+const projects = ['tsconfig.json', 'test/tsconfig.json', 'examples/worker/tsconfig.json', 'examples/browser/tsconfig.json', 'test/readme/tsconfig.json']
 const typeErrors = projects.filter((p) => spawnSync(bin('tsc'), ['-p', p, '--noEmit'], { cwd: root, stdio: 'inherit' }).status !== 0)
 results.push({ runner: 'typecheck', passed: projects.length - typeErrors.length, failed: typeErrors.length, skipped: 0, note: typeErrors.join(' ') })
 
