@@ -6,12 +6,11 @@
 // store writes. Medians of interleaved rounds; ratios against raw idb from the same run (the
 // machine is noisy: compare ratios, not absolutes).
 // Run: `node bench/indexeddb.bench.mjs` (about a minute).
-import { build } from 'esbuild'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { chromiumArgs, chromiumHowTo, findChromium } from '../scripts/chromium.mjs'
-import { resolveSnapshelf } from '../scripts/esbuild-snapshelf.mjs'
+import { bundleBrowserPage } from '../scripts/esbuild-snapshelf.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const executablePath = findChromium()
@@ -25,18 +24,7 @@ const PLAN = [
   { bytes: 256 * 1024, n: 20, rounds: 21 },
 ]
 
-const { outputFiles } = await build({
-  entryPoints: [`${root}bench/indexeddb/page.ts`],
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  write: false,
-  logLevel: 'silent',
-  plugins: [resolveSnapshelf('src')],
-})
-const js = outputFiles[0].text
+const js = await bundleBrowserPage(`${root}bench/indexeddb/page.ts`, { minify: true })
 const server = createServer((req, res) => {
   if (req.url === '/bench.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
   res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/bench.js"></script>')

@@ -24,3 +24,29 @@ export function resolveSnapshelf(from) {
     },
   }
 }
+
+/**
+ * Bundles a page entry for a browser the way a user's bundler would (ESM, es2022, `snapshelf/*`
+ * from the sources) and returns the script's text, for test and bench pages served from memory.
+ *
+ * @param {string} entry absolute path of the page's entry module
+ * @param {{ minify?: boolean }} [options]
+ * @returns {Promise<string>}
+ * @example
+ * const js = await bundleBrowserPage(`${root}bench/indexeddb/page.ts`, { minify: true })
+ */
+export async function bundleBrowserPage(entry, { minify = false } = {}) {
+  const { build } = await import('esbuild')
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    plugins: [resolveSnapshelf('src')],
+  })
+  return result.outputFiles[0].text
+}

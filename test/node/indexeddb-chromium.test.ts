@@ -1,4 +1,3 @@
-import { build } from 'esbuild'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error -- plain .mjs helper shared with the browser config and the bench
 import { chromiumArgs, chromiumHowTo, findChromium } from '../../scripts/chromium.mjs'
 // @ts-expect-error -- plain .mjs helper shared with the scripts and benches
-import { resolveSnapshelf } from '../../scripts/esbuild-snapshelf.mjs'
+import { bundleBrowserPage } from '../../scripts/esbuild-snapshelf.mjs'
 
 // Two pages (two tabs) of one http://127.0.0.1 origin in real Chromium, driven by playwright-core:
 // a change committed in tab A reaches a watcher in tab B (BroadcastChannel after commit), and
@@ -18,20 +17,8 @@ if (!executablePath) console.warn(`\n!!! SKIPPING the two-tab IndexedDB tests: n
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-/** Bundles the page entry the way a user's bundler would, `snapshelf/*` resolved to src/. */
-async function bundlePage(): Promise<string> {
-  const result = await build({
-    entryPoints: [`${root}test/browser/pages/two-tabs.ts`],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    plugins: [resolveSnapshelf('src')],
-  })
-  return result.outputFiles[0]!.text
-}
+/** The two-tab page, bundled the way a user's bundler would (`snapshelf/*` from src/). */
+const bundlePage = (): Promise<string> => bundleBrowserPage(`${root}test/browser/pages/two-tabs.ts`)
 
 describe.skipIf(!executablePath)('IndexedDB in real Chromium via playwright-core (two tabs, real quota)', () => {
   let server: Server
