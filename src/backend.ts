@@ -32,6 +32,8 @@ export interface BackendObject {
   body: Uint8Array
   /** Opaque version tag; changes whenever the object's bytes are replaced. */
   etag: string
+  /** Write tokens the object was stored with (see `BackendPutOptions.tokens`), when the backend keeps them. */
+  tokens?: string[]
 }
 
 /**
@@ -57,6 +59,14 @@ export interface BackendPutOptions extends BackendCallOptions {
   ifMatch?: string
   /** `'*'`: write only if no object exists at the key. */
   ifNoneMatch?: '*'
+  /**
+   * Write tokens for a conditional write: the writer's own random token first, then the tokens
+   * of the object it replaces (a chain, newest first). A client whose answer was lost reads them
+   * back to tell "my write landed" from "a rival wrote". Backends that can store per-object
+   * metadata persist them with the object and return them from `get` / `head` (`R2Backend`);
+   * others ignore them, and callers then report such an outcome as unknown.
+   */
+  tokens?: string[]
 }
 
 /**
@@ -82,8 +92,8 @@ export interface BackendListPage {
 export interface Backend {
   /** Reads an object; `null` when absent. */
   get(key: string, options?: BackendCallOptions): Promise<BackendObject | null>
-  /** Reads an object's ETag and size without its body; `null` when absent. */
-  head(key: string, options?: BackendCallOptions): Promise<{ etag: string; size: number } | null>
+  /** Reads an object's ETag and size (and write tokens, if kept) without its body; `null` when absent. */
+  head(key: string, options?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null>
   /** Writes an object; resolves `null` (not an error) when a precondition fails. */
   put(key: string, body: Uint8Array, options?: BackendPutOptions): Promise<{ etag: string } | null>
   /** Deletes keys; absent keys are fine; any key that could not be deleted is an error. */

@@ -1,6 +1,6 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
 import { AuthError, QuotaError, RemoteError, TooLargeError, ValidationError } from '../errors.js'
-import { MAX_BATCH, SIZE_HEADER } from '../http/protocol.js'
+import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER } from '../http/protocol.js'
 import { historyIdOf } from '../keys.js'
 import { fetchWithRetry, type RetryPolicy } from '../retry.js'
 
@@ -32,6 +32,8 @@ export class HttpBackend implements Backend {
   private declare readonly _options: HttpBackendOptions
   private declare readonly _base: string
   private declare readonly _root: string
+  /** Write tokens of recently read objects by ETag, so the next conditional PUT can chain them. */
+  private declare readonly _seen: Map<string, string[]>
 
   /** `prefix` is the client store's prefix, stripped from every key before it is sent. */
   constructor(prefix: string, options: HttpBackendOptions) {
@@ -39,33 +41,63 @@ export class HttpBackend implements Backend {
     this._options = options
     this._base = options.baseUrl.replace(/\/+$/, '')
     this._root = prefix ? `${prefix}/` : ''
+    this._seen = new Map()
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     const got = await this._call('GET', this._object(key), o, 404)
-    return got && { body: got[1], etag: etagOf(got[0]) }
+    return got && { body: got[1], ...this._remember(got[0]) }
   }
 
-  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
+  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
     const got = await this._call('HEAD', this._object(key), o, 404)
-    return got && { etag: etagOf(got[0]), size: Number(got[0].headers.get(SIZE_HEADER)) }
+    return got && { size: Number(got[0].headers.get(SIZE_HEADER)), ...this._remember(got[0]) }
   }
 
+  /**
+   * Conditional PUTs carry `Snapshelf-Tokens`: a random token of this write, then the tokens of
+   * the object it replaces as we last read it. When a PUT had to be retried (timeout, reset, 5xx,
+   * lost answer) and then fails its precondition, the failure may be our own earlier attempt
+   * having landed: we HEAD the key, and if our token is the object's or in its chain, the write
+   * is ours and succeeded (`etag` is `''` when another writer already replaced it). When the
+   * server keeps no tokens (only `R2Storage` does), or the object now there was written without
+   * them or past the chain depth, the write (a history create aside: the store compares its
+   * bytes) rejects with `RemoteError` (status 412, outcome unknown) rather than guess: claiming
+   * either way could lose or double an update.
+   *
+   * @example
+   * const put = await backend.put(key, bytes, { ifMatch: current.etag }) // null: a rival won
+   */
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
     const headers: Record<string, string> = {}
-    if (o.ifMatch !== undefined) headers['if-match'] = o.ifMatch
-    else if (o.ifNoneMatch) headers['if-none-match'] = '*'
+    const { ifMatch, ifNoneMatch } = o
+    if (ifMatch !== undefined) headers['if-match'] = ifMatch
+    else if (ifNoneMatch) headers['if-none-match'] = '*'
+    // 9 random bytes → 12 base64url characters: what the handler accepts ([A-Za-z0-9_-]{1,24}).
+    const token =
+      ifMatch !== undefined || ifNoneMatch
+        ? btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(9))))
+            .replace(/\+/g, '-')
+            .replace(/\//g, '_')
+        : ''
+    const tokens = token ? [token, ...((ifMatch !== undefined && this._seen.get(ifMatch)?.slice(0, CHAIN_DEPTH)) || [])] : []
+    if (token) headers[TOKENS_HEADER] = tokens.join()
     let attempts = 0
     const path = this._object(key)
     const done = await this._call('PUT', path, o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (done) return { etag: etagOf(done[0]) }
-    // A 412 after a retry is ambiguous: an earlier attempt may have landed (its answer lost) and
-    // a rival then moved the key, or it never landed and a rival wrote (maybe identical bytes
-    // from the same base: two `n + 1`). Without write tokens the protocol cannot tell, so
-    // claiming either way silently loses or doubles an update. Only a history create is safe to
-    // report as lost: history is write-once, so the store's byte comparison settles it.
-    if (attempts > 1 && !(o.ifNoneMatch && historyIdOf(key))) {
-      throw new RemoteError(`HTTP PUT ${path}: outcome unknown (retried, then 412: an earlier attempt may have landed)`, { status: 412 })
+    if (done) return { etag: this._keep(etagOf(done[0]), tokens) }
+    if (attempts > 1) {
+      const now = await this.head(key, o)
+      if (now?.tokens?.includes(token)) return { etag: now.tokens[0] === token ? now.etag : '' }
+      // Not ours, as far as the chain tells. It can only tell when the object now there carries
+      // tokens and its chain was not cut short; otherwise our first attempt may have landed and
+      // been replaced (or a rival wrote identical bytes from the same base: two `n + 1`), and
+      // "lost the race" would make updateLatest apply its mutation twice. A history create is
+      // safe to report as lost: history is write-once, so the store's byte comparison settles it.
+      const told = now?.tokens && now.tokens.length <= CHAIN_DEPTH
+      if (now && !told && !(ifNoneMatch && historyIdOf(key))) {
+        throw new RemoteError(`HTTP PUT ${path}: outcome unknown (retried, then 412: an earlier attempt may have landed)`, { status: 412 })
+      }
     }
     return null
   }
@@ -84,6 +116,23 @@ export class HttpBackend implements Backend {
     if (o.startAfter !== undefined) q.set('startAfter', this._relative(o.startAfter))
     const page = JSON.parse(new TextDecoder().decode((await this._call('GET', `/list?${q}`, o))![1])) as BackendListPage
     return { ...page, entries: page.entries.map((e) => ({ ...e, key: this._root + e.key })) }
+  }
+
+  /** The ETag and write tokens of a GET / HEAD answer, kept for the next conditional PUT. */
+  private _remember(res: Response): { etag: string; tokens?: string[] } {
+    const header = res.headers.get(TOKENS_HEADER)
+    const tokens = header ? header.split(',') : undefined
+    return { etag: this._keep(etagOf(res), tokens), tokens }
+  }
+
+  /** Keeps `tokens` under `etag` in a small LRU: only ETags read moments ago are ever chained. */
+  private _keep(etag: string, tokens: string[] = []): string {
+    if (tokens.length) {
+      this._seen.delete(etag)
+      this._seen.set(etag, tokens)
+      if (this._seen.size > 256) this._seen.delete(this._seen.keys().next().value!)
+    }
+    return etag
   }
 
   private _object(key: string): string {
@@ -140,6 +189,9 @@ export class HttpBackend implements Backend {
     throw new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
   }
 }
+
+/** Tokens of the replaced object a PUT chains: with ours, 49 at most (what the handler accepts). */
+const CHAIN_DEPTH = 48
 
 function etagOf(res: Response): string {
   const etag = res.headers.get('etag')

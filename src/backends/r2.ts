@@ -16,7 +16,7 @@ export interface R2BucketLike {
   put(
     key: string,
     value: Uint8Array,
-    options?: { onlyIf?: { etagMatches?: string; etagDoesNotMatch?: string } },
+    options?: { onlyIf?: { etagMatches?: string; etagDoesNotMatch?: string }; customMetadata?: Record<string, string> },
   ): Promise<R2ObjectLike | null>
   delete(keys: string | string[]): Promise<void>
   list(options?: { prefix?: string; limit?: number; cursor?: string; startAfter?: string }): Promise<{
@@ -37,6 +37,8 @@ export interface R2ObjectLike {
   size: number
   /** The unquoted ETag: what `onlyIf.etagMatches` compares against (`httpEtag` is the quoted form). */
   etag: string
+  /** Where `put` keeps write tokens: `tokens`, the writer's then its chain, comma-separated. */
+  customMetadata?: Record<string, string>
 }
 
 /**
@@ -53,11 +55,16 @@ export interface R2ObjectBodyLike extends R2ObjectLike {
 /** R2's `delete` and `list` take at most 1000 keys per call. */
 const R2_PAGE = 1000
 
+/** The write tokens `put` stored with an object (`undefined` when it was written without). */
+const tokensOf = (obj: R2ObjectLike): string[] | undefined => obj.customMetadata?.tokens?.split(',')
+
 /**
  * A byte backend over an R2 bucket binding: no credentials, no signing, the Worker's own binding.
  * Compare-and-swap goes through `onlyIf` (R2 answers `null` when the condition fails); bodies are
  * stored opaquely, with no `contentEncoding`, so reads return exactly the bytes we wrote (our
- * own gzip included) and the codec recognises gzip by its magic bytes.
+ * own gzip included) and the codec recognises gzip by its magic bytes. Write tokens given to
+ * `put` (from `HttpStorage` through `createSnapshotHandler`) are kept as custom metadata and
+ * returned by `get` / `head`, so a client can tell whether its retried write had landed.
  *
  * @example
  * const store = new BackendSnapshotStore({ backend: new R2Backend(env.SNAPSHOTS) })
@@ -69,17 +76,17 @@ export class R2Backend implements Backend {
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
-    return this.call('get', key, async () => {
+    return this._call('get', key, async () => {
       const obj = await this.bucket.get(key)
-      return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag }
+      return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag, tokens: tokensOf(obj) }
     })
   }
 
-  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
+  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
     throwIfAborted(o?.signal)
-    return this.call('head', key, async () => {
+    return this._call('head', key, async () => {
       const obj = await this.bucket.head(key)
-      return obj && { etag: obj.etag, size: obj.size }
+      return obj && { etag: obj.etag, size: obj.size, tokens: tokensOf(obj) }
     })
   }
 
@@ -89,8 +96,11 @@ export class R2Backend implements Backend {
     // resolves null rather than throwing, which is exactly the Backend contract.
     const onlyIf =
       o.ifMatch !== undefined ? { etagMatches: o.ifMatch } : o.ifNoneMatch === '*' ? { etagDoesNotMatch: '*' } : undefined
-    return this.call('put', key, async () => {
-      const obj = await this.bucket.put(key, body, onlyIf ? { onlyIf } : undefined)
+    // Write tokens ride along as custom metadata, replaced with the bytes in the same atomic put
+    // (so a write without tokens leaves none behind to be mistaken for an older writer's).
+    const tokens = o.tokens?.join()
+    return this._call('put', key, async () => {
+      const obj = await this.bucket.put(key, body, { onlyIf, customMetadata: tokens ? { tokens } : undefined })
       return obj && { etag: obj.etag }
     })
   }
@@ -99,7 +109,7 @@ export class R2Backend implements Backend {
     for (let i = 0; i < keys.length; i += R2_PAGE) {
       throwIfAborted(o?.signal)
       const batch = keys.slice(i, i + R2_PAGE)
-      await this.call('delete', batch[0]!, () => this.bucket.delete(batch))
+      await this._call('delete', batch[0]!, () => this.bucket.delete(batch))
     }
   }
 
@@ -110,7 +120,7 @@ export class R2Backend implements Backend {
     // cursor until there is something to return, so a caller never mistakes that for the end.
     for (;;) {
       throwIfAborted(o.signal)
-      const page = await this.call('list', prefix, () =>
+      const page = await this._call('list', prefix, () =>
         this.bucket.list(cursor === undefined ? { prefix, limit, startAfter: o.startAfter } : { prefix, limit, cursor }),
       )
       const objects = page.objects.slice(0, limit)
@@ -123,7 +133,7 @@ export class R2Backend implements Backend {
   }
 
   /** Wraps binding failures in `RemoteError` naming the operation and key (keys hold no secrets). */
-  private async call<R>(op: string, key: string, fn: () => Promise<R>): Promise<R> {
+  private async _call<R>(op: string, key: string, fn: () => Promise<R>): Promise<R> {
     try {
       return await fn()
     } catch (cause) {

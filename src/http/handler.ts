@@ -2,7 +2,7 @@ import type { Backend } from '../backend.js'
 import { SnapshelfError, ValidationError } from '../errors.js'
 import { checkId, checkLocation } from '../ids.js'
 import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey } from '../keys.js'
-import { MAX_BATCH, SIZE_HEADER, fromEntityTag, toEntityTag } from './protocol.js'
+import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, fromEntityTag, toEntityTag } from './protocol.js'
 
 /**
  * What a request wants to do to a session; `authorize` decides per session and operation.
@@ -41,7 +41,7 @@ export interface SnapshotHandlerOptions {
   cors?: {
     /** Allowed origins (`'https://app.example'`), or `'*'` for any. */
     origins: string[] | '*'
-    /** Extra request headers to allow besides Authorization, Content-Type, If-Match, If-None-Match. */
+    /** Extra request headers to allow besides Authorization, Content-Type, If-Match, If-None-Match, Snapshelf-Tokens. */
     allowHeaders?: string[]
     /** Preflight cache lifetime in seconds (default 600). */
     maxAgeSeconds?: number
@@ -177,11 +177,21 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
       if (op === 'write') {
         const ifMatch = request.headers.get('if-match')
         const ifNoneMatch = request.headers.get('if-none-match')
+        // Write tokens are opaque to us but bounded (1 + 48 of [A-Za-z0-9_-]{1,24}): the backend stores them as metadata.
+        const tokens = request.headers.get(TOKENS_HEADER)
         const etag = ifMatch === null ? undefined : fromEntityTag(ifMatch)
-        if ((ifMatch !== null && (etag === undefined || ifNoneMatch !== null)) || (ifNoneMatch !== null && ifNoneMatch.trim() !== '*')) {
-          throw refuse(400, 'bad If-Match / If-None-Match')
+        if (
+          (ifMatch !== null && (etag === undefined || ifNoneMatch !== null)) ||
+          (ifNoneMatch !== null && ifNoneMatch.trim() !== '*') ||
+          (tokens !== null && !/^[\w-]{1,24}(,[\w-]{1,24}){0,48}$/.test(tokens))
+        ) {
+          throw refuse(400, `bad If-Match / If-None-Match / ${TOKENS_HEADER}`)
         }
-        const put = await backend.put(full, await readBody(request), etag !== undefined ? { ifMatch: etag } : ifNoneMatch ? { ifNoneMatch: '*' } : {})
+        const put = await backend.put(full, await readBody(request), {
+          ifMatch: etag,
+          ifNoneMatch: ifNoneMatch ? '*' : undefined,
+          tokens: tokens?.split(','),
+        })
         if (!put) throw refuse(412, 'precondition failed')
         return empty(204, { etag: toEntityTag(put.etag) })
       }
@@ -192,9 +202,11 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
       const obj = method === 'GET' ? await backend.get(full) : await backend.head(full)
       if (!obj) throw refuse(404, 'no such object')
       const body = 'body' in obj ? obj.body : null
-      return new Response(body as Uint8Array<ArrayBuffer> | null, {
+      const response = new Response(body as Uint8Array<ArrayBuffer> | null, {
         headers: { etag: toEntityTag(obj.etag), [SIZE_HEADER]: String(body ? body.length : (obj as { size: number }).size), 'content-type': 'application/octet-stream' },
       })
+      if (obj.tokens) response.headers.set(TOKENS_HEADER, obj.tokens.join())
+      return response
     }
     if (path === 'list' && method === 'GET') {
       const q = url.searchParams
@@ -242,7 +254,10 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
           ? empty(403)
           : empty(204, {
               'access-control-allow-methods': METHODS,
-              'access-control-allow-headers': ['authorization, content-type, if-match, if-none-match', ...(cors.allowHeaders ?? [])].join(', '),
+              'access-control-allow-headers': [
+                `authorization, content-type, if-match, if-none-match, ${TOKENS_HEADER}`,
+                ...(cors.allowHeaders ?? []),
+              ].join(', '),
               'access-control-max-age': String(cors.maxAgeSeconds ?? 600),
             })
     } else {
@@ -267,7 +282,7 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
     }
     if (allowed) {
       response.headers.set('access-control-allow-origin', allowed)
-      response.headers.set('access-control-expose-headers', `ETag, ${SIZE_HEADER}`)
+      response.headers.set('access-control-expose-headers', `ETag, ${SIZE_HEADER}, ${TOKENS_HEADER}`)
     }
     if (cors) response.headers.append('vary', 'Origin')
     return response

@@ -5,7 +5,7 @@
  * ```
  * GET    {base}/objects/<key>   → 200 bytes, ETag            | 404
  * HEAD   {base}/objects/<key>   → 200 ETag, Snapshelf-Size    | 404
- * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  → 204 ETag | 412
+ * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens]  → 204 ETag | 412
  * DELETE {base}/objects/<key>   → 204 (absent keys are fine)
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
@@ -14,10 +14,18 @@
  * ```
  * ETags are the backend's opaque tags inside quotes, with `"`, `%` and anything outside the
  * ETag alphabet percent-encoded, so every backend tag survives the round trip exactly.
+ *
+ * `Snapshelf-Tokens: <ours>,<chain…>` (at most 49 tokens of `[A-Za-z0-9_-]{1,24}`, else 400) is
+ * the conditional PUT's write tokens: the writer's random token, then the tokens of the object it
+ * replaces, as read. The server hands them to its backend; one that keeps them (R2) returns them
+ * in `Snapshelf-Tokens` on GET / HEAD, so a client whose PUT answer was lost can tell whether the
+ * write landed (its token is there) or a rival's did (a chain without it).
  */
 
 /** @internal */
 export const SIZE_HEADER = 'Snapshelf-Size'
+/** @internal Write tokens of a conditional PUT (request) or of the stored object (GET / HEAD). */
+export const TOKENS_HEADER = 'Snapshelf-Tokens'
 /** @internal Keys per batch delete, the same cap as S3 DeleteObjects and R2 `delete`. */
 export const MAX_BATCH = 1000
 

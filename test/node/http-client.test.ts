@@ -4,10 +4,11 @@ import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { sampleSnapshot } from 'snapshelf/testing'
 
 // HttpStorage's handling of a conditional PUT whose answer was lost and whose retry then fails
-// its precondition. Without write tokens in the protocol the client cannot tell "my first attempt
-// landed" from "a rival wrote", so it must not claim either silently: both the lost-update and
-// the double-apply counter-examples below must end in a committed count that is right, or in an
-// error the caller sees.
+// its precondition, over a server storage that keeps no write tokens (memory: only R2 stores
+// them, see test/workers/http-tokens.test.ts). Without tokens the client cannot tell "my first
+// attempt landed" from "a rival wrote", so it must not claim either silently: both the
+// lost-update and the double-apply counter-examples below must end in a committed count that is
+// right, or in an error the caller sees.
 const handle = createSnapshotHandler({ storage: new MemoryStorage({ compression: 'none' }), authorize: () => true })
 type Send = (input: string, init: RequestInit) => Promise<Response>
 const server: Send = (input, init) => handle(new Request(input, init))
@@ -28,7 +29,7 @@ async function race(ours: HttpStorage, location: { sessionId: string; scope: str
   return { outcome, n }
 }
 
-describe('HttpStorage conditional writes with lost answers', () => {
+describe('HttpStorage conditional writes with lost answers (server keeps no write tokens)', () => {
   it("never counts a rival's identical bytes (same base, same mutation) as its own write", async () => {
     const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
     await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
@@ -44,9 +45,10 @@ describe('HttpStorage conditional writes with lost answers', () => {
     }
     const { outcome, n } = await race(client(flaky), location)
     expect(dropped).toBe(true)
-    // Two increments from 1: either both count (3), or ours reports that it did not commit.
-    if (outcome === true) expect(n).toBe(3)
-    else expect(outcome).toMatchObject({ code: 'ERR_REMOTE', status: 412 })
+    // Two increments from 1: either both count (3), or ours reports that it did not commit. The
+    // object carries no tokens to tell by, so it is the latter: the outcome is unknown, said as such.
+    expect(outcome).toMatchObject({ code: 'ERR_REMOTE', status: 412, message: expect.stringMatching(/outcome unknown/) })
+    expect(n).toBe(2)
   })
 
   it('never applies mutate twice when its first attempt landed and a rival moved on before the retry', async () => {
@@ -68,6 +70,31 @@ describe('HttpStorage conditional writes with lost answers', () => {
     // Ours landed (2), the rival's too (3): a third increment would be ours applied twice.
     expect(n).toBe(3)
     expect(outcome === true || (outcome as { code?: string }).code === 'ERR_REMOTE').toBe(true)
+    expect(outcome).toMatchObject({ status: 412, message: expect.stringMatching(/outcome unknown/) })
+  })
+
+  it('sends a fresh write token on conditional PUTs only, chaining the tokens it read', async () => {
+    const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
+    const sent: (string | null)[] = []
+    const chained = 'prevToken_1,prevToken_0'
+    // A server that keeps tokens would answer reads with them; here the answer is rewritten to say so.
+    const spy: Send = async (input, init) => {
+      if (init.method === 'PUT') sent.push(new Headers(init.headers).get('snapshelf-tokens'))
+      const res = await server(input, init)
+      if (init.method !== 'GET' || !res.ok) return res
+      const headers = new Headers(res.headers)
+      headers.set('snapshelf-tokens', chained)
+      return new Response(res.body, { status: res.status, headers })
+    }
+    const store = client(spy)
+    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
+    await store.updateLatest({ location, mutate: increment })
+    // History create (conditional), latest (unconditional), then the compare-and-swap.
+    expect(sent).toHaveLength(3)
+    expect(sent[0]).toMatch(/^[\w-]{12}$/)
+    expect(sent[1]).toBe(null)
+    expect(sent[2]).toMatch(new RegExp(`^[\\w-]{12},${chained}$`))
+    expect(sent[2]!.split(',')[0]).not.toBe(sent[0]!)
   })
 
   it('a retried history create that finds its own bytes is still a success', async () => {
