@@ -1,8 +1,8 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
 import { AuthError, QuotaError, RemoteError, TooLargeError, ValidationError } from '../errors.js'
 import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER } from '../http/protocol.js'
-import { historyIdOf } from '../keys.js'
 import { fetchWithRetry, type RetryPolicy } from '../retry.js'
+import { WriteTokens } from './write-tokens.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).
@@ -32,8 +32,8 @@ export class HttpBackend implements Backend {
   private declare readonly _options: HttpBackendOptions
   private declare readonly _base: string
   private declare readonly _root: string
-  /** Write tokens of recently read objects by ETag, so the next conditional PUT can chain them. */
-  private declare readonly _seen: Map<string, string[]>
+  /** Write tokens of recently read objects, and the settling of retried conditional PUTs. */
+  private declare readonly _tokens: WriteTokens
 
   /** `prefix` is the client store's prefix, stripped from every key before it is sent. */
   constructor(prefix: string, options: HttpBackendOptions) {
@@ -41,7 +41,7 @@ export class HttpBackend implements Backend {
     this._options = options
     this._base = options.baseUrl.replace(/\/+$/, '')
     this._root = prefix ? `${prefix}/` : ''
-    this._seen = new Map()
+    this._tokens = new WriteTokens()
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
@@ -73,33 +73,13 @@ export class HttpBackend implements Backend {
     const { ifMatch, ifNoneMatch } = o
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     else if (ifNoneMatch) headers['if-none-match'] = '*'
-    // 9 random bytes → 12 base64url characters: what the handler accepts ([A-Za-z0-9_-]{1,24}).
-    const token =
-      ifMatch !== undefined || ifNoneMatch
-        ? btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(9))))
-            .replace(/\+/g, '-')
-            .replace(/\//g, '_')
-        : ''
-    const tokens = token ? [token, ...((ifMatch !== undefined && this._seen.get(ifMatch)?.slice(0, CHAIN_DEPTH)) || [])] : []
-    if (token) headers[TOKENS_HEADER] = tokens.join()
+    const tokens = this._tokens._forPut(ifMatch, ifNoneMatch)
+    if (tokens.length) headers[TOKENS_HEADER] = tokens.join()
     let attempts = 0
-    const path = this._object(key)
-    const done = await this._call('PUT', path, o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (done) return { etag: this._keep(etagOf(done[0]), tokens) }
-    if (attempts > 1) {
-      const now = await this.head(key, o)
-      if (now?.tokens?.includes(token)) return { etag: now.tokens[0] === token ? now.etag : '' }
-      // Not ours, as far as the chain tells. It can only tell when the object now there carries
-      // tokens and its chain was not cut short; otherwise our first attempt may have landed and
-      // been replaced (or a rival wrote identical bytes from the same base: two `n + 1`), and
-      // "lost the race" would make updateLatest apply its mutation twice. A history create is
-      // safe to report as lost: history is write-once, so the store's byte comparison settles it.
-      const told = now?.tokens && now.tokens.length <= CHAIN_DEPTH
-      if (now && !told && !(ifNoneMatch && historyIdOf(key))) {
-        throw new RemoteError(`HTTP PUT ${path}: outcome unknown (retried, then 412: an earlier attempt may have landed)`, { status: 412 })
-      }
-    }
-    return null
+    const done = await this._call('PUT', this._object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
+    if (done) return { etag: this._tokens._keep(etagOf(done[0]), tokens) }
+    // Retried (timeout, reset, 5xx, lost answer), then refused: maybe our own first attempt.
+    return attempts > 1 && tokens.length ? this._tokens._settle(key, tokens, await this.head(key, o), ifNoneMatch) : null
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
@@ -122,17 +102,7 @@ export class HttpBackend implements Backend {
   private _remember(res: Response): { etag: string; tokens?: string[] } {
     const header = res.headers.get(TOKENS_HEADER)
     const tokens = header ? header.split(',') : undefined
-    return { etag: this._keep(etagOf(res), tokens), tokens }
-  }
-
-  /** Keeps `tokens` under `etag` in a small LRU: only ETags read moments ago are ever chained. */
-  private _keep(etag: string, tokens: string[] = []): string {
-    if (tokens.length) {
-      this._seen.delete(etag)
-      this._seen.set(etag, tokens)
-      if (this._seen.size > 256) this._seen.delete(this._seen.keys().next().value!)
-    }
-    return etag
+    return { etag: this._tokens._keep(etagOf(res), tokens), tokens }
   }
 
   private _object(key: string): string {
@@ -190,8 +160,6 @@ export class HttpBackend implements Backend {
   }
 }
 
-/** Tokens of the replaced object a PUT chains: with ours, 49 at most (what the handler accepts). */
-const CHAIN_DEPTH = 48
 
 function etagOf(res: Response): string {
   const etag = res.headers.get('etag')

@@ -1,3 +1,5 @@
+import { toBase64 } from './bytes.js'
+
 /**
  * MD5 (RFC 1321), only for the `Content-MD5` header that S3 DeleteObjects requires on AWS general
  * purpose buckets and on MinIO. Web Crypto has no MD5, and the `x-amz-checksum-*` alternative is
@@ -44,7 +46,3 @@ export function md5Base64(data: Uint8Array): string {
   return toBase64(out)
 }
 
-/** @internal Base64 of bytes (btoa exists in every target runtime). */
-export function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-}

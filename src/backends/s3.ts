@@ -2,8 +2,9 @@ import { AwsV4Signer } from 'aws4fetch'
 import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendPutOptions } from '../backend.js'
 import { AuthError, RemoteError, ValidationError } from '../errors.js'
 import { fetchWithRetry } from '../retry.js'
-import { md5Base64, toBase64 } from './s3-md5.js'
+import { md5Base64 } from './s3-md5.js'
 import { xmlBlocks, xmlEscape, xmlText } from './s3-xml.js'
+import { WriteTokens } from './write-tokens.js'
 
 /**
  * The S3 byte backend: ListObjectsV2 / GetObject / HeadObject / PutObject (conditional) /
@@ -71,15 +72,10 @@ export interface S3Backend extends Backend {
   /** The bucket's base URL, ending in `/`; object keys are appended to it. */
   readonly bucketUrl: string
   /**
-   * Conditional PUTs (`ifMatch` / `ifNoneMatch: '*'`) carry a random write token in
-   * `x-amz-meta-snapshelf-write`, plus the tokens of the writes the replaced object had seen
-   * (`x-amz-meta-snapshelf-prev`). When a PUT had to be retried (timeout, reset, 5xx, lost
-   * response) and then fails its precondition, the failure may be our own earlier attempt having
-   * landed: we HEAD the key, and if our token is the object's or in its chain, the write is ours
-   * and succeeded (`etag` is `''` when another writer already replaced it). Without this a retried
-   * `updateLatest` would see a false lost race and apply `mutate` twice. When the chain cannot
-   * tell (the object now there was written without tokens, or the chain is full), an `ifMatch`
-   * write rejects with `RemoteError` (status 412, outcome unknown) rather than guess.
+   * Conditional PUTs carry write tokens (`x-amz-meta-snapshelf-write`, and the chain of the
+   * object they replace in `x-amz-meta-snapshelf-prev`), so a PUT retried after a lost response
+   * recognises its own landed write instead of seeing a false lost race; when the tokens cannot
+   * tell, it rejects with `RemoteError` (412, outcome unknown). See write-tokens.ts.
    *
    * ETags are kept and sent UNQUOTED: Ceph RGW matches `If-Match` only against the bare ETag (the
    * quoted form always fails), while AWS S3 and R2 compare the ETag value with or without quotes.
@@ -107,8 +103,6 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const WRITE_META = 'x-amz-meta-snapshelf-write'
 /** Tokens of the writes this object replaced, newest first (see `put`). */
 const CHAIN_META = 'x-amz-meta-snapshelf-prev'
-/** How many replaced writes an object remembers: 13 bytes each, far below S3's 2 KB metadata cap. */
-const CHAIN_DEPTH = 48
 const PAGE = 1000
 
 function connect(options: S3BackendOptions): S3Backend {
@@ -130,7 +124,7 @@ function connect(options: S3BackendOptions): S3Backend {
   } catch {}
   // Credentials in the URL would end up in error messages; a query or fragment has no meaning here.
   if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.search || url.hash) {
-    fail('endpoint', 'must be an http(s) URL without credentials, query or fragment')
+    fail('endpoint', 'must be an http(s) URL, no credentials, query or fragment')
   }
   const host = url.hostname
   const region =
@@ -157,8 +151,8 @@ function connect(options: S3BackendOptions): S3Backend {
     }
     return key
   }
-  /** Write tokens of recently read objects by ETag, so the next conditional PUT can chain them. */
-  const seen = new Map<string, string[]>()
+  /** Write tokens of recently read objects, and the settling of retried conditional PUTs. */
+  const writeTokens = new WriteTokens()
 
   /**
    * Signs and sends one request through `fetchWithRetry`, reading the whole response body inside
@@ -193,14 +187,14 @@ function connect(options: S3BackendOptions): S3Backend {
       const details = { status: res.status, serverCode, requestId: xml('RequestId') ?? res.headers.get('x-amz-request-id') ?? undefined, key }
       const text = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${xml('Message')?.slice(0, 200) ?? ''}`
       if (serverCode === 'NoSuchBucket') return new RemoteError(`S3 bucket "${bucket}" does not exist (NoSuchBucket)`, details)
-      return res.status === 401 || res.status === 403 ? new AuthError(`${text} (check the credentials and access to bucket "${bucket}")`, details) : new RemoteError(text, details)
+      return res.status === 401 || res.status === 403 ? new AuthError(`${text} (check credentials and access to bucket "${bucket}")`, details) : new RemoteError(text, details)
     }
     return { res, body: answer, attempts, xml, failure }
   }
 
   const objectUrl = (key: string) => {
     // Keys are opaque to S3, but `.`/`..` segments would be collapsed by URL parsing and escape the bucket.
-    if (typeof key !== 'string' || !key || key.length > 1024 || /(^|\/)\.\.?(\/|$)/.test(key)) fail('key', 'must be an S3 key (1-1024 characters, no . or .. segments)')
+    if (typeof key !== 'string' || !key || key.length > 1024 || /(^|\/)\.\.?(\/|$)/.test(key)) fail('key', 'must be 1-1024 characters, no . or .. segment')
     return bucketUrl + encodeRfc3986(key).replace(/%2F/g, '/')
   }
 
@@ -208,18 +202,10 @@ function connect(options: S3BackendOptions): S3Backend {
   const remember = (res: Response, key: string) => {
     const raw = res.headers.get('etag')
     // The classic cause is a browser hiding the header: CORS needs `ExposeHeaders: ETag`.
-    if (!raw) throw new RemoteError(`S3 returned no ETag for ${key} (in a browser: expose ETag in the bucket's CORS rules)`, { key, status: res.status })
+    if (!raw) throw new RemoteError(`S3 returned no ETag for ${key} (CORS must expose ETag)`, { key, status: res.status })
     const own = res.headers.get(WRITE_META)
-    return { etag: unquote(raw), tokens: keep(unquote(raw), own ? [own, ...(res.headers.get(CHAIN_META)?.split(',') ?? [])] : []) }
-  }
-  const keep = (etag: string, tokens: string[]) => {
-    if (tokens.length) {
-      seen.delete(etag)
-      seen.set(etag, tokens)
-      // A small LRU: only ETags read moments ago are ever used for a chain.
-      if (seen.size > 256) seen.delete(seen.keys().next().value!)
-    }
-    return tokens
+    const tokens = own ? [own, ...(res.headers.get(CHAIN_META)?.split(',') ?? [])] : []
+    return { etag: writeTokens._keep(unquote(raw), tokens), tokens }
   }
 
   /** HEAD with the write tokens; `null` when absent (a HEAD's 404 has no body to tell a missing bucket apart). */
@@ -254,8 +240,8 @@ function connect(options: S3BackendOptions): S3Backend {
       // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
       // so no runtime ever decompresses our bytes behind our back).
       const headers: Record<string, string> = { 'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json' }
-      const token = ifMatch !== undefined || ifNoneMatch ? toBase64(crypto.getRandomValues(new Uint8Array(9))) : ''
-      const chain = ifMatch === undefined ? [] : seen.get(unquote(ifMatch))?.slice(0, CHAIN_DEPTH) ?? []
+      const mine = writeTokens._forPut(ifMatch && unquote(ifMatch), ifNoneMatch)
+      const [token, ...chain] = mine
       if (ifMatch !== undefined) headers['if-match'] = unquote(ifMatch)
       if (ifNoneMatch) headers['if-none-match'] = '*'
       if (token) headers[WRITE_META] = token
@@ -263,24 +249,13 @@ function connect(options: S3BackendOptions): S3Backend {
       const { res, attempts, xml, failure } = await request('PUT', 'PutObject', key, objectUrl(key), o.signal, headers, body)
       if (res.ok) {
         const etag = unquote(res.headers.get('etag') ?? '')
-        if (token) keep(etag, [token, ...chain])
-        return { etag }
+        return { etag: writeTokens._keep(etag, mine) }
       }
       // 412: precondition failed. 409 ConditionalRequestConflict: a concurrent conditional write
       // won (AWS). 404 on If-Match: the key is gone (AWS; Ceph answers 412). All mean "lost the race".
       if (!token || !(res.status === 412 || res.status === 409 || (res.status === 404 && ifMatch !== undefined && xml('Code') !== 'NoSuchBucket'))) throw failure()
-      if (attempts > 1) {
-        const now = await inspect(key, o.signal)
-        if (now?.tokens.includes(token)) return { etag: now.tokens[0] === token ? now.etag : '' }
-        // Not ours, as far as the chain tells. It can only tell when the object now there was
-        // written by a token-carrying writer and its chain was not cut short; otherwise our
-        // first attempt may have landed and been replaced, and answering "lost the race" would
-        // make updateLatest apply its mutation twice. Say so instead of guessing.
-        if (ifMatch !== undefined && now && (!now.tokens.length || now.tokens.length > CHAIN_DEPTH)) {
-          throw new RemoteError(`${key}: conditional write retried after a lost response; outcome unknown`, { key, status: 412 })
-        }
-      }
-      return null
+      // Retried (timeout, reset, 5xx, lost response), then refused: maybe our own first attempt.
+      return attempts > 1 ? writeTokens._settle(key, mine, await inspect(key, o.signal), ifNoneMatch) : null
     },
 
     /**
