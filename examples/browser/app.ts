@@ -25,9 +25,26 @@ const storage = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs
 
 const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E
 let messages: Message[] = []
+/** `createdAt` of the snapshot `messages` came from or went into (see `adopt`). */
+let heldAt = ''
 
 function snapshotOf(list: Message[]): Snapshot {
-  return { scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(), data: { messages: list }, appData: { count: list.length } }
+  heldAt = new Date().toISOString()
+  return { scope: 'agent', schemaVersion: '1.0', createdAt: heldAt, data: { messages: list }, appData: { count: list.length } }
+}
+
+/**
+ * Takes a stored snapshot as the conversation unless it is older than what this tab holds. A
+ * watch event can arrive while this tab's own next write is in flight (it may even be the echo
+ * of this tab's previous write): adopting it would roll `messages` back, and the next message
+ * would be appended to the older list, silently dropping one.
+ */
+function adopt(snapshot: Snapshot | null): void {
+  const list = (snapshot?.data.messages as Message[] | undefined) ?? []
+  if (snapshot && (snapshot.createdAt < heldAt || (snapshot.createdAt === heldAt && list.length <= messages.length))) return
+  messages = list
+  heldAt = snapshot?.createdAt ?? ''
+  render()
 }
 
 /** Appends one message and snapshots the whole conversation (history + latest). */
@@ -109,15 +126,14 @@ function showError(error: unknown): void {
 }
 
 async function loadLatest(): Promise<void> {
-  const latest = await storage.loadSnapshot({ location: where })
-  messages = (latest?.data.messages as Message[] | undefined) ?? []
-  render()
+  heldAt = '' // an explicit load (start-up, after a sync) takes whatever is stored
+  adopt(await storage.loadSnapshot({ location: where }))
 }
 
 storage.onStatus(renderStatus)
 renderStatus(storage.status)
 // Another tab (or a sync) changed latest: show it.
-storage.watchLatest({ location: where, onChange: (s) => ((messages = (s.data.messages as Message[]) ?? []), render()) })
+storage.watchLatest({ location: where, onChange: adopt })
 
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault()

@@ -43,6 +43,8 @@ function where(session: string): SnapshotLocation {
 async function open(context: BrowserContext, session: string, db: string): Promise<Page> {
   const page = await context.newPage()
   page.on('pageerror', (e) => console.error('page error:', e))
+  // E2E_CONSOLE=1 prints the page's console: the quickest way to see why a page misbehaves.
+  page.on('console', (m) => process.env.E2E_CONSOLE && console.log('console:', m.type(), m.text()))
   await page.goto(`${url}/?session=${session}&db=${db}`)
   await page.evaluate(() => app.ready)
   return page
