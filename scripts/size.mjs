@@ -34,8 +34,9 @@ const entries = [
     `${core} import { S3Storage } from 'snapshelf/s3'; ${use("new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' })")}`,
     // Issue 3 asked for 8 KB; not reachable with what S3 needs: aws4fetch's signer is 2.6 KB and
     // the shared snapshot layer 3.5 KB, leaving 1.9 KB for XML, Content-MD5 (AWS and MinIO need it on
-    // DeleteObjects), retries and lost-response recognition. Held at 10 KB: still under s3mini's 10.7 KB.
-    10 * KB,
+    // DeleteObjects), retries and lost-response recognition. Held at 10.25 KB (from 10: the shared
+    // write-token settling and HEAD-before-GET watch polling added ~20 B): still under s3mini's 10.7 KB.
+    10.25 * KB,
     ['idb'],
   ],
   ['snapshelf/r2', `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`, 5 * KB, ['aws4fetch', 'idb']],
@@ -84,7 +85,7 @@ for (const [label, program, budget, forbidden] of entries) {
       plugins: [resolveSnapshelf('dist')],
     })
   } catch (error) {
-    rows.push([label, '-', `${(budget / KB).toFixed(1)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])
+    rows.push([label, '-', `${(budget / KB).toFixed(2)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])
     failed++
     continue
   }
@@ -95,7 +96,7 @@ for (const [label, program, budget, forbidden] of entries) {
   if (ok) passed++
   else failed++
   const note = leaked.length ? `FAIL: contains ${leaked.join(', ')}` : ok ? 'ok' : 'FAIL: over budget'
-  rows.push([label, `${(gz / KB).toFixed(2)} KB`, `${(budget / KB).toFixed(1)} KB`, note])
+  rows.push([label, `${(gz / KB).toFixed(2)} KB`, `${(budget / KB).toFixed(2)} KB`, note])
 }
 
 const header = ['entry', 'min+gzip', 'budget', 'result']

@@ -175,12 +175,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       try {
         do {
           again = false
-          const obj = await this.backend.get(key)
-          const etag = obj?.etag ?? null
+          // HEAD first: a poll that finds no change must not download the snapshot.
+          const etag = (await this.backend.head(key))?.etag ?? null
           if (stopped || etag === seen) continue
-          const first = seen === undefined
-          seen = etag
-          const next = !first && obj && (await decodeJSON<T>(obj.body, key, this.maxDecodedBytes))
+          // The first check only sets the baseline. The object may have changed again since the
+          // HEAD: remember the ETag of what was actually read.
+          const obj = seen !== undefined && etag !== null && (await this.backend.get(key))
+          seen = obj ? obj.etag : etag
+          const next = obj && (await decodeJSON<T>(obj.body, key, this.maxDecodedBytes))
           // Unsubscribed while decoding: the caller must hear nothing more.
           if (next && !stopped) p.onChange(next)
         } while (again && !stopped)

@@ -11,11 +11,12 @@ it('watchLatest: an unsubscribe while a change is being decoded silences that ch
   const heard: unknown[] = []
   let baseline!: () => void
   const ready = new Promise<void>((resolve) => (baseline = resolve))
-  // The baseline read happens first; wait for it through the backend so no timer is involved.
-  const get = store.backend.get.bind(store.backend)
+  // The baseline read (a HEAD: polls never download an unchanged snapshot) happens first; wait
+  // for it through the backend so no timer is involved.
+  const head = store.backend.head.bind(store.backend)
   let reads = 0
-  store.backend.get = async (...args) => {
-    const found = await get(...args)
+  store.backend.head = async (...args) => {
+    const found = await head(...args)
     if (++reads === 1) queueMicrotask(baseline)
     return found
   }
