@@ -4,13 +4,13 @@ import { defineConfig } from 'tsup'
 // `snapshelf` share one copy of the snapshot layer when both are imported.
 export default defineConfig({
   entry: {
-    index: 'src/index.ts',
-    s3: 'src/s3.ts',
-    r2: 'src/r2.ts',
-    indexeddb: 'src/indexeddb.ts',
-    http: 'src/http.ts',
-    tiered: 'src/tiered.ts',
-    testing: 'src/testing.ts',
+    index: 'src/entries/index.ts',
+    s3: 'src/entries/s3.ts',
+    r2: 'src/entries/r2.ts',
+    indexeddb: 'src/entries/indexeddb.ts',
+    http: 'src/entries/http.ts',
+    tiered: 'src/entries/tiered.ts',
+    testing: 'src/entries/testing.ts',
   },
   format: ['esm'],
   target: 'es2022',

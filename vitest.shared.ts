@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url'
  */
 const src = fileURLToPath(new URL('./src/', import.meta.url))
 export const packageAlias = [
-  { find: /^snapshelf$/, replacement: `${src}index.ts` },
-  { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing)$/, replacement: `${src}$1.ts` },
+  { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
+  { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing)$/, replacement: `${src}entries/$1.ts` },
 ]
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the

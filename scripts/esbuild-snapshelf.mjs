@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
  * await build({ entryPoints: ['page.ts'], bundle: true, plugins: [resolveSnapshelf('src')] })
  */
 export function resolveSnapshelf(from) {
-  const dir = `${root}${from}/`
+  const dir = from === 'dist' ? `${root}dist/` : `${root}src/entries/`
   const ext = from === 'dist' ? '.js' : '.ts'
   return {
     name: `snapshelf-${from}`,

@@ -1,5 +1,5 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
-import { throwIfAborted } from '../errors.js'
+import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { throwIfAborted } from '../core/errors.js'
 
 /**
  * A backend held in a `Map`, for tests, caches and single-process agents. Bytes are copied in

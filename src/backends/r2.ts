@@ -1,5 +1,5 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
-import { RemoteError, SnapshelfError, throwIfAborted } from '../errors.js'
+import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { RemoteError, SnapshelfError, throwIfAborted } from '../core/errors.js'
 
 /**
  * The R2 bucket binding, typed structurally: only the methods and fields this backend uses, so

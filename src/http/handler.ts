@@ -1,7 +1,7 @@
-import type { Backend } from '../backend.js'
-import { SnapshelfError, ValidationError } from '../errors.js'
-import { checkId, checkLocation } from '../ids.js'
-import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey } from '../keys.js'
+import type { Backend } from '../core/backend.js'
+import { SnapshelfError, ValidationError } from '../core/errors.js'
+import { checkId, checkLocation } from '../core/ids.js'
+import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey } from '../core/keys.js'
 import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, fromEntityTag, toEntityTag } from './protocol.js'
 
 /**

@@ -1,4 +1,4 @@
-import { SnapshelfError, type SnapshelfErrorCode } from '../errors.js'
+import { SnapshelfError, type SnapshelfErrorCode } from '../core/errors.js'
 
 /**
  * Dependency-free assertions, so the contract suite runs unchanged under vitest, Deno, Bun,

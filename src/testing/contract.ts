@@ -1,10 +1,10 @@
-import type { Backend } from '../backend.js'
-import { isGzip } from '../codec.js'
-import { ConflictError } from '../errors.js'
-import { newSnapshotId, snapshotIdTime } from '../ids.js'
-import { historyKey, latestKey, manifestKey } from '../keys.js'
-import type { BackendSnapshotStore } from '../store.js'
-import type { Snapshot, SnapshotLocation, StoreOptions } from '../types.js'
+import type { Backend } from '../core/backend.js'
+import { isGzip } from '../core/codec.js'
+import { ConflictError } from '../core/errors.js'
+import { newSnapshotId, snapshotIdTime } from '../core/ids.js'
+import { historyKey, latestKey, manifestKey } from '../core/keys.js'
+import type { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
 import { AssertionError, equal, ok, rejects, waitFor } from './assert.js'
 
 /**

@@ -19,4 +19,4 @@ export {
   AssertionError,
   type ContractHarness,
   type TestFn,
-} from './testing/contract.js'
+} from '../testing/contract.js'

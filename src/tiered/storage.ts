@@ -1,11 +1,11 @@
-import type { Backend } from '../backend.js'
-import { ValidationError } from '../errors.js'
-import { checkId, checkLocation, checkPrefix } from '../ids.js'
-import { scopeFolder } from '../keys.js'
-import { BackendSnapshotStore } from '../store.js'
-import type { Snapshot, SnapshotLocation, StoreOptions } from '../types.js'
-import { TieredBackend, isOffline } from './tiered.js'
-import { type PullMode, type SyncProgress, type SyncResult, type SyncSettings, runSync } from './tiered-sync.js'
+import type { Backend } from '../core/backend.js'
+import { ValidationError } from '../core/errors.js'
+import { checkId, checkLocation, checkPrefix } from '../core/ids.js'
+import { scopeFolder } from '../core/keys.js'
+import { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
+import { TieredBackend, isOffline } from './backend.js'
+import { type PullMode, type SyncProgress, type SyncResult, type SyncSettings, runSync } from './sync.js'
 
 /**
  * A tier of `TieredStorage`: any snapshelf storage (its `.backend` and `.prefix` are used, so

@@ -13,6 +13,6 @@ export {
   type Tier,
   type TieredStatus,
   type TieredStorageOptions,
-} from './backends/tiered-storage.js'
-export type { SyncProgress, SyncResult } from './backends/tiered-sync.js'
-export { TieredBackend } from './backends/tiered.js'
+} from '../tiered/storage.js'
+export type { SyncProgress, SyncResult } from '../tiered/sync.js'
+export { TieredBackend } from '../tiered/backend.js'

@@ -1,10 +1,10 @@
 import { AwsV4Signer } from 'aws4fetch'
-import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendPutOptions } from '../backend.js'
-import { AuthError, RemoteError, ValidationError } from '../errors.js'
-import { fetchWithRetry } from '../retry.js'
-import { md5Base64 } from './s3-md5.js'
-import { xmlBlocks, xmlEscape, xmlText } from './s3-xml.js'
-import { WriteTokens } from './write-tokens.js'
+import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendPutOptions } from '../../core/backend.js'
+import { AuthError, RemoteError, ValidationError } from '../../core/errors.js'
+import { fetchWithRetry } from '../../core/retry.js'
+import { md5Base64 } from './md5.js'
+import { xmlBlocks, xmlEscape, xmlText } from './xml.js'
+import { WriteTokens } from '../../core/write-tokens.js'
 
 /**
  * The S3 byte backend: ListObjectsV2 / GetObject / HeadObject / PutObject (conditional) /

@@ -1,5 +1,5 @@
-import { RemoteError } from '../errors.js'
-import { historyIdOf } from '../keys.js'
+import { RemoteError } from './errors.js'
+import { historyIdOf } from './keys.js'
 import { toBase64 } from './bytes.js'
 
 /**

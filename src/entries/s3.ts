@@ -2,11 +2,11 @@
  * `snapshelf/s3`: snapshots in any S3-compatible bucket (AWS S3, Cloudflare R2's S3 API, Ceph,
  * MinIO) over `fetch`, signed by aws4fetch. No AWS SDK: the whole tier with the core is a few KB.
  */
-import { S3Backend, type S3BackendOptions } from './backends/s3.js'
-import { BackendSnapshotStore } from './store.js'
-import type { Snapshot, StoreOptions } from './types.js'
+import { S3Backend, type S3BackendOptions } from '../backends/s3/backend.js'
+import { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, StoreOptions } from '../core/types.js'
 
-export { S3Backend, type S3BackendOptions } from './backends/s3.js'
+export { S3Backend, type S3BackendOptions } from '../backends/s3/backend.js'
 
 /**
  * Options of `S3Storage`: the bucket connection plus the options every storage takes

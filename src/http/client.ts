@@ -1,8 +1,8 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
-import { AuthError, QuotaError, RemoteError, TooLargeError, ValidationError } from '../errors.js'
-import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER } from '../http/protocol.js'
-import { fetchWithRetry, type RetryPolicy } from '../retry.js'
-import { WriteTokens } from './write-tokens.js'
+import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { AuthError, QuotaError, RemoteError, TooLargeError, ValidationError } from '../core/errors.js'
+import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER } from './protocol.js'
+import { fetchWithRetry, type RetryPolicy } from '../core/retry.js'
+import { WriteTokens } from '../core/write-tokens.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).

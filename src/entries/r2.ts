@@ -3,12 +3,12 @@
  * no signing, no runtime dependency on any Workers package. Outside a Worker (or from a browser
  * without a Worker) use `S3Storage` against R2's S3 API, or `HttpStorage` against a Worker.
  */
-import { R2Backend, type R2BucketLike } from './backends/r2.js'
-import { ValidationError } from './errors.js'
-import { BackendSnapshotStore } from './store.js'
-import type { Snapshot, StoreOptions } from './types.js'
+import { R2Backend, type R2BucketLike } from '../backends/r2.js'
+import { ValidationError } from '../core/errors.js'
+import { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, StoreOptions } from '../core/types.js'
 
-export { R2Backend, type R2BucketLike, type R2ObjectBodyLike, type R2ObjectLike } from './backends/r2.js'
+export { R2Backend, type R2BucketLike, type R2ObjectBodyLike, type R2ObjectLike } from '../backends/r2.js'
 
 /**
  * Options of `R2Storage`: the bucket binding plus the options every storage takes.

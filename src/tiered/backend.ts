@@ -1,6 +1,6 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../backend.js'
-import { RemoteError, TimeoutError } from '../errors.js'
-import { newSnapshotId } from '../ids.js'
+import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { RemoteError, TimeoutError } from '../core/errors.js'
+import { newSnapshotId } from '../core/ids.js'
 
 /**
  * The byte side of `TieredStorage`: one `Backend` over a local and a remote backend.

@@ -4,13 +4,13 @@
  * the client, so a browser stores snapshots through your Worker and never holds R2 keys.
  * See `src/http/protocol.ts` for the wire protocol.
  */
-import { HttpBackend, type HttpBackendOptions } from './backends/http.js'
-import { checkPrefix } from './ids.js'
-import { BackendSnapshotStore } from './store.js'
-import type { Snapshot, StoreOptions } from './types.js'
+import { HttpBackend, type HttpBackendOptions } from '../http/client.js'
+import { checkPrefix } from '../core/ids.js'
+import { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, StoreOptions } from '../core/types.js'
 
-export { HttpBackend, type HttpBackendOptions } from './backends/http.js'
-export { createSnapshotHandler, type SnapshotHandlerOptions, type SnapshotOperation } from './http/handler.js'
+export { HttpBackend, type HttpBackendOptions } from '../http/client.js'
+export { createSnapshotHandler, type SnapshotHandlerOptions, type SnapshotOperation } from '../http/handler.js'
 
 /**
  * Options of `HttpStorage`: where the handler lives, how to reach it, and the store options.

@@ -1,10 +1,10 @@
-import type { Backend, BackendObject, BackendPutOptions } from '../backend.js'
-import { decodeJSON } from '../codec.js'
-import { ConflictError, throwIfAborted } from '../errors.js'
-import { snapshotIdTime } from '../ids.js'
-import { historyIdOf } from '../keys.js'
-import { sleep } from '../retry.js'
-import { MUTABLE, type OutboxEntry, type TieredBackend, deleteAll, isOffline, listAll, sessionOf } from './tiered.js'
+import type { Backend, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { decodeJSON } from '../core/codec.js'
+import { ConflictError, throwIfAborted } from '../core/errors.js'
+import { snapshotIdTime } from '../core/ids.js'
+import { historyIdOf } from '../core/keys.js'
+import { sleep } from '../core/retry.js'
+import { MUTABLE, type OutboxEntry, type TieredBackend, deleteAll, isOffline, listAll, sessionOf } from './backend.js'
 
 /**
  * The sync engine of `TieredStorage`. It knows the snapshot semantics of each key (history is

@@ -2,11 +2,11 @@
  * `snapshelf/indexeddb`: snapshots in the browser's IndexedDB, with the same key layout,
  * contract and errors as every other tier, and `watchLatest` that hears other tabs.
  */
-import { IndexedDBBackend, type IndexedDBBackendOptions } from './backends/indexeddb.js'
-import { BackendSnapshotStore } from './store.js'
-import type { Snapshot, StoreOptions } from './types.js'
+import { IndexedDBBackend, type IndexedDBBackendOptions } from '../backends/indexeddb.js'
+import { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, StoreOptions } from '../core/types.js'
 
-export { IndexedDBBackend, INDEXEDDB_SCHEMA_VERSION, type IndexedDBBackendOptions } from './backends/indexeddb.js'
+export { IndexedDBBackend, INDEXEDDB_SCHEMA_VERSION, type IndexedDBBackendOptions } from '../backends/indexeddb.js'
 
 /**
  * Options of `IndexedDBStorage`: the store options plus `dbName` (default `'snapshelf'`) and

@@ -1,0 +1,56 @@
+import { MemoryBackend } from '../backends/memory.js'
+import { BackendSnapshotStore } from '../core/store.js'
+import type { Snapshot, StoreOptions } from '../core/types.js'
+
+/**
+ * `snapshelf`: the core. Types, errors, ids, the codec, the snapshot layer over byte backends,
+ * and `MemoryStorage`. Imports neither aws4fetch nor idb; tiers live in their own subpaths
+ * (`snapshelf/s3`, `/r2`, `/indexeddb`, `/http`, `/tiered`).
+ */
+export type {
+  JSONValue,
+  Scope,
+  Snapshot,
+  SnapshotInfo,
+  SnapshotLocation,
+  SnapshotManifest,
+  SnapshotStorage,
+  SnapshotStore,
+  StoreOptions,
+} from '../core/types.js'
+export type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+export {
+  AbortedError,
+  AuthError,
+  ConflictError,
+  CorruptError,
+  QuotaError,
+  RemoteError,
+  SnapshelfError,
+  TimeoutError,
+  TooLargeError,
+  ValidationError,
+  type SnapshelfErrorCode,
+  type SnapshelfErrorDetails,
+} from '../core/errors.js'
+export { isSnapshotId, newSnapshotId, snapshotIdTime } from '../core/ids.js'
+export { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, isGzip } from '../core/codec.js'
+export { BackendSnapshotStore, type BackendSnapshotStoreOptions } from '../core/store.js'
+export { MemoryBackend } from '../backends/memory.js'
+
+/**
+ * Snapshots in memory: the whole `SnapshotStore` contract, nothing persisted. For tests, for
+ * short-lived agents, and as the local tier of `TieredStorage` where IndexedDB is absent.
+ *
+ * @example
+ * import { MemoryStorage, newSnapshotId } from 'snapshelf'
+ * const storage = new MemoryStorage()
+ * const location = { sessionId: 's1', scope: 'agent', scopeId: 'main' }
+ * await storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot })
+ * const latest = await storage.loadSnapshot({ location })
+ */
+export class MemoryStorage<T = Snapshot> extends BackendSnapshotStore<T> {
+  constructor(options: StoreOptions = {}) {
+    super({ ...options, backend: new MemoryBackend() })
+  }
+}
