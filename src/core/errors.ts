@@ -1,5 +1,6 @@
 /**
- * Typed errors. One base class with a stable `code`; a subclass per failure. Names are set
+ * Typed errors. One base class with a stable `code`; one small explicit class per failure with a
+ * `static code` and a narrowed `code`, and `AnySnapshelfError` to switch on. Names are set
  * explicitly so they survive minification. No message ever carries a secret or a signature:
  * backends pass only status, server code, request id and key.
  */
@@ -50,11 +51,13 @@ export interface SnapshelfErrorDetails {
  */
 export class SnapshelfError extends Error {
   readonly code: SnapshelfErrorCode
-  readonly key?: string
-  readonly field?: string
-  readonly status?: number
-  readonly serverCode?: string
-  readonly requestId?: string
+  // Declared, not defined: `Object.assign` below sets only the context an error has, so no
+  // error carries a row of `undefined` fields (and the bundle no field initialisers).
+  declare readonly key?: string
+  declare readonly field?: string
+  declare readonly status?: number
+  declare readonly serverCode?: string
+  declare readonly requestId?: string
 
   constructor(code: SnapshelfErrorCode, message: string, details: SnapshelfErrorDetails = {}) {
     const { cause, ...context } = details
@@ -70,19 +73,6 @@ export class SnapshelfError extends Error {
   }
 }
 
-/** The constructor shape every failure-specific subclass shares. */
-type ErrorClass = new (message?: string, details?: SnapshelfErrorDetails) => SnapshelfError
-
-// One factory instead of seven hand-written subclasses keeps the core bundle small; the explicit
-// `name` survives minification.
-const subclass = (code: SnapshelfErrorCode, name: string, fallback = ''): ErrorClass =>
-  class extends SnapshelfError {
-    constructor(message = fallback, details?: SnapshelfErrorDetails) {
-      super(code, message, details)
-      this.name = name
-    }
-  }
-
 /**
  * Bad input, rejected before any I/O; the message names the field and the rule.
  *
@@ -90,6 +80,8 @@ const subclass = (code: SnapshelfErrorCode, name: string, fallback = ''): ErrorC
  * new ValidationError('location.sessionId', 'must match ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$')
  */
 export class ValidationError extends SnapshelfError {
+  static readonly code = 'ERR_VALIDATION'
+  declare readonly code: 'ERR_VALIDATION'
   constructor(field: string, rule: string, details: SnapshelfErrorDetails = {}) {
     super('ERR_VALIDATION', `${field} ${rule}`, { ...details, field })
     this.name = 'ValidationError'
@@ -103,119 +95,138 @@ export class ValidationError extends SnapshelfError {
  * @example
  * new ConflictError('latest changed 10 times while updating', { key })
  */
-export const ConflictError = /* @__PURE__ */ subclass('ERR_CONFLICT', 'ConflictError')
-/**
- * What a caught `ConflictError` is: a `SnapshelfError`; `e instanceof ConflictError` narrows to it.
- *
- * @example
- * function handle(e: ConflictError) { console.error(e.code, e.key) }
- */
-export type ConflictError = SnapshelfError
-
+export class ConflictError extends SnapshelfError {
+  static readonly code = 'ERR_CONFLICT'
+  declare readonly code: 'ERR_CONFLICT'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_CONFLICT', message, details)
+    this.name = 'ConflictError'
+  }
+}
 /**
  * Stored bytes that do not decode: garbage, truncated gzip, invalid UTF-8 or JSON.
  *
  * @example
  * new CorruptError('invalid JSON', { key })
  */
-export const CorruptError = /* @__PURE__ */ subclass('ERR_CORRUPT', 'CorruptError')
-/**
- * What a caught `CorruptError` is: a `SnapshelfError`; `e instanceof CorruptError` narrows to it.
- *
- * @example
- * function handle(e: CorruptError) { console.error(e.code, e.key) }
- */
-export type CorruptError = SnapshelfError
-
+export class CorruptError extends SnapshelfError {
+  static readonly code = 'ERR_CORRUPT'
+  declare readonly code: 'ERR_CORRUPT'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_CORRUPT', message, details)
+    this.name = 'CorruptError'
+  }
+}
 /**
  * A snapshot (or request body) larger than the configured limit, including gzip bombs.
  *
  * @example
  * new TooLargeError('decoded size exceeds 67108864 bytes', { key })
  */
-export const TooLargeError = /* @__PURE__ */ subclass('ERR_TOO_LARGE', 'TooLargeError')
-/**
- * What a caught `TooLargeError` is: a `SnapshelfError`; `e instanceof TooLargeError` narrows to it.
- *
- * @example
- * function handle(e: TooLargeError) { console.error(e.code, e.key) }
- */
-export type TooLargeError = SnapshelfError
-
+export class TooLargeError extends SnapshelfError {
+  static readonly code = 'ERR_TOO_LARGE'
+  declare readonly code: 'ERR_TOO_LARGE'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_TOO_LARGE', message, details)
+    this.name = 'TooLargeError'
+  }
+}
 /**
  * A remote service failed (after retries where retrying was safe).
  *
  * @example
  * new RemoteError('PutObject failed', { status: 500, serverCode: 'InternalError', requestId })
  */
-export const RemoteError = /* @__PURE__ */ subclass('ERR_REMOTE', 'RemoteError')
-/**
- * What a caught `RemoteError` is: a `SnapshelfError`; `e instanceof RemoteError` narrows to it.
- *
- * @example
- * function handle(e: RemoteError) { console.error(e.code, e.key) }
- */
-export type RemoteError = SnapshelfError
-
+export class RemoteError extends SnapshelfError {
+  static readonly code = 'ERR_REMOTE'
+  declare readonly code: 'ERR_REMOTE'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_REMOTE', message, details)
+    this.name = 'RemoteError'
+  }
+}
 /**
  * The remote refused our credentials or the caller's authorization.
  *
  * @example
  * new AuthError('SignatureDoesNotMatch', { status: 403, serverCode: 'SignatureDoesNotMatch' })
  */
-export const AuthError = /* @__PURE__ */ subclass('ERR_AUTH', 'AuthError')
-/**
- * What a caught `AuthError` is: a `SnapshelfError`; `e instanceof AuthError` narrows to it.
- *
- * @example
- * function handle(e: AuthError) { console.error(e.code, e.key) }
- */
-export type AuthError = SnapshelfError
-
+export class AuthError extends SnapshelfError {
+  static readonly code = 'ERR_AUTH'
+  declare readonly code: 'ERR_AUTH'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_AUTH', message, details)
+    this.name = 'AuthError'
+  }
+}
 /**
  * Local storage is full (IndexedDB `QuotaExceededError`, HTTP 507).
  *
  * @example
  * new QuotaError('IndexedDB quota exceeded', { key })
  */
-export const QuotaError = /* @__PURE__ */ subclass('ERR_QUOTA', 'QuotaError')
-/**
- * What a caught `QuotaError` is: a `SnapshelfError`; `e instanceof QuotaError` narrows to it.
- *
- * @example
- * function handle(e: QuotaError) { console.error(e.code, e.key) }
- */
-export type QuotaError = SnapshelfError
-
+export class QuotaError extends SnapshelfError {
+  static readonly code = 'ERR_QUOTA'
+  declare readonly code: 'ERR_QUOTA'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_QUOTA', message, details)
+    this.name = 'QuotaError'
+  }
+}
 /**
  * A request took longer than its timeout.
  *
  * @example
  * new TimeoutError('GET timed out after 10000 ms', { key })
  */
-export const TimeoutError = /* @__PURE__ */ subclass('ERR_TIMEOUT', 'TimeoutError')
-/**
- * What a caught `TimeoutError` is: a `SnapshelfError`; `e instanceof TimeoutError` narrows to it.
- *
- * @example
- * function handle(e: TimeoutError) { console.error(e.code, e.key) }
- */
-export type TimeoutError = SnapshelfError
+export class TimeoutError extends SnapshelfError {
+  static readonly code = 'ERR_TIMEOUT'
+  declare readonly code: 'ERR_TIMEOUT'
+  constructor(message: string, details?: SnapshelfErrorDetails) {
+    super('ERR_TIMEOUT', message, details)
+    this.name = 'TimeoutError'
+  }
+}
+/** The one message of every abort: the caller knows what it aborted. */
+const ABORTED = 'operation aborted'
 
 /**
- * The caller's `AbortSignal` fired.
+ * The caller's `AbortSignal` fired; `cause` is the signal's reason.
  *
  * @example
- * new AbortedError('aborted by caller', { cause: signal.reason })
+ * new AbortedError(undefined, { cause: signal.reason })
  */
-export const AbortedError = /* @__PURE__ */ subclass('ERR_ABORTED', 'AbortedError', 'operation aborted')
+export class AbortedError extends SnapshelfError {
+  static readonly code = 'ERR_ABORTED'
+  declare readonly code: 'ERR_ABORTED'
+  constructor(message = ABORTED, details?: SnapshelfErrorDetails) {
+    super('ERR_ABORTED', message, details)
+    this.name = 'AbortedError'
+  }
+}
+
 /**
- * What a caught `AbortedError` is: a `SnapshelfError`; `e instanceof AbortedError` narrows to it.
+ * Every error snapshelf throws, as a union: `switch (error.code)` narrows to the class.
  *
  * @example
- * function handle(e: AbortedError) { console.error(e.code, e.key) }
+ * function describe(error: AnySnapshelfError): string {
+ *   switch (error.code) {
+ *     case 'ERR_REMOTE': return `server said ${error.status}`
+ *     case 'ERR_VALIDATION': return `bad ${error.field}`
+ *     default: return error.message
+ *   }
+ * }
  */
-export type AbortedError = SnapshelfError
+export type AnySnapshelfError =
+  | ValidationError
+  | ConflictError
+  | CorruptError
+  | TooLargeError
+  | RemoteError
+  | AuthError
+  | QuotaError
+  | TimeoutError
+  | AbortedError
 
 /**
  * Throws `AbortedError` when `signal` has fired; call before each step of a long operation.
@@ -224,5 +235,5 @@ export type AbortedError = SnapshelfError
  * throwIfAborted(signal)
  */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError('operation aborted', { cause: signal.reason })
+  if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason })
 }

@@ -9,7 +9,6 @@ import type { SnapshotLocation } from './types.js'
 const ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 /** Lowercase canonical UUIDv7: version nibble 7, RFC 9562 variant. */
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-const PREFIX = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127})*$/
 
 let lastMs = -1
 let counter = 0
@@ -60,9 +59,14 @@ export function snapshotIdTime(id: string): Date {
   return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16))
 }
 
+/** @internal Whether `value` is a valid session id, scope, scope id or prefix segment. */
+export function isId(value: unknown): value is string {
+  return typeof value === 'string' && ID.test(value)
+}
+
 /** @internal Throws `ValidationError` unless `value` is a valid id. */
 export function checkId(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !ID.test(value)) {
+  if (!isId(value)) {
     throw new ValidationError(field, 'must be a string matching ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$')
   }
   return value
@@ -90,7 +94,7 @@ export function checkLocation(location: unknown): SnapshotLocation {
 export function checkPrefix(prefix: unknown): string {
   if (prefix === undefined || prefix === '') return ''
   const p = typeof prefix === 'string' ? prefix.replace(/\/+$/, '') : prefix
-  if (typeof p !== 'string' || !PREFIX.test(p)) {
+  if (typeof p !== 'string' || !p.split('/').every(isId)) {
     throw new ValidationError('prefix', 'must be /-separated segments matching ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$')
   }
   return p

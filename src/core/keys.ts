@@ -1,50 +1,153 @@
+import { ValidationError } from './errors.js'
+import { checkId, isId, isSnapshotId } from './ids.js'
 import type { SnapshotLocation } from './types.js'
 
 /**
- * The Strands key layout, identical on every tier so sync maps key to key:
+ * The key layout, owned here in both directions: every key is built by a function of this
+ * module and parsed only by `parseKey`. It is the Strands layout, identical on every tier so sync
+ * maps key to key:
  * ```
  * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/snapshot_latest.json
  * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/manifest.json
  * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/immutable_history/snapshot_<uuid7>.json
  * ```
- * Callers validate ids first (ids.ts); these functions only assemble strings.
+ * Builders take validated ids (ids.ts) and only assemble strings; the parser validates.
  */
-const HISTORY_FILE = /^snapshot_([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\.json$/
 
-/** @internal `[prefix/]<sessionId>/`: everything `deleteSession` removes. */
-export function sessionPrefix(prefix: string, sessionId: string): string {
-  return `${prefix ? prefix + '/' : ''}${sessionId}/`
+const LATEST_FILE = 'snapshot_latest.json'
+const MANIFEST_FILE = 'manifest.json'
+const HISTORY_DIR = 'immutable_history'
+/** A history file name: `snapshot_<id>.json`; the id is a UUIDv7 for ours, anything Strands wrote otherwise. */
+const HISTORY_FILE = /^snapshot_(.+)\.json$/
+
+/**
+ * What a key is: `latest`, `manifest`, `history` (a UUIDv7 history object), or
+ * `foreignHistory` (a history file whose id is not a UUIDv7, e.g. Strands' legacy numeric ids:
+ * never listed, but erasable with its session).
+ *
+ * @example
+ * const kind: KeyKind = parseKey(key)?.kind ?? 'latest'
+ */
+export type KeyKind = 'latest' | 'manifest' | 'history' | 'foreignHistory'
+
+/**
+ * A parsed key: its prefix (`''` or `a/b`), what it is, where it lives, and the history id.
+ *
+ * @example
+ * const parsed: ParsedKey = { prefix: '', kind: 'latest', location: { sessionId: 's1', scope: 'agent', scopeId: 'a' } }
+ */
+export interface ParsedKey {
+  prefix: string
+  kind: KeyKind
+  location: SnapshotLocation
+  /** The history id (`history` and `foreignHistory` only). */
+  snapshotId?: string
 }
 
-/** @internal `…/snapshots/`, the folder of one location. */
+/** `a/` for a non-empty prefix, `''` otherwise: the one way a prefix is joined to what follows. */
+export function joinPrefix(prefix: string): string {
+  return prefix ? `${prefix}/` : ''
+}
+
+/** `[prefix/]<sessionId>/`: everything `deleteSession` removes. */
+export function sessionPrefix(prefix: string, sessionId: string): string {
+  return `${joinPrefix(prefix)}${sessionId}/`
+}
+
+/** `…/snapshots/`, the folder of one location. */
 export function scopeFolder(prefix: string, l: SnapshotLocation): string {
   return `${sessionPrefix(prefix, l.sessionId)}scopes/${l.scope}/${l.scopeId}/snapshots/`
 }
 
-/** @internal */
+/** The key of a location's `snapshot_latest.json`. */
 export function latestKey(prefix: string, l: SnapshotLocation): string {
-  return scopeFolder(prefix, l) + 'snapshot_latest.json'
+  return scopeFolder(prefix, l) + LATEST_FILE
 }
 
-/** @internal */
+/** The key of a location's `manifest.json`. */
 export function manifestKey(prefix: string, l: SnapshotLocation): string {
-  return scopeFolder(prefix, l) + 'manifest.json'
+  return scopeFolder(prefix, l) + MANIFEST_FILE
 }
 
-/** @internal The folder that holds the write-once history of one location. */
+/** The folder that holds the write-once history of one location. */
 export function historyFolder(prefix: string, l: SnapshotLocation): string {
-  return scopeFolder(prefix, l) + 'immutable_history/'
+  return `${scopeFolder(prefix, l)}${HISTORY_DIR}/`
 }
 
-/** @internal */
+/** The key of one history snapshot. */
 export function historyKey(prefix: string, l: SnapshotLocation, snapshotId: string): string {
   return `${historyFolder(prefix, l)}snapshot_${snapshotId}.json`
 }
 
 /**
- * @internal The snapshot id of a history key, or `undefined` for any other object (legacy
- * numeric Strands ids, stray files), which listings skip.
+ * Parses a key of the layout, with or without a store prefix in front: the layout has a fixed
+ * depth, so it is read from the end and whatever precedes it is the prefix. Every id is
+ * validated, so a parsed key is exactly what the builders above produce for it. Anything else
+ * (a stray file, a subfolder of `immutable_history/`, an outbox entry) is `undefined`.
+ *
+ * @example
+ * parseKey('p/s1/scopes/agent/a/snapshots/snapshot_latest.json')
+ * // { prefix: 'p', kind: 'latest', location: { sessionId: 's1', scope: 'agent', scopeId: 'a' } }
  */
+export function parseKey(key: string): ParsedKey | undefined {
+  if (typeof key !== 'string') return undefined
+  const parts = key.split('/')
+  const file = parts.at(-1)!
+  const inHistory = parts.at(-2) === HISTORY_DIR
+  // `<sessionId> scopes <scope> <scopeId> snapshots [immutable_history] <file>`
+  const at = parts.length - (inHistory ? 7 : 6)
+  if (at < 0 || parts[at + 1] !== 'scopes' || parts[at + 4] !== 'snapshots') return undefined
+  const [sessionId, , scope, scopeId] = parts.slice(at) as [string, string, string, string]
+  if (![sessionId, scope, scopeId].every(isId)) return undefined
+  const prefix = parts.slice(0, at).join('/')
+  if (prefix && !prefix.split('/').every(isId)) return undefined
+  const location = { sessionId, scope, scopeId }
+  if (!inHistory) {
+    const kind = file === LATEST_FILE ? 'latest' : file === MANIFEST_FILE ? 'manifest' : undefined
+    return kind && { prefix, kind, location }
+  }
+  const id = HISTORY_FILE.exec(file)?.[1]
+  if (id === undefined) return undefined
+  if (isSnapshotId(id)) return { prefix, kind: 'history', location, snapshotId: id }
+  // Strands' own ids (`^[a-z0-9_-]+$`, up to 128): readable names, never a path.
+  return /^[\w-]{1,128}$/.test(id) ? { prefix, kind: 'foreignHistory', location, snapshotId: id } : undefined
+}
+
+/** The UUIDv7 of a history key, or `undefined` for any other key. */
 export function historyIdOf(key: string): string | undefined {
-  return HISTORY_FILE.exec(key.slice(key.lastIndexOf('/') + 1))?.[1]
+  const parsed = parseKey(key)
+  return parsed?.kind === 'history' ? parsed.snapshotId : undefined
+}
+
+/**
+ * The UUIDv7 of a key listed under `folder` (a `historyFolder`) when it is exactly a history
+ * object of that folder, else `undefined` (stray files, anything in a subfolder, Strands'
+ * numeric ids). The listing's own fast path: the folder is known, so only the name is checked.
+ */
+export function historyIdIn(folder: string, key: string): string | undefined {
+  const id = key.startsWith(folder) ? HISTORY_FILE.exec(key.slice(folder.length))?.[1] : undefined
+  return isSnapshotId(id) ? id : undefined
+}
+
+/**
+ * The session a key relative to a store prefix belongs to: its first segment. For keys a store
+ * built (or `parseKey` accepted), and for a bare session id.
+ */
+export function sessionOfRelative(rel: string): string {
+  return rel.split('/', 1)[0]!
+}
+
+/**
+ * The session a listing prefix or cursor (relative to a store prefix) is confined to:
+ * `<sessionId>/` then id segments, the last of which may be partial or empty (any prefix of a
+ * valid id is a valid id). Throws `ValidationError` naming `field` otherwise.
+ */
+export function sessionOfListing(field: string, value: string): string {
+  const parts = value.split('/')
+  // A layout key has at most 8 segments below the prefix; one more allows a trailing slash.
+  if (parts.length < 2 || parts.length > 9) throw new ValidationError(field, 'must be <sessionId>/…')
+  parts.forEach((part, i) => {
+    if (part || i < parts.length - 1) checkId(field, part)
+  })
+  return parts[0]!
 }

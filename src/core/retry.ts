@@ -1,4 +1,5 @@
-import { AbortedError, RemoteError, TimeoutError } from './errors.js'
+import { RemoteError, TimeoutError, throwIfAborted } from './errors.js'
+import { backoffMs, sleep } from './util.js'
 
 /**
  * Retrying `fetch` for remote backends (S3, HTTP): per-attempt timeout, exponential backoff with
@@ -30,42 +31,58 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * Sends `send(signal)` until it yields a response that is not retryable, or attempts run out
- * (then the last response is returned for the caller to turn into a typed error). Network
- * failures and timeouts are retried too; when they exhaust the attempts they become
- * `RemoteError` / `TimeoutError`. `describe` names the request in errors; it must hold no secret.
+ * One answer of `fetchWithRetry`: the last response, its whole body (read inside the attempt),
+ * and how many attempts were sent (more than one means an earlier one may have landed).
  *
  * @example
- * const res = await fetchWithRetry((signal) => fetch(url, { signal }), { retries: 2 }, 'GET key')
+ * const { response, body, attempts } = await fetchWithRetry((signal) => fetch(url, { signal }), {}, 'GET key')
+ */
+export interface RetriedResponse {
+  response: Response
+  body: Uint8Array
+  attempts: number
+}
+
+/**
+ * Sends `send(signal)` until it yields a response that is not retryable, or attempts run out
+ * (then the last response is returned for the caller to turn into a typed error). The body is
+ * read inside each attempt, so the per-attempt timeout and the caller's signal cover it too, and
+ * a body cut off mid-way is retried like any other network failure. Network failures and
+ * timeouts that exhaust the attempts become `RemoteError` / `TimeoutError`. `describe` names the
+ * request in errors; it must hold no secret.
+ *
+ * @example
+ * const { response, body } = await fetchWithRetry((signal) => fetch(url, { signal }), { retries: 2 }, 'GET key')
  */
 export async function fetchWithRetry(
   send: (signal: AbortSignal) => Promise<Response>,
   policy: RetryPolicy & { signal?: AbortSignal },
   describe: string,
-): Promise<Response> {
+): Promise<RetriedResponse> {
   const retries = policy.retries ?? 4
   const timeoutMs = policy.timeoutMs ?? 30_000
   const base = policy.baseDelayMs ?? 50
   const cap = policy.maxDelayMs ?? 5_000
   const outer = policy.signal
   for (let attempt = 0; ; attempt++) {
-    if (outer?.aborted) throw new AbortedError(`${describe}: aborted`, { cause: outer.reason })
+    throwIfAborted(outer)
     const ctrl = new AbortController()
     const timer = setTimeout(() => ctrl.abort(new TimeoutError(`${describe}: timed out after ${timeoutMs} ms`)), timeoutMs)
     const onAbort = (): void => ctrl.abort(outer?.reason)
     outer?.addEventListener('abort', onAbort)
-    let failure: unknown
-    let delay = Math.random() * Math.min(cap, base * 2 ** attempt)
+    let delay = backoffMs(attempt, base, cap)
     try {
-      const res = await send(ctrl.signal)
-      if (!isRetryableStatus(res.status) || attempt >= retries) return res
-      const after = retryAfterMs(res.headers.get('retry-after'))
+      const response = await send(ctrl.signal)
+      const last = attempt >= retries
+      if (!isRetryableStatus(response.status) || last) {
+        return { response, body: new Uint8Array(await response.arrayBuffer()), attempts: attempt + 1 }
+      }
+      const after = retryAfterMs(response.headers.get('retry-after'))
       if (after !== undefined) delay = Math.min(cap, after)
-      await res.body?.cancel().catch(() => {})
-      failure = res.status
+      await response.body?.cancel().catch(() => {})
     } catch (error) {
-      if (outer?.aborted) throw new AbortedError(`${describe}: aborted`, { cause: outer.reason })
-      failure = ctrl.signal.aborted ? ctrl.signal.reason : error
+      throwIfAborted(outer)
+      const failure = ctrl.signal.aborted ? ctrl.signal.reason : error
       if (attempt >= retries) {
         if (failure instanceof TimeoutError) throw failure
         throw new RemoteError(`${describe}: network error after ${attempt + 1} attempts`, { cause: failure })
@@ -84,20 +101,4 @@ function retryAfterMs(value: string | null): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-/** @internal Resolves after `ms`, rejecting with `AbortedError` as soon as `signal` fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError('aborted', { cause: signal.reason }))
-    const onAbort = (): void => {
-      clearTimeout(t)
-      reject(new AbortedError('aborted', { cause: signal?.reason }))
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -2,7 +2,8 @@ import type { Backend } from './backend.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, isObject } from './codec.js'
 import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
-import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
+import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
+import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
 import type { Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
 
 /**
@@ -18,7 +19,6 @@ export interface BackendSnapshotStoreOptions extends StoreOptions {
 /** Every method also takes the caller's `signal`. */
 type Signal = { signal?: AbortSignal }
 
-const PAGE = 1000
 const DEFAULT_ATTEMPTS = 20
 
 /**
@@ -56,14 +56,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     // and history separately; a UUIDv7 with isLatest writes both (the original Strands contract).
     const latestOnly = p.isLatest && p.snapshotId === 'latest'
     if (!latestOnly) checkSnapshotId('snapshotId', p.snapshotId)
-    const bytes = await this._encode('snapshot', p.snapshot)
+    const bytes = await this.#encode('snapshot', p.snapshot)
     throwIfAborted(p.signal)
-    if (!latestOnly) await this._createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
+    if (!latestOnly) await this.#createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
     if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
   }
 
   async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<T | null> {
-    return this._read<T>(this._snapshotKey(p), p.signal)
+    return this.#read<T>(this.#snapshotKey(p), p.signal)
   }
 
   async listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string } & Signal): Promise<string[]> {
@@ -79,10 +79,10 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const folder = historyFolder(this.prefix, l)
     const items: SnapshotInfo[] = []
     for (;;) {
-      const want = Math.min(limit - items.length, this.backend.maxListPage ?? PAGE)
+      const want = Math.min(limit - items.length, this.backend.maxListPage ?? PAGE_SIZE)
       const page = await this.backend.list(folder, { startAfter: cursor, limit: want, signal: p.signal })
       for (const e of page.entries) {
-        const id = historyIdOf(e.key)
+        const id = historyIdIn(folder, e.key)
         if (id !== undefined && items.length < limit) items.push({ snapshotId: id, createdAt: snapshotIdTime(id), storedBytes: e.size })
       }
       cursor = page.entries.at(-1)?.key
@@ -92,7 +92,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<boolean> {
-    return (await this.backend.head(this._snapshotKey(p), { signal: p.signal })) !== null
+    return (await this.backend.head(this.#snapshotKey(p), { signal: p.signal })) !== null
   }
 
   async deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string } & Signal): Promise<void> {
@@ -105,7 +105,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     // Deleting behind a start-after cursor is safe: keys already passed are gone, keys ahead are untouched.
     let startAfter: string | undefined
     for (;;) {
-      const page = await this.backend.list(prefix, { startAfter, limit: PAGE, signal: p.signal })
+      const page = await this.backend.list(prefix, { startAfter, limit: PAGE_SIZE, signal: p.signal })
       if (page.entries.length) await this.backend.delete(page.entries.map((e) => e.key), { signal: p.signal })
       startAfter = page.entries.at(-1)?.key
       if (!page.truncated || startAfter === undefined) return
@@ -113,7 +113,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async loadManifest(p: { location: SnapshotLocation } & Signal): Promise<SnapshotManifest> {
-    const stored = await this._read<SnapshotManifest>(manifestKey(this.prefix, checkLocation(p?.location)), p.signal)
+    const stored = await this.#read<SnapshotManifest>(manifestKey(this.prefix, checkLocation(p?.location)), p.signal)
     return stored ?? { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
   }
 
@@ -123,7 +123,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (typeof m?.schemaVersion !== 'string' || typeof m.updatedAt !== 'string') {
       throw new ValidationError('manifest', 'must be an object with string schemaVersion and updatedAt')
     }
-    await this.backend.put(manifestKey(this.prefix, l), await this._encode('manifest', m), { signal: p.signal })
+    await this.backend.put(manifestKey(this.prefix, l), await this.#encode('manifest', m), { signal: p.signal })
   }
 
   async updateLatest(
@@ -137,12 +137,13 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const attempts = checkPositiveInt('maxAttempts', p.maxAttempts ?? DEFAULT_ATTEMPTS)
     if (typeof p.mutate !== 'function') throw new ValidationError('mutate', 'must be a function')
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt) await backoff(attempt, p.signal)
+      // Full-jitter backoff between compare-and-swap attempts: 2 ms base, 250 ms cap.
+      if (attempt) await sleep(backoffMs(attempt, 2, 250), p.signal)
       const current = await this.backend.get(key, { signal: p.signal })
       const before = current ? await decodeJSON<T>(current.body, key, this.maxDecodedBytes) : null
       const next = await p.mutate(before)
       if (next === null) return { committed: false, snapshot: before }
-      const bytes = await this._encode('snapshot', next)
+      const bytes = await this.#encode('snapshot', next)
       throwIfAborted(p.signal)
       const cond = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }
       if (await this.backend.put(key, bytes, { ...cond, signal: p.signal })) return { committed: true, snapshot: next }
@@ -170,7 +171,10 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     let timer: ReturnType<typeof setTimeout> | undefined
     // Checks run one at a time; a notification during a check schedules exactly one more.
     const check = async (): Promise<void> => {
-      if (running) return void (again = true)
+      if (running) {
+        again = true
+        return
+      }
       running = true
       try {
         do {
@@ -197,14 +201,19 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
         if (!stopped && interval) timer = setTimeout(tick, interval)
       })
     }
-    const unpush = push?.(key, () => void check())
+    const unpush = push?.(key, () => {
+      void check()
+    })
     const stop = (): void => {
       stopped = true
       clearTimeout(timer)
       unpush?.()
       p.signal?.removeEventListener('abort', stop)
     }
-    if (p.signal?.aborted) return stop(), stop
+    if (p.signal?.aborted) {
+      stop()
+      return stop
+    }
     p.signal?.addEventListener('abort', stop)
     tick()
     return stop
@@ -229,22 +238,22 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
         return beyondCount && tooOld
       })
       .map((i) => historyKey(this.prefix, l, i.snapshotId))
-    for (let i = 0; i < doomed.length; i += PAGE) await this.backend.delete(doomed.slice(i, i + PAGE), { signal: p.signal })
+    for (const batch of chunks(doomed)) await this.backend.delete(batch, { signal: p.signal })
     return doomed.length
   }
 
   /** Validates and encodes a snapshot or manifest with this store's codec settings. */
-  protected async _encode(field: string, value: unknown): Promise<Uint8Array> {
+  async #encode(field: string, value: unknown): Promise<Uint8Array> {
     if (!isObject(value)) throw new ValidationError(field, 'must be a JSON object')
     return encodeJSON(value, this.compression, this.maxDecodedBytes)
   }
 
-  private _snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
+  #snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
     const l = checkLocation(p?.location)
     return p.snapshotId === undefined ? latestKey(this.prefix, l) : historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))
   }
 
-  private async _read<V>(key: string, signal?: AbortSignal): Promise<V | null> {
+  async #read<V>(key: string, signal?: AbortSignal): Promise<V | null> {
     const obj = await this.backend.get(key, { signal })
     return obj && decodeJSON<V>(obj.body, key, this.maxDecodedBytes)
   }
@@ -253,7 +262,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
    * Write-once create. A create that finds identical bytes already there is our own earlier
    * attempt (a retry whose first response was lost) and counts as success.
    */
-  private async _createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async #createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
     const existing = await this.backend.get(key, { signal })
     if (existing && sameBytes(existing.body, bytes)) return
@@ -268,17 +277,4 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 function checkPositiveInt(field: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1) throw new ValidationError(field, 'must be an integer >= 1')
   return value as number
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-/** Full-jitter exponential backoff (2 ms base, 250 ms cap) between compare-and-swap attempts. */
-function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-  throwIfAborted(signal)
-  const ms = Math.random() * Math.min(250, 2 * 2 ** attempt)
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,6 +1,6 @@
 import { RemoteError } from './errors.js'
 import { historyIdOf } from './keys.js'
-import { toBase64 } from './bytes.js'
+import { toBase64 } from './util.js'
 
 /**
  * Write tokens: how a remote backend recognises its own conditional write after a lost response.

@@ -134,13 +134,10 @@ export class HttpBackend implements Backend {
     const headers = new Headers(typeof h === 'function' ? await h() : h)
     for (const k in extra) headers.set(k, extra[k]!)
     const what = `HTTP ${method} ${path.split('?')[0]}`
-    let answer = new Uint8Array(0)
-    const res = await fetchWithRetry(
-      async (signal) => {
+    const { response: res, body: answer } = await fetchWithRetry(
+      (signal) => {
         onAttempt?.()
-        const r = await send(this._base + path, { method, headers, body, signal })
-        answer = new Uint8Array(await r.arrayBuffer())
-        return r
+        return send(this._base + path, { method, headers, body, signal })
       },
       { retries, timeoutMs, signal: o?.signal },
       what,

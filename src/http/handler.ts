@@ -1,7 +1,6 @@
 import type { Backend } from '../core/backend.js'
 import { SnapshelfError, ValidationError } from '../core/errors.js'
-import { checkId, checkLocation } from '../core/ids.js'
-import { historyFolder, historyIdOf, historyKey, latestKey, manifestKey } from '../core/keys.js'
+import { parseKey, sessionOfListing } from '../core/keys.js'
 import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, fromEntityTag, toEntityTag } from './protocol.js'
 
 /**
@@ -57,37 +56,16 @@ const empty = (status: number, headers?: Record<string, string>): Response => ne
 const refuse = (status: number, error: string): Response => Response.json({ error }, { status })
 
 /**
- * The session a key belongs to, after checking the key IS one of the layout's keys: it is
- * rebuilt from its validated ids and must come out identical. Deletes also accept Strands' own
- * history names (`snapshot_<id>.json`), so `deleteSession` can clear a bucket Strands wrote.
+ * The session a key belongs to, after checking the key IS one of the layout's keys (no prefix:
+ * keys are relative to the storage's). Deletes also accept Strands' own history names
+ * (`snapshot_<id>.json`), so `deleteSession` can clear a bucket Strands wrote.
  */
 function sessionOfKey(value: unknown, deleting: boolean): string {
-  // Not a string → '' → an empty session id, refused by checkLocation like any other bad id.
-  const key = typeof value === 'string' ? value : ''
-  const [sessionId, , scope, scopeId] = key.split('/')
-  const l = checkLocation({ sessionId, scope, scopeId })
-  const id = historyIdOf(key)
-  const folder = historyFolder('', l)
-  if (
-    key !== latestKey('', l) &&
-    key !== manifestKey('', l) &&
-    !(id && key === historyKey('', l, id)) &&
-    !(deleting && key.startsWith(folder) && /^snapshot_[\w-]{1,128}\.json$/.test(key.slice(folder.length)))
-  ) {
+  const parsed = parseKey(typeof value === 'string' ? value : '')
+  if (!parsed || parsed.prefix || (parsed.kind === 'foreignHistory' && !deleting)) {
     throw new ValidationError('key', 'must follow the snapshot key layout')
   }
-  return sessionId!
-}
-
-/**
- * The session a listing prefix or cursor is confined to: `<sessionId>/` then id segments (the
- * last may be partial or empty; any prefix of a valid id is a valid id).
- */
-function sessionOfPrefix(field: string, value: string): string {
-  const parts = value.split('/')
-  if (parts.length < 2 || parts.length > 9) throw new ValidationError(field, 'must be <sessionId>/…')
-  parts.forEach((part, i) => (part || i < parts.length - 1) && checkId(field, part))
-  return parts[0]!
+  return parsed.location.sessionId
 }
 
 /**
@@ -213,9 +191,9 @@ export function createSnapshotHandler(options: SnapshotHandlerOptions): (request
       const prefix = q.get('prefix') ?? ''
       const startAfter = q.get('startAfter') ?? undefined
       const limit = q.get('limit') ?? '1000'
-      const sessionId = sessionOfPrefix('prefix', prefix)
+      const sessionId = sessionOfListing('prefix', prefix)
       // Confined to one session: the cursor must stay inside it too.
-      if (startAfter !== undefined && sessionOfPrefix('startAfter', startAfter) !== sessionId) throw refuse(400, 'startAfter: another session')
+      if (startAfter !== undefined && sessionOfListing('startAfter', startAfter) !== sessionId) throw refuse(400, 'startAfter: another session')
       if (!/^[1-9]\d{0,3}$/.test(limit) || +limit > MAX_BATCH) throw refuse(400, 'limit: 1..1000')
       await check(sessionId, 'list')
       const page = await backend.list(root + prefix, { startAfter: startAfter && root + startAfter, limit: +limit })

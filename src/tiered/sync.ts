@@ -3,7 +3,7 @@ import { decodeJSON } from '../core/codec.js'
 import { ConflictError, throwIfAborted } from '../core/errors.js'
 import { snapshotIdTime } from '../core/ids.js'
 import { historyIdOf } from '../core/keys.js'
-import { sleep } from '../core/retry.js'
+import { sleep } from '../core/util.js'
 import { MUTABLE, type OutboxEntry, type TieredBackend, deleteAll, isOffline, listAll, sessionOf } from './backend.js'
 
 /**

@@ -2,6 +2,7 @@ import { AwsV4Signer } from 'aws4fetch'
 import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendPutOptions } from '../../core/backend.js'
 import { AuthError, RemoteError, ValidationError } from '../../core/errors.js'
 import { fetchWithRetry } from '../../core/retry.js'
+import { sha256Hex, toHex } from '../../core/util.js'
 import { md5Base64 } from './md5.js'
 import { xmlBlocks, xmlEscape, xmlText } from './xml.js'
 import { WriteTokens } from '../../core/write-tokens.js'
@@ -162,19 +163,14 @@ function connect(options: S3BackendOptions): S3Backend {
    */
   const request = async (method: string, operation: string, key: string | undefined, target: string, signal?: AbortSignal, headers: Record<string, string> = {}, body?: Uint8Array) => {
     // Signed into the request: the server recomputes it and refuses a body altered in flight.
-    headers['x-amz-content-sha256'] = body ? toHex(await crypto.subtle.digest('SHA-256', body as Uint8Array<ArrayBuffer>)) : EMPTY_SHA256
-    let attempts = 0
-    let answer = new Uint8Array(0)
-    const res = await fetchWithRetry(
+    headers['x-amz-content-sha256'] = body ? await sha256Hex(body) : EMPTY_SHA256
+    const { response: res, body: answer, attempts } = await fetchWithRetry(
       async (attemptSignal) => {
-        attempts++
         // aws4fetch canonicalises; the signature itself uses our cached key (see `signingKeys`).
         const signer = new AwsV4Signer({ method, url: target, headers, accessKeyId, secretAccessKey, sessionToken, service: 's3', region })
         signer.signature = async () => toHex(await hmac(await signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
         const signed = await signer.sign()
-        const r = await send(target, { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal })
-        answer = new Uint8Array(await r.arrayBuffer())
-        return r
+        return send(target, { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal })
       },
       { retries, timeoutMs, signal },
       // Names the request in errors: operation, bucket, key. Never a header, never a signed URL.
@@ -333,7 +329,3 @@ function fail(field: string, rule: string): never {
 const utf8 = (text: string) => new TextEncoder().encode(text)
 const hmacKey = (raw: ArrayBuffer | Uint8Array<ArrayBuffer>) => crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
 const hmac = (key: CryptoKey, text: string) => crypto.subtle.sign('HMAC', key, utf8(text))
-
-function toHex(buffer: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('')
-}

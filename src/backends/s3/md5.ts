@@ -1,4 +1,4 @@
-import { toBase64 } from '../../core/bytes.js'
+import { toBase64 } from '../../core/util.js'
 
 /**
  * MD5 (RFC 1321), only for the `Content-MD5` header that S3 DeleteObjects requires on AWS general

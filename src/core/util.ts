@@ -1,0 +1,98 @@
+import { AbortedError } from './errors.js'
+
+/**
+ * Small helpers shared by every layer, each written once: page size and batching, jittered
+ * backoff, sleeping under a signal, and byte encodings. Internal: not exported from any entry.
+ */
+
+/**
+ * Keys per listing page and per batch delete: the cap of S3 ListObjectsV2 and DeleteObjects, of
+ * R2's `list` and `delete`, and of the HTTP protocol's `/list` and `/delete`.
+ */
+export const PAGE_SIZE = 1000
+
+/**
+ * `items` in consecutive slices of at most `size` (the last may be shorter).
+ *
+ * @example
+ * for (const batch of chunks(keys)) await backend.delete(batch)
+ */
+export function chunks<T>(items: readonly T[], size = PAGE_SIZE): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/**
+ * Full-jitter exponential backoff: a random delay in `[0, min(capMs, baseMs * 2^attempt))`, so
+ * writers that collided spread out instead of colliding again in step.
+ *
+ * @example
+ * await sleep(backoffMs(attempt, 50, 5000), signal)
+ */
+export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
+  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt)
+}
+
+/**
+ * Resolves after `ms`, rejecting with `AbortedError` as soon as `signal` fires.
+ *
+ * @example
+ * await sleep(100, AbortSignal.timeout(50)) // rejects: aborted
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError(undefined, { cause: signal.reason }))
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(new AbortedError(undefined, { cause: signal?.reason }))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * Lowercase hex of bytes (SHA-256 digests, SigV4 signatures).
+ *
+ * @example
+ * toHex(new Uint8Array([1, 255])) // '01ff'
+ */
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * Base64 of bytes (btoa exists in every target runtime): S3's Content-MD5 and the write tokens.
+ *
+ * @example
+ * toBase64(new Uint8Array([104, 105])) // 'aGk='
+ */
+export function toBase64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes))
+}
+
+/**
+ * Whether two byte strings are equal.
+ *
+ * @example
+ * sameBytes(new Uint8Array([1]), new Uint8Array([1])) // true
+ */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * SHA-256 of bytes, lowercase hex.
+ *
+ * @example
+ * await sha256Hex(new Uint8Array()) // 'e3b0c442…'
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
+}

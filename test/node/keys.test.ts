@@ -1,0 +1,57 @@
+// The key layout, both directions: every key a builder makes parses back to what built it, and
+// nothing else parses as a snapshot key.
+import { describe, expect, it } from 'vitest'
+import { newSnapshotId } from 'snapshelf'
+import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, parseKey, sessionOfListing } from '../../src/core/keys.js'
+
+const location = { sessionId: 's-1', scope: 'agent', scopeId: 'snapshots' }
+
+describe('parseKey', () => {
+  it('parses every key a builder makes, with and without a prefix', () => {
+    const id = newSnapshotId()
+    for (const prefix of ['', 'prod', 'prod/tenant.a']) {
+      expect(parseKey(latestKey(prefix, location))).toEqual({ prefix, kind: 'latest', location })
+      expect(parseKey(manifestKey(prefix, location))).toEqual({ prefix, kind: 'manifest', location })
+      expect(parseKey(historyKey(prefix, location, id))).toEqual({ prefix, kind: 'history', location, snapshotId: id })
+    }
+  })
+
+  it("reads Strands' non-UUID history names as foreign history", () => {
+    expect(parseKey(historyKey('', location, '42'))).toEqual({ prefix: '', kind: 'foreignHistory', location, snapshotId: '42' })
+  })
+
+  it('refuses stray files, subfolders of the history folder, bad ids and bad prefixes', () => {
+    const folder = historyFolder('', location)
+    const id = newSnapshotId()
+    for (const key of [
+      `${folder}sub/snapshot_${id}.json`,
+      `${folder}snapshot_${id}.json.bak`,
+      `${folder}notes.txt`,
+      's-1/scopes/agent/a/snapshots/other.json',
+      's-1/scopes/agent/a/snapshots/snapshot_latest.json/x',
+      's-1/scope/agent/a/snapshots/snapshot_latest.json',
+      '../s-1/scopes/agent/a/snapshots/snapshot_latest.json',
+      's-1/scopes/.hidden/a/snapshots/snapshot_latest.json',
+      'p//s-1/scopes/agent/a/snapshots/snapshot_latest.json',
+      '.snapshelf/outbox/s-1/scopes/agent/a/snapshots/snapshot_latest.json!put!x',
+      '',
+    ]) {
+      expect(parseKey(key), key).toBeUndefined()
+    }
+  })
+
+  it('historyIdIn accepts exactly the history objects of its folder', () => {
+    const folder = historyFolder('p', location)
+    const id = newSnapshotId()
+    expect(historyIdIn(folder, `${folder}snapshot_${id}.json`)).toBe(id)
+    expect(historyIdIn(folder, `${folder}x/snapshot_${id}.json`)).toBeUndefined()
+    expect(historyIdIn(folder, `${folder}snapshot_42.json`)).toBeUndefined()
+    expect(historyIdIn(historyFolder('q', location), `${folder}snapshot_${id}.json`)).toBeUndefined()
+  })
+
+  it('sessionOfListing confines a listing prefix to one session', () => {
+    expect(sessionOfListing('prefix', 's-1/')).toBe('s-1')
+    expect(sessionOfListing('prefix', 's-1/scopes/ag')).toBe('s-1')
+    for (const bad of ['s-1', '../x/', 's-1/../', '/s-1/']) expect(() => sessionOfListing('prefix', bad), bad).toThrow(/prefix/)
+  })
+})
