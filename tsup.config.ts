@@ -21,10 +21,4 @@ export default defineConfig({
   clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
   external: ['aws4fetch'],
-  // Internal members are named `_x` and shortened here: a user's minifier never renames
-  // properties, so this is the only place those bytes can go. Nothing `_`-named crosses a wire,
-  // a storage format or the public API (the Deno and Bun runners test the mangled build).
-  esbuildOptions(options) {
-    options.mangleProps = /^_[a-zA-Z]/
-  },
 })

@@ -60,6 +60,13 @@ export interface BackendPutOptions extends BackendCallOptions {
   /** `'*'`: write only if no object exists at the key. */
   ifNoneMatch?: '*'
   /**
+   * The key is write-once (a history object): this put creates it and nothing ever replaces it.
+   * Says how the key is written, not a condition: backends may ignore it. `TieredBackend` records
+   * it in the outbox, so sync pushes the key create-only and reports different bytes as a conflict
+   * (a first compare-and-swap of latest also sends `ifNoneMatch`, and is reconciled instead).
+   */
+  writeOnce?: boolean
+  /**
    * Write tokens for a conditional write: the writer's own random token first, then the tokens
    * of the object it replaces (a chain, newest first). A client whose answer was lost reads them
    * back to tell "my write landed" from "a rival wrote". Backends that can store per-object

@@ -4,7 +4,7 @@ import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
 import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
-import type { Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
+import type { CallOptions, Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
 
 /**
  * Options of `BackendSnapshotStore`: the byte backend plus the options every storage takes.
@@ -16,8 +16,6 @@ export interface BackendSnapshotStoreOptions extends StoreOptions {
   backend: Backend
 }
 
-/** Every method also takes the caller's `signal`. */
-type Signal = { signal?: AbortSignal }
 
 const DEFAULT_ATTEMPTS = 20
 
@@ -49,7 +47,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     this.maxDecodedBytes = maxDecodedBytes
   }
 
-  async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & Signal): Promise<void> {
+  async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & CallOptions): Promise<void> {
     const l = checkLocation(p?.location)
     if (typeof p.isLatest !== 'boolean') throw new ValidationError('isLatest', 'must be a boolean')
     // Strands' SessionManager (1.19+) saves latest alone as { snapshotId: 'latest', isLatest: true }
@@ -62,16 +60,16 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
   }
 
-  async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<T | null> {
+  async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & CallOptions): Promise<T | null> {
     return this.#read<T>(this.#snapshotKey(p), p.signal)
   }
 
-  async listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string } & Signal): Promise<string[]> {
+  async listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string } & CallOptions): Promise<string[]> {
     return (await this.listSnapshots(p)).items.map((i) => i.snapshotId)
   }
 
   async listSnapshots(
-    p: { location: SnapshotLocation; limit?: number; startAfter?: string } & Signal,
+    p: { location: SnapshotLocation; limit?: number; startAfter?: string } & CallOptions,
   ): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }> {
     const l = checkLocation(p?.location)
     const limit = p.limit === undefined ? Infinity : checkPositiveInt('limit', p.limit)
@@ -91,16 +89,16 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     }
   }
 
-  async hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & Signal): Promise<boolean> {
+  async hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & CallOptions): Promise<boolean> {
     return (await this.backend.head(this.#snapshotKey(p), { signal: p.signal })) !== null
   }
 
-  async deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string } & Signal): Promise<void> {
+  async deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string } & CallOptions): Promise<void> {
     const l = checkLocation(p?.location)
     await this.backend.delete([historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))], { signal: p.signal })
   }
 
-  async deleteSession(p: { sessionId: string } & Signal): Promise<void> {
+  async deleteSession(p: { sessionId: string } & CallOptions): Promise<void> {
     const prefix = sessionPrefix(this.prefix, checkId('sessionId', p?.sessionId))
     // Deleting behind a start-after cursor is safe: keys already passed are gone, keys ahead are untouched.
     let startAfter: string | undefined
@@ -112,12 +110,12 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     }
   }
 
-  async loadManifest(p: { location: SnapshotLocation } & Signal): Promise<SnapshotManifest> {
+  async loadManifest(p: { location: SnapshotLocation } & CallOptions): Promise<SnapshotManifest> {
     const stored = await this.#read<SnapshotManifest>(manifestKey(this.prefix, checkLocation(p?.location)), p.signal)
     return stored ?? { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
   }
 
-  async saveManifest(p: { location: SnapshotLocation; manifest: SnapshotManifest } & Signal): Promise<void> {
+  async saveManifest(p: { location: SnapshotLocation; manifest: SnapshotManifest } & CallOptions): Promise<void> {
     const l = checkLocation(p?.location)
     const m = p.manifest
     if (typeof m?.schemaVersion !== 'string' || typeof m.updatedAt !== 'string') {
@@ -131,7 +129,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       location: SnapshotLocation
       maxAttempts?: number
       mutate: (current: T | null) => T | null | Promise<T | null>
-    } & Signal,
+    } & CallOptions,
   ): Promise<{ committed: boolean; snapshot: T | null }> {
     const key = latestKey(this.prefix, checkLocation(p?.location))
     const attempts = checkPositiveInt('maxAttempts', p.maxAttempts ?? DEFAULT_ATTEMPTS)
@@ -219,7 +217,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     return stop
   }
 
-  async prune(p: { location: SnapshotLocation; keepLast?: number; olderThan?: Date } & Signal): Promise<number> {
+  async prune(p: { location: SnapshotLocation; keepLast?: number; olderThan?: Date } & CallOptions): Promise<number> {
     const l = checkLocation(p?.location)
     const { keepLast, olderThan } = p
     if (keepLast === undefined && olderThan === undefined) throw new ValidationError('prune', 'needs keepLast and/or olderThan')
@@ -263,12 +261,12 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
    * attempt (a retry whose first response was lost) and counts as success.
    */
   async #createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
-    if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
+    if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal })) return
     const existing = await this.backend.get(key, { signal })
     if (existing && sameBytes(existing.body, bytes)) return
     if (!existing) {
       // Deleted between our attempt and the check: try once more.
-      if (await this.backend.put(key, bytes, { ifNoneMatch: '*', signal })) return
+      if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal })) return
     }
     throw new ConflictError(`${key} holds a different snapshot (history is write-once)`, { key })
   }

@@ -108,42 +108,55 @@ export interface SnapshotInfo {
 }
 
 /**
+ * What every method of a `SnapshotStore` takes besides its own parameters: the caller's signal.
+ * Once it fires, the call rejects with `AbortedError` (`ERR_ABORTED`) at its next step.
+ *
+ * @example
+ * await store.loadSnapshot({ location, signal: AbortSignal.timeout(5000) })
+ */
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+/** A location and, optionally, the caller's signal: what most methods take. */
+type At = { location: SnapshotLocation } & CallOptions
+
+/**
  * What every storage class of snapshelf implements: Strands' interface plus metadata listing,
- * compare-and-swap of latest, change watching and retention.
+ * compare-and-swap of latest, change watching and retention. Every method also takes
+ * `CallOptions` (the caller's `signal`).
  *
  * @example
  * const store: SnapshotStore = new MemoryStorage()
  * await store.updateLatest({ location, mutate: (cur) => ({ ...cur!, appData: { n: 1 } }) })
  */
 export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
+  saveSnapshot(p: At & { snapshotId: string; isLatest: boolean; snapshot: T }): Promise<void>
+  loadSnapshot(p: At & { snapshotId?: string }): Promise<T | null>
+  listSnapshotIds(p: At & { limit?: number; startAfter?: string }): Promise<string[]>
+  deleteSession(p: { sessionId: string } & CallOptions): Promise<void>
+  loadManifest(p: At): Promise<SnapshotManifest>
+  saveManifest(p: At & { manifest: SnapshotManifest }): Promise<void>
   /** One page of history metadata (no payloads), oldest first; `nextStartAfter` when more remain. */
-  listSnapshots(p: {
-    location: SnapshotLocation
-    limit?: number
-    startAfter?: string
-  }): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }>
+  listSnapshots(p: At & { limit?: number; startAfter?: string }): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }>
   /** Whether a history snapshot (or latest, when `snapshotId` is omitted) exists. */
-  hasSnapshot(p: { location: SnapshotLocation; snapshotId?: string }): Promise<boolean>
+  hasSnapshot(p: At & { snapshotId?: string }): Promise<boolean>
   /** Deletes one history snapshot; deleting an absent one is not an error. */
-  deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string }): Promise<void>
+  deleteSnapshot(p: At & { snapshotId: string }): Promise<void>
   /**
    * Atomic read-modify-write of latest: `mutate` sees the current latest (or `null`) and returns
    * the next one; `null` writes nothing; throwing aborts. Lost races are retried with jittered backoff.
    */
-  updateLatest(p: {
-    location: SnapshotLocation
-    maxAttempts?: number
-    mutate: (current: T | null) => T | null | Promise<T | null>
-  }): Promise<{ committed: boolean; snapshot: T | null }>
-  /** Calls `onChange` once per change of latest; returns an unsubscribe function. */
-  watchLatest(p: {
-    location: SnapshotLocation
-    onChange: (snapshot: T) => void
-    signal?: AbortSignal
-    intervalMs?: number
-  }): () => void
+  updateLatest(
+    p: At & { maxAttempts?: number; mutate: (current: T | null) => T | null | Promise<T | null> },
+  ): Promise<{ committed: boolean; snapshot: T | null }>
+  /**
+   * Calls `onChange` once per change of latest; returns an unsubscribe function. The signal, when
+   * given, unsubscribes once it fires.
+   */
+  watchLatest(p: At & { onChange: (snapshot: T) => void; intervalMs?: number }): () => void
   /** Deletes history beyond the newest `keepLast` and/or older than `olderThan`; returns how many. */
-  prune(p: { location: SnapshotLocation; keepLast?: number; olderThan?: Date }): Promise<number>
+  prune(p: At & { keepLast?: number; olderThan?: Date }): Promise<number>
 }
 
 /**

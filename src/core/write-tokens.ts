@@ -24,29 +24,29 @@ export const CHAIN_DEPTH = 48
  *
  * @example
  * const tokens = new WriteTokens()
- * const mine = tokens._forPut(ifMatch, ifNoneMatch)   // send mine.join(',') with the PUT
- * // …on a retried 412: const now = await head(key); return tokens._settle(key, mine, now, ifNoneMatch)
+ * const mine = tokens.forPut(ifMatch, ifNoneMatch)   // send mine.join(',') with the PUT
+ * // …on a retried 412: const now = await head(key); return tokens.settle(key, mine, now, ifNoneMatch)
  */
 export class WriteTokens {
-  private readonly _seen = new Map<string, string[]>()
+  readonly #seen = new Map<string, string[]>()
 
   /**
    * Tokens for a PUT: for a conditional one a fresh token (9 random bytes as 12 base64url
    * characters: fits S3 metadata and the handler's `[\w-]{1,24}`), then the chain of the object
    * it replaces; `[]` for an unconditional one.
    */
-  _forPut(ifMatch: string | undefined, ifNoneMatch: unknown): string[] {
+  forPut(ifMatch: string | undefined, ifNoneMatch: unknown): string[] {
     if (ifMatch === undefined && !ifNoneMatch) return []
     const token = toBase64(crypto.getRandomValues(new Uint8Array(9))).replace(/\+/g, '-').replace(/\//g, '_')
-    return [token, ...((ifMatch !== undefined && this._seen.get(ifMatch)?.slice(0, CHAIN_DEPTH)) || [])]
+    return [token, ...((ifMatch !== undefined && this.#seen.get(ifMatch)?.slice(0, CHAIN_DEPTH)) || [])]
   }
 
   /** Keeps `tokens` under `etag` in a small LRU (only ETags read moments ago are ever chained); returns `etag`. */
-  _keep(etag: string, tokens: string[] = []): string {
+  keep(etag: string, tokens: string[] = []): string {
     if (tokens.length) {
-      this._seen.delete(etag)
-      this._seen.set(etag, tokens)
-      if (this._seen.size > 256) this._seen.delete(this._seen.keys().next().value!)
+      this.#seen.delete(etag)
+      this.#seen.set(etag, tokens)
+      if (this.#seen.size > 256) this.#seen.delete(this.#seen.keys().next().value!)
     }
     return etag
   }
@@ -58,7 +58,7 @@ export class WriteTokens {
    * tell. A history create is always `null`: history is write-once, so the store settles it by
    * comparing bytes.
    */
-  _settle(
+  settle(
     key: string,
     mine: string[],
     now: { etag: string; tokens?: string[] } | null,

@@ -8,6 +8,7 @@ import type { Snapshot, StoreOptions } from '../core/types.js'
  * (`snapshelf/s3`, `/r2`, `/indexeddb`, `/http`, `/tiered`).
  */
 export type {
+  CallOptions,
   JSONValue,
   Scope,
   Snapshot,
@@ -30,6 +31,7 @@ export {
   TimeoutError,
   TooLargeError,
   ValidationError,
+  type AnySnapshelfError,
   type SnapshelfErrorCode,
   type SnapshelfErrorDetails,
 } from '../core/errors.js'

@@ -73,13 +73,13 @@ export class HttpBackend implements Backend {
     const { ifMatch, ifNoneMatch } = o
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     else if (ifNoneMatch) headers['if-none-match'] = '*'
-    const tokens = this._tokens._forPut(ifMatch, ifNoneMatch)
+    const tokens = this._tokens.forPut(ifMatch, ifNoneMatch)
     if (tokens.length) headers[TOKENS_HEADER] = tokens.join()
     let attempts = 0
     const done = await this._call('PUT', this._object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (done) return { etag: this._tokens._keep(etagOf(done[0]), tokens) }
+    if (done) return { etag: this._tokens.keep(etagOf(done[0]), tokens) }
     // Retried (timeout, reset, 5xx, lost answer), then refused: maybe our own first attempt.
-    return attempts > 1 && tokens.length ? this._tokens._settle(key, tokens, await this.head(key, o), ifNoneMatch) : null
+    return attempts > 1 && tokens.length ? this._tokens.settle(key, tokens, await this.head(key, o), ifNoneMatch) : null
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
@@ -102,7 +102,7 @@ export class HttpBackend implements Backend {
   private _remember(res: Response): { etag: string; tokens?: string[] } {
     const header = res.headers.get(TOKENS_HEADER)
     const tokens = header ? header.split(',') : undefined
-    return { etag: this._tokens._keep(etagOf(res), tokens), tokens }
+    return { etag: this._tokens.keep(etagOf(res), tokens), tokens }
   }
 
   private _object(key: string): string {

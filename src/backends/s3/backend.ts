@@ -201,7 +201,7 @@ function connect(options: S3BackendOptions): S3Backend {
     if (!raw) throw new RemoteError(`S3 returned no ETag for ${key} (CORS must expose ETag)`, { key, status: res.status })
     const own = res.headers.get(WRITE_META)
     const tokens = own ? [own, ...(res.headers.get(CHAIN_META)?.split(',') ?? [])] : []
-    return { etag: writeTokens._keep(unquote(raw), tokens), tokens }
+    return { etag: writeTokens.keep(unquote(raw), tokens), tokens }
   }
 
   /** HEAD with the write tokens; `null` when absent (a HEAD's 404 has no body to tell a missing bucket apart). */
@@ -236,7 +236,7 @@ function connect(options: S3BackendOptions): S3Backend {
       // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
       // so no runtime ever decompresses our bytes behind our back).
       const headers: Record<string, string> = { 'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json' }
-      const mine = writeTokens._forPut(ifMatch && unquote(ifMatch), ifNoneMatch)
+      const mine = writeTokens.forPut(ifMatch && unquote(ifMatch), ifNoneMatch)
       const [token, ...chain] = mine
       if (ifMatch !== undefined) headers['if-match'] = unquote(ifMatch)
       if (ifNoneMatch) headers['if-none-match'] = '*'
@@ -245,13 +245,13 @@ function connect(options: S3BackendOptions): S3Backend {
       const { res, attempts, xml, failure } = await request('PUT', 'PutObject', key, objectUrl(key), o.signal, headers, body)
       if (res.ok) {
         const etag = unquote(res.headers.get('etag') ?? '')
-        return { etag: writeTokens._keep(etag, mine) }
+        return { etag: writeTokens.keep(etag, mine) }
       }
       // 412: precondition failed. 409 ConditionalRequestConflict: a concurrent conditional write
       // won (AWS). 404 on If-Match: the key is gone (AWS; Ceph answers 412). All mean "lost the race".
       if (!token || !(res.status === 412 || res.status === 409 || (res.status === 404 && ifMatch !== undefined && xml('Code') !== 'NoSuchBucket'))) throw failure()
       // Retried (timeout, reset, 5xx, lost response), then refused: maybe our own first attempt.
-      return attempts > 1 ? writeTokens._settle(key, mine, await inspect(key, o.signal), ifNoneMatch) : null
+      return attempts > 1 ? writeTokens.settle(key, mine, await inspect(key, o.signal), ifNoneMatch) : null
     },
 
     /**
