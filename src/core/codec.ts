@@ -25,20 +25,26 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /**
- * Serialises `value` to stored bytes: JSON, gzipped unless `compression` is `'none'`.
- * Throws `ValidationError` for values JSON cannot represent and `TooLargeError` past `maxBytes`.
+ * Serialises `value` to stored bytes: JSON, gzipped unless `compression` is `'none'`. What is
+ * checked is the JSON text that will be stored, not the value passed: a `Date`, a boxed
+ * primitive or a `toJSON` returning anything but an object serialises to something no reader
+ * accepts as a snapshot, so it is a `ValidationError` (naming `field`) like a value JSON cannot
+ * represent at all. Past `maxBytes` it is a `TooLargeError`.
  *
  * @example
  * const bytes = await encodeJSON(snapshot, 'gzip', DEFAULT_MAX_DECODED_BYTES)
  */
-export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', maxBytes: number): Promise<Uint8Array> {
-  let raw: Uint8Array<ArrayBuffer>
+export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', maxBytes: number, field = 'snapshot'): Promise<Uint8Array> {
+  let json: string | undefined
   try {
-    raw = new TextEncoder().encode(JSON.stringify(value))
+    json = JSON.stringify(value)
   } catch (cause) {
-    throw new ValidationError('snapshot', 'must be JSON-serialisable (no cycles, no BigInt)', { cause })
+    throw new ValidationError(field, 'must be JSON-serialisable (no cycles, no BigInt)', { cause })
   }
-  if (raw.length > maxBytes) throw new TooLargeError(`snapshot is over ${maxBytes} bytes`)
+  // `undefined` for a function or a symbol; `"…"`, `5`, `null` or `[…]` for the cases above.
+  if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
+  const raw = new TextEncoder().encode(json)
+  if (raw.length > maxBytes) throw new TooLargeError(`${field} is over ${maxBytes} bytes`)
   if (compression === 'none') return raw
   return new Uint8Array(await new Response(feed(new CompressionStream('gzip'), raw)).arrayBuffer())
 }
@@ -76,7 +82,7 @@ export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: nu
   throw new CorruptError(`${key} does not hold a JSON object`, { key })
 }
 
-/** @internal A non-null, non-array object: the only shape a snapshot or manifest may have. */
+/** @internal A non-null, non-array object: the only shape a decoded snapshot or manifest may have. */
 export function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -103,6 +109,9 @@ async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise
   if (chunks.length === 1) return chunks[0]!
   const out = new Uint8Array(total)
   let at = 0
-  for (const c of chunks) (out.set(c, at), (at += c.length))
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
   return out
 }

@@ -1,6 +1,6 @@
-import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, isObject } from './codec.js'
-import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
+import type { Backend, BackendListPage } from './backend.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
+import { ConflictError, RemoteError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
 import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
@@ -83,8 +83,8 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
         const id = historyIdIn(folder, e.key)
         if (id !== undefined && items.length < limit) items.push({ snapshotId: id, createdAt: snapshotIdTime(id), storedBytes: e.size })
       }
-      cursor = page.entries.at(-1)?.key
-      if (!page.truncated || cursor === undefined) return { items }
+      cursor = advance(cursor, page, folder)
+      if (!page.truncated) return { items }
       if (items.length >= limit) return { items, nextStartAfter: items.at(-1)!.snapshotId }
     }
   }
@@ -161,7 +161,8 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (typeof p.onChange !== 'function') throw new ValidationError('onChange', 'must be a function')
     const push = this.backend.subscribe?.bind(this.backend)
     const interval = p.intervalMs ?? (push ? 0 : 1000)
-    if (interval !== 0) checkPositiveInt('intervalMs', interval)
+    // 0 means "push only": without push notifications nothing would ever fire.
+    if (interval !== 0 || !push) checkPositiveInt('intervalMs', interval)
     let seen: string | null | undefined // undefined until the baseline is read
     let stopped = false
     let running = false
@@ -241,9 +242,8 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   /** Validates and encodes a snapshot or manifest with this store's codec settings. */
-  async #encode(field: string, value: unknown): Promise<Uint8Array> {
-    if (!isObject(value)) throw new ValidationError(field, 'must be a JSON object')
-    return encodeJSON(value, this.compression, this.maxDecodedBytes)
+  #encode(field: string, value: unknown): Promise<Uint8Array> {
+    return encodeJSON(value, this.compression, this.maxDecodedBytes, field)
   }
 
   #snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
@@ -270,6 +270,18 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     }
     throw new ConflictError(`${key} holds a different snapshot (history is write-once)`, { key })
   }
+}
+
+/**
+ * The listing cursor after `page`. A truncated page that does not move past the previous cursor
+ * (a server repeating a page, or answering "more" with nothing) would loop forever: `RemoteError`.
+ */
+function advance(previous: string | undefined, page: BackendListPage, prefix: string): string | undefined {
+  const last = page.entries.at(-1)?.key
+  if (page.truncated && (last === undefined || (previous !== undefined && last <= previous))) {
+    throw new RemoteError(`listing ${prefix} did not advance past ${previous ?? 'its start'}`, { key: prefix })
+  }
+  return last
 }
 
 function checkPositiveInt(field: string, value: unknown): number {

@@ -2,7 +2,7 @@ import type { Backend } from '../core/backend.js'
 import { isGzip } from '../core/codec.js'
 import { ConflictError } from '../core/errors.js'
 import { newSnapshotId, snapshotIdTime } from '../core/ids.js'
-import { historyKey, latestKey, manifestKey } from '../core/keys.js'
+import { historyFolder, historyKey, latestKey, manifestKey } from '../core/keys.js'
 import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
 import { AssertionError, equal, ok, rejects, waitFor } from './assert.js'
@@ -453,6 +453,59 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     await rejects(() => store.prune({ location }), 'ERR_VALIDATION', 'no rule')
     await rejects(() => store.prune({ location, keepLast: -1 }), 'ERR_VALIDATION')
     await rejects(() => store.prune({ location, olderThan: new Date('nope') }), 'ERR_VALIDATION')
+  })
+
+  t('only exact history keys are history: strays in or under the history folder are never listed or pruned', async ({ store, backend }) => {
+    const location = uniqueLocation()
+    const ids = [3, 2, 1].map((days) => snapshotIdAt(Date.now() - days * 86_400_000))
+    for (const id of ids) await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot(id) })
+    const folder = historyFolder(store.prefix, location)
+    const strays = [`${folder}sub/snapshot_${newSnapshotId()}.json`, `${folder}snapshot_${ids[0]}.json.bak`, `${folder}notes.txt`]
+    const planted: string[] = []
+    for (const key of strays) {
+      try {
+        await backend.put(key, new TextEncoder().encode('{"stray":true}'))
+        planted.push(key)
+      } catch (error) {
+        // A tier may refuse keys outside the layout outright (the HTTP handler answers 400): then
+        // no stray can exist there, which is the property too.
+        const { code, status } = error as { code?: string; status?: number }
+        if (code !== 'ERR_VALIDATION' && status !== 400) throw error
+      }
+    }
+    equal(await store.listSnapshotIds({ location }), ids, 'strays are not listed')
+    equal(await store.prune({ location, keepLast: 2 }), 1, 'prune counts real snapshots only')
+    equal(await store.listSnapshotIds({ location }), ids.slice(1), 'the two newest real snapshots survive')
+    for (const key of planted) ok((await backend.head(key)) !== null, `prune left ${key} alone`)
+  })
+
+  t('a snapshot whose JSON form is not an object is ERR_VALIDATION; nothing stored changes', async ({ store, backend }) => {
+    const location = uniqueLocation()
+    const id = newSnapshotId()
+    await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot('good') })
+    await store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('good') })
+    const before = await backend.get(latestKey(store.prefix, location))
+    const bad: [string, unknown][] = [
+      ['a Date', new Date()],
+      ['a boxed number', Object(5)],
+      ['a boxed string', Object('s')],
+      ['toJSON returning null', { ...sampleSnapshot('x'), toJSON: () => null }],
+      ['toJSON returning an array', { ...sampleSnapshot('x'), toJSON: () => [1] }],
+      ['toJSON returning a string', { ...sampleSnapshot('x'), toJSON: () => 'x' }],
+      ['a function', () => ({})],
+    ]
+    for (const [what, snapshot] of bad) {
+      const evil = snapshot as Snapshot
+      await rejects(() => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: evil }), 'ERR_VALIDATION', `latest: ${what}`)
+      await rejects(() => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: evil }), 'ERR_VALIDATION', `history: ${what}`)
+      await rejects(() => store.updateLatest({ location, mutate: () => evil }), 'ERR_VALIDATION', `updateLatest: ${what}`)
+    }
+    const manifest = { schemaVersion: '1.0', updatedAt: new Date().toISOString(), toJSON: () => null }
+    await rejects(() => store.saveManifest({ location, manifest }), 'ERR_VALIDATION', 'manifest: toJSON returning null')
+    equal(await store.listSnapshotIds({ location }), [id], 'no history entered')
+    equal((await backend.get(latestKey(store.prefix, location)))?.etag, before?.etag, 'latest untouched')
+    equal((await store.loadSnapshot({ location }))?.appData.tag, 'good', 'the location still reads')
+    ok((await backend.head(manifestKey(store.prefix, location))) === null, 'no manifest written')
   })
 
   t('stored bytes of a large snapshot are gzip; planted plain JSON still loads', async ({ store, backend }) => {
