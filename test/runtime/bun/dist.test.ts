@@ -2,7 +2,9 @@
 // the nearest tsconfig.json's `paths`, see test/runtime/tsconfig.json).
 import { test } from 'bun:test'
 import { assertResolvesToDist } from '../built-package.ts'
+import { resolveFromHarnesses } from '../harnesses.ts'
 
 test('every snapshelf entry resolves to dist/ (bun)', () => {
   assertResolvesToDist('test/runtime/bun', (name) => import.meta.resolve(name))
+  assertResolvesToDist('test/runtime/harnesses.ts', resolveFromHarnesses)
 })
