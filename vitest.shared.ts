@@ -1,15 +1,68 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import type { Plugin } from 'vitest/config'
 
 /**
- * Vitest resolves `snapshelf` and `snapshelf/<tier>` to the TypeScript sources, so tests read
- * like user code (imports by package name) while builds running in parallel can never race them.
- * The Deno and Bun runners import the built `dist/` through the same names.
+ * Where `snapshelf` and `snapshelf/<tier>` resolve in the vitest runs.
+ *
+ * By default, to the TypeScript sources, so tests read like user code (imports by package name)
+ * while builds running in parallel can never race them.
+ *
+ * With `SNAPSHELF_TEST_DIST=1` (scripts/test.mjs sets it for its "(dist)" runs, after its own
+ * build), to the BUILT package: each name goes through Node's resolver from our own package.json
+ * (a self-reference), so the `exports` map decides which dist/ file a user gets, exactly as it does
+ * for them. The Deno and Bun runners always import the built package through the same names.
  */
-const src = fileURLToPath(new URL('./src/', import.meta.url))
-export const packageAlias = [
-  { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
-  { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing)$/, replacement: `${src}entries/$1.ts` },
-]
+export const testDist = process.env.SNAPSHELF_TEST_DIST === '1'
+
+const root = fileURLToPath(new URL('./', import.meta.url))
+const src = `${root}src/`
+const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing'] as const
+
+function distAlias() {
+  if (!existsSync(`${root}dist/index.js`)) throw new Error('SNAPSHELF_TEST_DIST=1 but dist/ is not built: run `npx tsup` (npm test builds it first)')
+  // The `require` resolver honours the same `exports` entries (we only ship `types` + `default`).
+  const resolve = createRequire(`${root}package.json`).resolve
+  return [
+    { find: /^snapshelf$/, replacement: resolve('snapshelf') },
+    ...subpaths.map((s) => ({ find: new RegExp(`^snapshelf/${s}$`), replacement: resolve(`snapshelf/${s}`) })),
+  ]
+}
+
+export const packageAlias = testDist
+  ? distAlias()
+  : [
+      { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
+      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing)$/, replacement: `${src}entries/$1.ts` },
+    ]
+
+/**
+ * Plugins every config adds. In a dist run: a guard that fails any module load from src/, so a
+ * test that reaches the sources (a relative import, a missed alias) cannot pass as a test of dist/.
+ */
+export const packagePlugins: Plugin[] = testDist
+  ? [
+      {
+        name: 'snapshelf:dist-only',
+        enforce: 'pre',
+        load(id) {
+          if (id.startsWith(src)) throw new Error(`SNAPSHELF_TEST_DIST=1: ${id} is a source file; a dist run must load the package only from dist/`)
+          return null
+        },
+      },
+    ]
+  : []
+
+/**
+ * The test files a dist run takes from each config: every file that runs the contract suite (and,
+ * with it, that tier's own checks in the same file). Unit tests of internals stay source-only.
+ */
+export const distInclude = {
+  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb'].map((f) => `test/node/${f}.test.ts`),
+  workers: ['r2', 'http', 's3'].map((f) => `test/workers/${f}.test.ts`),
+  browser: ['test/browser/indexeddb.test.ts'],
+}
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the
 // report itself crashes and hides the failure. A faithful polyfill for the reporting process;

@@ -4,6 +4,10 @@
 // runs every runner in turn (typecheck, vitest in Node, vitest in workerd, Chromium, Deno, Bun,
 // size budgets) and ends with one line summing them all: `N passed, N failed`.
 //
+// Test what ships: after the runs from src/, the contract runners of Node, workerd and Chromium run
+// again on the freshly built dist/ (SNAPSHELF_TEST_DIST=1, see vitest.shared.ts), and the Deno and
+// Bun runners only ever import dist/. Each "(dist)" row of the summary is such a run.
+//
 // With CI=true nothing may be skipped: a missing server or browser, or any skipped test, fails
 // the run. Locally a missing piece skips its suites and says loudly what and how to enable it.
 import { spawn, spawnSync } from 'node:child_process'
@@ -126,24 +130,24 @@ async function vitest(name, config, env) {
 }
 
 async function deno(env) {
-  banner('Deno: contract suites on the built package')
+  banner('Deno: contract suites on the built package (dist/)')
   const { code, out } = await run(bin('deno'), ['test', '--no-check', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', 'test/runtime/deno/'], {
     env: { ...env, NO_COLOR: '1' },
     capture: true,
   })
   const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/.exec(out)
-  if (!m) return void results.push({ runner: 'deno', passed: 0, failed: 1, skipped: 0, note: `deno exited ${code} without a summary` })
-  results.push({ runner: 'deno', passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0), note: '' })
+  if (!m) return void results.push({ runner: 'deno (dist)', passed: 0, failed: 1, skipped: 0, note: `deno exited ${code} without a summary` })
+  results.push({ runner: 'deno (dist)', passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0), note: '' })
 }
 
 async function bun(env) {
-  banner('Bun: contract suites on the built package')
+  banner('Bun: contract suites on the built package (dist/)')
   const { code, out } = await run(bin('bun'), ['test', 'test/runtime/bun/'], { env: { ...env, NO_COLOR: '1' }, capture: true })
   const pass = /^\s*(\d+) pass$/m.exec(out)
   const fail = /^\s*(\d+) fail$/m.exec(out)
   const skip = /^\s*(\d+) skip$/m.exec(out)
-  if (!pass || !fail) return void results.push({ runner: 'bun', passed: 0, failed: 1, skipped: 0, note: `bun exited ${code} without a summary` })
-  results.push({ runner: 'bun', passed: +pass[1], failed: +fail[1], skipped: +(skip?.[1] ?? 0), note: '' })
+  if (!pass || !fail) return void results.push({ runner: 'bun (dist)', passed: 0, failed: 1, skipped: 0, note: `bun exited ${code} without a summary` })
+  results.push({ runner: 'bun (dist)', passed: +pass[1], failed: +fail[1], skipped: +(skip?.[1] ?? 0), note: '' })
 }
 
 async function plain(name, cmd, args, env) {
@@ -191,6 +195,12 @@ if (built) {
     await vitest('chromium', 'vitest.browser.config.ts', env)
     await vitest('e2e', 'vitest.e2e.config.ts', env)
   }
+  // The same contract runners (and the tier checks in their files) on the build above, imported by
+  // package name through package.json `exports`; vitest.shared.ts lists the files (distInclude).
+  const dist = { ...env, SNAPSHELF_TEST_DIST: '1' }
+  await vitest('node (dist)', 'vitest.config.ts', dist)
+  await vitest('workerd (dist)', 'vitest.workers.config.ts', dist)
+  if (chromium) await vitest('chromium (dist)', 'vitest.browser.config.ts', dist)
   await deno(env)
   await bun(env)
   await plain('size budgets', process.execPath, ['scripts/size.mjs'], env)

@@ -1,0 +1,10 @@
+// The Bun runners import the BUILT package: every exported name resolves into dist/ (Bun applies
+// the nearest tsconfig.json's `paths`, see test/runtime/tsconfig.json).
+import { test } from 'bun:test'
+import { assertResolvesToDist } from '../built-package.ts'
+import { resolveFromHarnesses } from '../harnesses.ts'
+
+test('every snapshelf entry resolves to dist/ (bun)', () => {
+  assertResolvesToDist('test/runtime/bun', (name) => import.meta.resolve(name))
+  assertResolvesToDist('test/runtime/harnesses.ts', resolveFromHarnesses)
+})
