@@ -1,5 +1,6 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { QuotaError, RemoteError, SnapshelfError, TimeoutError, ValidationError, throwIfAborted } from '../core/errors.js'
+import { PAGE_SIZE } from '../core/util.js'
 
 /**
  * The IndexedDB byte backend. Two object stores written in one transaction:
@@ -82,34 +83,34 @@ export interface IndexedDBBackendOptions {
  */
 export class IndexedDBBackend implements Backend {
   readonly dbName: string
-  private readonly _blockedMs: number
-  private readonly _version: number
+  readonly #blockedMs: number
+  readonly #version: number
   /** The connection being opened or open; dropped whenever it closes. */
-  private _opening: Promise<IDBDatabase> | undefined
+  #opening: Promise<IDBDatabase> | undefined
   /** The same connection once open: writes start their transaction without an await. */
-  private _db: IDBDatabase | undefined
-  private _channel: BroadcastChannel | undefined
+  #db: IDBDatabase | undefined
+  #channel: BroadcastChannel | undefined
   /** Keys written since the last cross-tab message of the current burst; unset between bursts. */
-  private _unposted: Set<string> | undefined
-  private _burstTimer: ReturnType<typeof setTimeout> | undefined
-  private readonly _watchers = new Map<string, Set<() => void>>()
+  #unposted: Set<string> | undefined
+  #burstTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #watchers = new Map<string, Set<() => void>>()
 
   constructor({ dbName = 'snapshelf', blockedTimeoutMs = 5000, schemaVersion = INDEXEDDB_SCHEMA_VERSION }: IndexedDBBackendOptions = {}) {
     if (typeof dbName !== 'string' || !dbName) throw new ValidationError('dbName', 'must be a non-empty string')
     this.dbName = dbName
-    this._blockedMs = blockedTimeoutMs
-    this._version = schemaVersion
+    this.#blockedMs = blockedTimeoutMs
+    this.#version = schemaVersion
   }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
     // The row is `{ etag, body }`: a BackendObject as it is.
-    return (await this._read<BackendObject | undefined>('get', key, BODIES, (store) => store.get(key))) ?? null
+    return (await this.#read<BackendObject | undefined>('get', key, BODIES, (store) => store.get(key))) ?? null
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
     throwIfAborted(o?.signal)
-    return (await this._read<Entry | undefined>('head', key, ENTRIES, (store) => store.get(key))) ?? null
+    return (await this.#read<Entry | undefined>('head', key, ENTRIES, (store) => store.get(key))) ?? null
   }
 
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
@@ -121,36 +122,45 @@ export class IndexedDBBackend implements Backend {
     // IndexedDB clones the value inside `put`. That happens in this call when the connection is
     // open and no read comes first; otherwise after an await, when the caller may have reused
     // its buffer: then we write our own copy. Cloning a view would also copy its whole buffer.
-    const bytes = this._db && ifMatch === undefined && body.byteLength === body.buffer.byteLength ? body : body.slice()
-    const written = await this._write('put', key, (tx, refuse) => {
+    const bytes = this.#db && ifMatch === undefined && body.byteLength === body.buffer.byteLength ? body : body.slice()
+    const written = await this.#write('put', key, (tx, refuse) => {
       const entries = tx.objectStore(ENTRIES)
       const write = (create: boolean): void => {
         const row: Entry = { key, size: bytes.length, etag }
         const meta = create ? entries.add(row) : entries.put(row)
         // The key exists: the create is refused and the transaction rolls back (nothing written).
-        if (create) meta.onerror = () => void (meta.error?.name === 'ConstraintError' && refuse())
+        if (create) {
+          meta.onerror = () => {
+            if (meta.error?.name === 'ConstraintError') refuse()
+          }
+        }
         tx.objectStore(BODIES).put({ etag, body: bytes }, key)
       }
       if (ifMatch === undefined) return write(ifNoneMatch === '*')
       // The check runs inside the same transaction as the writes: nothing can slip between them.
       const read = entries.get(key) as IDBRequest<Entry | undefined>
-      read.onsuccess = () => (read.result?.etag === ifMatch ? write(false) : refuse())
+      read.onsuccess = () => {
+        if (read.result?.etag === ifMatch) write(false)
+        else refuse()
+      }
     })
     if (!written) return null
-    this._announce([key])
+    this.#announce([key])
     return { etag }
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
     throwIfAborted(o?.signal)
     if (!keys.length) return
-    await this._write('delete', keys[0]!, (tx) => keys.map((key) => STORES.map((name) => tx.objectStore(name).delete(key))))
-    this._announce(keys)
+    await this.#write('delete', keys[0]!, (tx) => {
+      for (const key of keys) for (const name of STORES) tx.objectStore(name).delete(key)
+    })
+    this.#announce(keys)
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     throwIfAborted(o.signal)
-    const limit = o.limit ?? 1000
+    const limit = o.limit ?? PAGE_SIZE
     // Keys are ASCII (the store's layout), so `prefix + '\uffff'` is above every key under
     // `prefix`; IndexedDB orders strings by UTF-16 code unit, which for ASCII is byte order, as S3.
     const end = prefix + '\uffff'
@@ -158,16 +168,21 @@ export class IndexedDBBackend implements Backend {
     const lower = after ? o.startAfter! : prefix
     if (lower >= end) return { entries: [], truncated: false }
     // One row past the page tells whether more follow, without a second request.
-    const rows = await this._read<Entry[]>('list', prefix, ENTRIES, (store) => store.getAll(IDBKeyRange.bound(lower, end, after), limit + 1))
+    const rows = await this.#read<Entry[]>('list', prefix, ENTRIES, (store) => store.getAll(IDBKeyRange.bound(lower, end, after), limit + 1))
     return { entries: rows.slice(0, limit), truncated: rows.length > limit }
   }
 
   subscribe(key: string, onChange: () => void): () => void {
-    let set = this._watchers.get(key)
-    if (!set) this._watchers.set(key, (set = new Set()))
+    let set = this.#watchers.get(key)
+    if (!set) {
+      set = new Set()
+      this.#watchers.set(key, set)
+    }
     set.add(onChange)
-    this._openChannel()
-    return () => void set.delete(onChange)
+    this.#openChannel()
+    return () => {
+      set.delete(onChange)
+    }
   }
 
   /**
@@ -180,11 +195,12 @@ export class IndexedDBBackend implements Backend {
    * await deleteDB(backend.dbName)
    */
   close(): void {
-    this._opening?.then((db) => db.close(), ignore)
-    this._opening = this._db = undefined
-    this._endBurst()
-    this._channel?.close()
-    this._channel = undefined
+    this.#opening?.then((db) => db.close(), ignore)
+    this.#opening = undefined
+    this.#db = undefined
+    this.#endBurst()
+    this.#channel?.close()
+    this.#channel = undefined
   }
 
   /**
@@ -193,16 +209,16 @@ export class IndexedDBBackend implements Backend {
    * tab's upgrade, the browser) drops it first, so `fn` gets a closed one only if `close()`
    * races a call already under way.
    */
-  private _run<R>(op: string, key: string, fn: (db: IDBDatabase) => R | Promise<R>): Promise<R> {
-    const db = this._db
-    return new Promise<R>((resolve) => resolve(db ? fn(db) : this._connect().then(fn))).catch((error: unknown) => {
+  #run<R>(op: string, key: string, fn: (db: IDBDatabase) => R | Promise<R>): Promise<R> {
+    const db = this.#db
+    return new Promise<R>((resolve) => resolve(db ? fn(db) : this.#connect().then(fn))).catch((error: unknown) => {
       throw mapError(error, op, key)
     })
   }
 
   /** One request in a readonly transaction over `store`. */
-  private _read<R>(op: string, key: string, store: string, ask: (store: IDBObjectStore) => IDBRequest): Promise<R> {
-    return this._run(op, key, (db) => settle<R>(ask(db.transaction(store).objectStore(store))))
+  #read<R>(op: string, key: string, store: string, ask: (store: IDBObjectStore) => IDBRequest): Promise<R> {
+    return this.#run(op, key, (db) => settle<R>(ask(db.transaction(store).objectStore(store))))
   }
 
   /**
@@ -210,8 +226,8 @@ export class IndexedDBBackend implements Backend {
    * or `false` when `fill` called `refuse` because a precondition failed (nothing written).
    * Any other failure (a request's error, quota at commit) rejects with the transaction's error.
    */
-  private _write(op: string, key: string, fill: (tx: IDBTransaction, refuse: () => void) => void): Promise<boolean> {
-    return this._run(
+  #write(op: string, key: string, fill: (tx: IDBTransaction, refuse: () => void) => void): Promise<boolean> {
+    return this.#run(
       op,
       key,
       (db) =>
@@ -220,7 +236,10 @@ export class IndexedDBBackend implements Backend {
           let refused = false
           tx.oncomplete = () => resolve(!refused)
           // A failed request aborts the transaction with that request's error as `tx.error`.
-          tx.onabort = () => (refused ? resolve(false) : reject(tx.error ?? new DOMException('Transaction aborted', 'AbortError')))
+          tx.onabort = () => {
+            if (refused) resolve(false)
+            else reject(tx.error ?? new DOMException('Transaction aborted', 'AbortError'))
+          }
           fill(tx, () => {
             refused = true
           })
@@ -229,23 +248,27 @@ export class IndexedDBBackend implements Backend {
   }
 
   /** The connection, opened on first use and after it was closed. */
-  private _connect(): Promise<IDBDatabase> {
-    if (!this._opening) {
-      const opening = (this._opening = this._open())
+  #connect(): Promise<IDBDatabase> {
+    let opening = this.#opening
+    if (!opening) {
+      opening = this.#open()
+      this.#opening = opening
       // A failed open is not cached: the next call tries again.
       opening.catch(() => {
-        if (this._opening === opening) this._opening = undefined
+        if (this.#opening === opening) this.#opening = undefined
       })
     }
-    return this._opening
+    return opening
   }
 
-  private _open(): Promise<IDBDatabase> {
-    const { dbName, _version, _blockedMs } = this
+  #open(): Promise<IDBDatabase> {
+    const { dbName } = this
+    const version = this.#version
+    const blockedMs = this.#blockedMs
     // The handlers below run on later events, after `self` is assigned.
     const self: Promise<IDBDatabase> = new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
-      const request = indexedDB.open(dbName, _version)
+      const request = indexedDB.open(dbName, version)
       request.onupgradeneeded = () => {
         const db = request.result
         // Create what is missing rather than switching on oldVersion: also repairs a database
@@ -256,13 +279,15 @@ export class IndexedDBBackend implements Backend {
       request.onblocked = () => {
         // Another connection at an older version did not close on versionchange. Waiting is
         // right for a moment (it may close soon); waiting forever is a hang.
-        timer ??= setTimeout(() => reject(new TimeoutError(`IndexedDB "${dbName}" upgrade blocked ${_blockedMs} ms by another tab`)), _blockedMs)
+        timer ??= setTimeout(() => reject(new TimeoutError(`IndexedDB "${dbName}" upgrade blocked ${blockedMs} ms by another tab`)), blockedMs)
       }
       request.onsuccess = () => {
         clearTimeout(timer)
         const db = request.result
         const reset = (): void => {
-          if (this._opening === self) this._opening = this._db = undefined
+          if (this.#opening !== self) return
+          this.#opening = undefined
+          this.#db = undefined
         }
         // Another tab wants to upgrade or delete the database: let it, reopen on next use.
         db.onversionchange = () => {
@@ -273,7 +298,7 @@ export class IndexedDBBackend implements Backend {
         db.onclose = reset
         resolve(db)
         // Gave up (timer fired) or was closed before this late open succeeded: release it.
-        if (this._opening === self) this._db = db
+        if (this.#opening === self) this.#db = db
         else db.close()
       }
       request.onerror = () => {
@@ -282,7 +307,7 @@ export class IndexedDBBackend implements Backend {
         // VersionError: a newer snapshelf upgraded this database; waiting will not help.
         reject(
           error?.name === 'VersionError'
-            ? new ValidationError('dbName', `"${dbName}" is newer than schema ${_version}: upgrade snapshelf`, { cause: error })
+            ? new ValidationError('dbName', `"${dbName}" is newer than schema ${version}: upgrade snapshelf`, { cause: error })
             : error,
         )
       }
@@ -291,52 +316,55 @@ export class IndexedDBBackend implements Backend {
   }
 
   /** Tells this tab's watchers now, and other tabs after the commit that just happened. */
-  private _announce(keys: string[]): void {
-    for (const key of keys) this._notify(key)
-    if (this._unposted) {
+  #announce(keys: string[]): void {
+    for (const key of keys) this.#notify(key)
+    if (this.#unposted) {
       // Within a burst: the message at its end names these keys too.
-      for (const key of keys) this._unposted.add(key)
+      for (const key of keys) this.#unposted.add(key)
       return
     }
-    this._post(keys)
-    this._unposted = new Set()
-    this._burstTimer = setTimeout(() => this._endBurst(true), BURST_MS)
+    this.#post(keys)
+    this.#unposted = new Set()
+    this.#burstTimer = setTimeout(() => this.#endBurst(true), BURST_MS)
   }
 
   /** Posts what the burst still owes other tabs; `goOn` keeps batching when there was some. */
-  private _endBurst(goOn?: boolean): void {
-    clearTimeout(this._burstTimer)
-    const keys = this._unposted
-    this._unposted = undefined
+  #endBurst(goOn?: boolean): void {
+    clearTimeout(this.#burstTimer)
+    const keys = this.#unposted
+    this.#unposted = undefined
     if (!keys?.size) return
-    this._post([...keys])
+    this.#post([...keys])
     if (goOn) {
-      this._unposted = new Set()
-      this._burstTimer = setTimeout(() => this._endBurst(true), BURST_MS)
+      this.#unposted = new Set()
+      this.#burstTimer = setTimeout(() => this.#endBurst(true), BURST_MS)
     }
   }
 
-  private _post(keys: string[]): void {
+  #post(keys: string[]): void {
     try {
-      this._openChannel().postMessage(keys)
+      this.#openChannel().postMessage(keys)
     } catch {
       // A closed or missing channel only costs other tabs a notification, never a write.
     }
   }
 
-  private _notify(key: string): void {
-    for (const fn of this._watchers.get(key) ?? []) queueMicrotask(fn)
+  #notify(key: string): void {
+    for (const fn of this.#watchers.get(key) ?? []) queueMicrotask(fn)
   }
 
-  private _openChannel(): BroadcastChannel {
+  #openChannel(): BroadcastChannel {
     // Every runtime with IndexedDB has BroadcastChannel (Safari since 15.4).
-    if (this._channel) return this._channel
+    if (this.#channel) return this.#channel
     const channel = new BroadcastChannel(`snapshelf:${this.dbName}`)
     // Anything odd another sender posts is a lookup that finds no watcher: harmless.
-    channel.onmessage = (event: MessageEvent) => [event.data].flat().map(this._notify, this)
+    channel.onmessage = (event: MessageEvent) => {
+      for (const key of [event.data].flat()) this.#notify(key)
+    }
     // Node keeps a process alive while a channel with a listener is open; a watcher must not.
     ;(channel as { unref?: () => void }).unref?.()
-    return (this._channel = channel)
+    this.#channel = channel
+    return channel
   }
 }
 

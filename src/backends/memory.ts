@@ -1,5 +1,6 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { throwIfAborted } from '../core/errors.js'
+import { PAGE_SIZE } from '../core/util.js'
 
 /**
  * A backend held in a `Map`, for tests, caches and single-process agents. Bytes are copied in
@@ -10,55 +11,61 @@ import { throwIfAborted } from '../core/errors.js'
  * const store = new BackendSnapshotStore({ backend: new MemoryBackend() })
  */
 export class MemoryBackend implements Backend {
-  private readonly objects = new Map<string, BackendObject>()
-  private readonly watchers = new Map<string, Set<() => void>>()
-  private version = 0
+  readonly #objects = new Map<string, BackendObject>()
+  readonly #watchers = new Map<string, Set<() => void>>()
+  /** The last ETag handed out: `m<version>`. */
+  #version = 0
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
-    const obj = this.objects.get(key)
+    const obj = this.#objects.get(key)
     return obj ? { body: obj.body.slice(), etag: obj.etag } : null
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
     throwIfAborted(o?.signal)
-    const obj = this.objects.get(key)
+    const obj = this.#objects.get(key)
     return obj ? { etag: obj.etag, size: obj.body.length } : null
   }
 
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
     throwIfAborted(o.signal)
     // Check and write in one synchronous step: no await between them, so no interleaving.
-    const current = this.objects.get(key)
+    const current = this.#objects.get(key)
     if (o.ifNoneMatch === '*' && current) return null
     if (o.ifMatch !== undefined && current?.etag !== o.ifMatch) return null
-    const etag = `m${++this.version}`
-    this.objects.set(key, { body: body.slice(), etag })
-    this.notify(key)
+    const etag = `m${++this.#version}`
+    this.#objects.set(key, { body: body.slice(), etag })
+    this.#notify(key)
     return { etag }
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
     throwIfAborted(o?.signal)
-    for (const key of keys) if (this.objects.delete(key)) this.notify(key)
+    for (const key of keys) if (this.#objects.delete(key)) this.#notify(key)
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     throwIfAborted(o.signal)
-    const limit = o.limit ?? 1000
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (o.startAfter === undefined || k > o.startAfter)).sort()
+    const limit = o.limit ?? PAGE_SIZE
+    const keys = [...this.#objects.keys()].filter((k) => k.startsWith(prefix) && (o.startAfter === undefined || k > o.startAfter)).sort()
     const page = keys.slice(0, limit)
-    return { entries: page.map((key) => ({ key, size: this.objects.get(key)!.body.length })), truncated: keys.length > limit }
+    return { entries: page.map((key) => ({ key, size: this.#objects.get(key)!.body.length })), truncated: keys.length > limit }
   }
 
   subscribe(key: string, onChange: () => void): () => void {
-    let set = this.watchers.get(key)
-    if (!set) this.watchers.set(key, (set = new Set()))
+    let set = this.#watchers.get(key)
+    if (!set) {
+      set = new Set()
+      this.#watchers.set(key, set)
+    }
     set.add(onChange)
-    return () => void set.delete(onChange)
+    return () => {
+      set.delete(onChange)
+    }
   }
 
-  private notify(key: string): void {
-    for (const fn of this.watchers.get(key) ?? []) queueMicrotask(fn)
+  #notify(key: string): void {
+    for (const fn of this.#watchers.get(key) ?? []) queueMicrotask(fn)
   }
 }

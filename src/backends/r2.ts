@@ -1,5 +1,6 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { RemoteError, SnapshelfError, throwIfAborted } from '../core/errors.js'
+import { chunks, PAGE_SIZE } from '../core/util.js'
 
 /**
  * The R2 bucket binding, typed structurally: only the methods and fields this backend uses, so
@@ -52,12 +53,6 @@ export interface R2ObjectBodyLike extends R2ObjectLike {
   arrayBuffer(): Promise<ArrayBuffer>
 }
 
-/** R2's `delete` and `list` take at most 1000 keys per call. */
-const R2_PAGE = 1000
-
-/** The write tokens `put` stored with an object (`undefined` when it was written without). */
-const tokensOf = (obj: R2ObjectLike): string[] | undefined => obj.customMetadata?.tokens?.split(',')
-
 /**
  * A byte backend over an R2 bucket binding: no credentials, no signing, the Worker's own binding.
  * Compare-and-swap goes through `onlyIf` (R2 answers `null` when the condition fails); bodies are
@@ -70,22 +65,26 @@ const tokensOf = (obj: R2ObjectLike): string[] | undefined => obj.customMetadata
  * const store = new BackendSnapshotStore({ backend: new R2Backend(env.SNAPSHOTS) })
  */
 export class R2Backend implements Backend {
-  readonly maxListPage = R2_PAGE
+  /** R2's `delete` and `list` take at most 1000 keys per call. */
+  readonly maxListPage = PAGE_SIZE
+  readonly #bucket: R2BucketLike
 
-  constructor(private readonly bucket: R2BucketLike) {}
+  constructor(bucket: R2BucketLike) {
+    this.#bucket = bucket
+  }
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
-    return this._call('get', key, async () => {
-      const obj = await this.bucket.get(key)
+    return this.#call('get', key, async () => {
+      const obj = await this.#bucket.get(key)
       return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag, tokens: tokensOf(obj) }
     })
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
     throwIfAborted(o?.signal)
-    return this._call('head', key, async () => {
-      const obj = await this.bucket.head(key)
+    return this.#call('head', key, async () => {
+      const obj = await this.#bucket.head(key)
       return obj && { etag: obj.etag, size: obj.size, tokens: tokensOf(obj) }
     })
   }
@@ -99,29 +98,28 @@ export class R2Backend implements Backend {
     // Write tokens ride along as custom metadata, replaced with the bytes in the same atomic put
     // (so a write without tokens leaves none behind to be mistaken for an older writer's).
     const tokens = o.tokens?.join()
-    return this._call('put', key, async () => {
-      const obj = await this.bucket.put(key, body, { onlyIf, customMetadata: tokens ? { tokens } : undefined })
+    return this.#call('put', key, async () => {
+      const obj = await this.#bucket.put(key, body, { onlyIf, customMetadata: tokens ? { tokens } : undefined })
       return obj && { etag: obj.etag }
     })
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
-    for (let i = 0; i < keys.length; i += R2_PAGE) {
+    for (const batch of chunks(keys)) {
       throwIfAborted(o?.signal)
-      const batch = keys.slice(i, i + R2_PAGE)
-      await this._call('delete', batch[0]!, () => this.bucket.delete(batch))
+      await this.#call('delete', batch[0]!, () => this.#bucket.delete(batch))
     }
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
-    const limit = Math.min(o.limit ?? R2_PAGE, R2_PAGE)
+    const limit = Math.min(o.limit ?? PAGE_SIZE, PAGE_SIZE)
     let cursor: string | undefined
     // R2 may answer a truncated page with fewer objects than asked (even none); follow its
     // cursor until there is something to return, so a caller never mistakes that for the end.
     for (;;) {
       throwIfAborted(o.signal)
-      const page = await this._call('list', prefix, () =>
-        this.bucket.list(cursor === undefined ? { prefix, limit, startAfter: o.startAfter } : { prefix, limit, cursor }),
+      const page = await this.#call('list', prefix, () =>
+        this.#bucket.list(cursor === undefined ? { prefix, limit, startAfter: o.startAfter } : { prefix, limit, cursor }),
       )
       const objects = page.objects.slice(0, limit)
       const truncated = page.truncated || page.objects.length > limit
@@ -133,7 +131,7 @@ export class R2Backend implements Backend {
   }
 
   /** Wraps binding failures in `RemoteError` naming the operation and key (keys hold no secrets). */
-  private async _call<R>(op: string, key: string, fn: () => Promise<R>): Promise<R> {
+  async #call<R>(op: string, key: string, fn: () => Promise<R>): Promise<R> {
     try {
       return await fn()
     } catch (cause) {
@@ -141,4 +139,9 @@ export class R2Backend implements Backend {
       throw new RemoteError(`R2 ${op} ${key} failed`, { key, cause })
     }
   }
+}
+
+/** The write tokens `put` stored with an object (`undefined` when it was written without). */
+function tokensOf(obj: R2ObjectLike): string[] | undefined {
+  return obj.customMetadata?.tokens?.split(',')
 }
