@@ -1,3 +1,6 @@
+import { AuthError, QuotaError, RemoteError, SnapshelfError, TooLargeError } from '../core/errors.js'
+import { PAGE_SIZE } from '../core/util.js'
+
 /**
  * The wire protocol between `HttpStorage` (client) and `createSnapshotHandler` (server): a small
  * REST mapping of the byte-backend operations. Keys are relative to the server's storage prefix.
@@ -20,14 +23,18 @@
  * replaces, as read. The server hands them to its backend; one that keeps them (R2) returns them
  * in `Snapshelf-Tokens` on GET / HEAD, so a client whose PUT answer was lost can tell whether the
  * write landed (its token is there) or a rival's did (a chain without it).
+ *
+ * Failure statuses mean the same thing in both directions, and this module is their one owner:
+ * `Refusal` is how the handler answers one, `storageRefusal` picks the status of a failure of the
+ * handler's own storage, and `errorOfAnswer` is the typed error the client raises for it.
  */
 
 /** @internal */
 export const SIZE_HEADER = 'Snapshelf-Size'
 /** @internal Write tokens of a conditional PUT (request) or of the stored object (GET / HEAD). */
 export const TOKENS_HEADER = 'Snapshelf-Tokens'
-/** @internal Keys per batch delete, the same cap as S3 DeleteObjects and R2 `delete`. */
-export const MAX_BATCH = 1000
+/** @internal Keys per listing page and per batch delete: the S3 DeleteObjects and R2 `delete` cap. */
+export const MAX_BATCH = PAGE_SIZE
 
 /** @internal A backend ETag as an HTTP entity tag. */
 export function toEntityTag(etag: string): string {
@@ -43,4 +50,61 @@ export function fromEntityTag(value: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * @internal The handler's one way to refuse a request: an error that carries its answer, a
+ * `{"error": message}` JSON response with `status` (hono's `HTTPException` shape). Any step may
+ * throw one; the handler answers `response` as is. `message` is public: it must say what was
+ * wrong with the request and nothing about the server's internals.
+ *
+ * @example
+ * throw new Refusal(403, 'forbidden')
+ */
+export class Refusal extends Error {
+  // Declared, not defined: the constructor sets it (and the bundle carries no field initialiser).
+  declare readonly response: Response
+
+  constructor(status: number, message: string) {
+    super(message)
+    this.name = 'Refusal'
+    this.response = Response.json({ error: message }, { status })
+  }
+}
+
+/**
+ * @internal The refusal answering a failure of the handler's own storage: 413 and 507 are
+ * conditions the client can act on (a smaller snapshot, less data); anything else is a 502 that
+ * says no more than "storage failed", since its details are the server's (log them with `onError`).
+ *
+ * @example
+ * catch (error) { return storageRefusal(error).response }
+ */
+export function storageRefusal(error: unknown): Refusal {
+  // By code, not `instanceof`: the handler's bundle then needs no error class it never throws.
+  const code = error instanceof SnapshelfError ? error.code : undefined
+  if (code === 'ERR_TOO_LARGE') return new Refusal(413, 'too large')
+  if (code === 'ERR_QUOTA') return new Refusal(507, 'storage full')
+  return new Refusal(502, 'storage failed')
+}
+
+/**
+ * @internal The typed error of a failure answer: 401 / 403 `AuthError`, 413 `TooLargeError`,
+ * 507 `QuotaError`, anything else `RemoteError`, each with `status`. The message is `what` (the
+ * request, which must hold no secret), the status, and the handler's `{"error"}` message when the
+ * body is one (a proxy's page is not quoted: the status text is all there is).
+ *
+ * @example
+ * if (!response.ok) throw errorOfAnswer('HTTP GET /objects/k', response, body)
+ */
+export function errorOfAnswer(what: string, response: Response, body: Uint8Array): SnapshelfError {
+  const status = response.status
+  let message = response.statusText
+  try {
+    message = String(JSON.parse(new TextDecoder().decode(body)).error)
+  } catch {
+    // Not our handler's JSON: the status text is all there is.
+  }
+  const Kind = status === 401 || status === 403 ? AuthError : status === 413 ? TooLargeError : status === 507 ? QuotaError : RemoteError
+  return new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
 }

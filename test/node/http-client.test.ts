@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryStorage, newSnapshotId } from 'snapshelf'
-import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
+import { HttpBackend, HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { sampleSnapshot } from 'snapshelf/testing'
 
 // HttpStorage's handling of a conditional PUT whose answer was lost and whose retry then fails
@@ -154,5 +154,39 @@ describe('HttpStorage response bodies', () => {
     const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: cut, retries: 2 })
     await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     expect(attempts).toBe(3)
+  })
+})
+
+describe('HttpBackend construction', () => {
+  const key = 'local/s1/scopes/agent/main/snapshots/snapshot_latest.json'
+  /** A fetch that records the URLs it was asked for and answers every read 404. */
+  const recording = (): { urls: string[]; send: Send } => {
+    const urls: string[] = []
+    const send: Send = async (input) => {
+      urls.push(input)
+      return new Response(null, { status: 404 })
+    }
+    return { urls, send }
+  }
+
+  it('takes one options object, prefix included, and strips that prefix from every key it sends', async () => {
+    const { urls, send } = recording()
+    const backend = new HttpBackend({ baseUrl: 'http://h.test/api/', prefix: 'local', fetch: send })
+    expect(await backend.get(key)).toBe(null)
+    expect(urls).toEqual(['http://h.test/api/objects/s1/scopes/agent/main/snapshots/snapshot_latest.json'])
+    await expect(backend.get('other/s1/scopes/agent/main/snapshots/snapshot_latest.json')).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
+  })
+
+  it('still accepts the positional (prefix, options) form', async () => {
+    const { urls, send } = recording()
+    const backend = new HttpBackend('local', { baseUrl: 'http://h.test/api', fetch: send })
+    expect(await backend.head(key)).toBe(null)
+    expect(urls).toEqual(['http://h.test/api/objects/s1/scopes/agent/main/snapshots/snapshot_latest.json'])
+  })
+
+  it('refuses a missing baseUrl and a malformed prefix with ValidationError', () => {
+    expect(() => new HttpBackend({} as never)).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field: 'baseUrl' }))
+    expect(() => new HttpBackend(undefined as never)).toThrow(expect.objectContaining({ field: 'baseUrl' }))
+    expect(() => new HttpBackend({ baseUrl: '/api', prefix: '../x' })).toThrow(expect.objectContaining({ field: 'prefix' }))
   })
 })
