@@ -5,7 +5,7 @@ import { joinPrefix } from '../core/keys.js'
 import { type RetriedResponse, type RetryPolicy, fetchWithRetry } from '../core/retry.js'
 import { chunks } from '../core/util.js'
 import { WriteTokens } from '../core/write-tokens.js'
-import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, errorOfAnswer } from './protocol.js'
+import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer } from './protocol.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).
@@ -94,7 +94,8 @@ export class HttpBackend implements Backend {
    */
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
     const { ifMatch, ifNoneMatch } = o
-    const headers: Record<string, string> = {}
+    // The handler checks the body it received against this before it replaces anything.
+    const headers: Record<string, string> = { [DIGEST_HEADER]: await contentDigest(body) }
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     else if (ifNoneMatch) headers['if-none-match'] = '*'
     const tokens = this.#tokens.forPut(ifMatch, ifNoneMatch)

@@ -1,7 +1,18 @@
 import type { Backend, BackendPutOptions } from '../core/backend.js'
 import { ValidationError } from '../core/errors.js'
 import { joinPrefix, parseKey, sessionOfListing } from '../core/keys.js'
-import { MAX_BATCH, Refusal, SIZE_HEADER, TOKENS_HEADER, fromEntityTag, storageRefusal, toEntityTag } from './protocol.js'
+import {
+  DIGEST_HEADER,
+  MAX_BATCH,
+  Refusal,
+  SIZE_HEADER,
+  TOKENS_HEADER,
+  contentDigest,
+  fromEntityTag,
+  sha256Member,
+  storageRefusal,
+  toEntityTag,
+} from './protocol.js'
 
 /**
  * What a request wants to do to a session; `authorize` decides per session and operation.
@@ -40,7 +51,7 @@ export interface SnapshotHandlerOptions {
   cors?: {
     /** Allowed origins (`'https://app.example'`), or `'*'` for any. */
     origins: string[] | '*'
-    /** Extra request headers to allow besides Authorization, Content-Type, If-Match, If-None-Match, Snapshelf-Tokens. */
+    /** Extra request headers to allow besides Authorization, Content-Type, Content-Digest, If-Match, If-None-Match, Snapshelf-Tokens. */
     allowHeaders?: string[]
     /** Preflight cache lifetime in seconds (default 600). */
     maxAgeSeconds?: number
@@ -138,7 +149,7 @@ class SnapshotHandler {
     const cors = this.#cors
     if (!cors) return empty(405, { allow: METHODS })
     if (!allowed) return empty(403)
-    const allowHeaders = [`authorization, content-type, if-match, if-none-match, ${TOKENS_HEADER}`, ...(cors.allowHeaders ?? [])]
+    const allowHeaders = [`authorization, content-type, ${DIGEST_HEADER}, if-match, if-none-match, ${TOKENS_HEADER}`, ...(cors.allowHeaders ?? [])]
     return empty(204, {
       'access-control-allow-methods': METHODS,
       'access-control-allow-headers': allowHeaders.join(', '),
@@ -213,10 +224,15 @@ class SnapshotHandler {
     return new Response(body as Uint8Array<ArrayBuffer> | null, { headers })
   }
 
-  /** `PUT /objects/<key>`: a write, conditional on `If-Match` / `If-None-Match: *`; 412 when the condition fails. */
+  /**
+   * `PUT /objects/<key>`: a write, conditional on `If-Match` / `If-None-Match: *`; 412 when the
+   * condition fails. Nothing is replaced until the body is known to be the one the client sent.
+   */
   async #put(request: Request, full: string): Promise<Response> {
     const conditions = putConditions(request.headers)
-    const put = await this.#backend.put(full, await readBody(request, this.#maxBody), conditions)
+    const body = await readBody(request, this.#maxBody)
+    await checkUpload(request.headers, body)
+    const put = await this.#backend.put(full, body, conditions)
     if (!put) throw new Refusal(412, 'precondition failed')
     return empty(204, { etag: toEntityTag(put.etag) })
   }
@@ -296,11 +312,28 @@ function putConditions(headers: Headers): BackendPutOptions {
   return { ifMatch: etag, ifNoneMatch: ifNoneMatch === null ? undefined : '*', tokens: tokens?.split(',') }
 }
 
-/** Reads a request body, refusing more than `max` bytes by Content-Length and while streaming. */
+/**
+ * That an uploaded body is a whole snapshot as the client sent it: not empty (no snapshot encodes
+ * to 0 bytes), and equal to its `Content-Digest` when there is one (a cut-off upload can arrive
+ * as a clean end of stream, with no `Content-Length` to tell by).
+ */
+async function checkUpload(headers: Headers, body: Uint8Array): Promise<void> {
+  if (!body.length) throw new Refusal(400, 'empty body')
+  const digest = headers.get(DIGEST_HEADER)
+  if (digest === null) return
+  const expected = sha256Member(digest)
+  if (!expected) throw new Refusal(400, `${DIGEST_HEADER}: sha-256=:<base64>: required`)
+  if ((await contentDigest(body)) !== expected) throw new Refusal(400, `body does not match ${DIGEST_HEADER}`)
+}
+
+/**
+ * Reads a request body, refusing more than `max` bytes by Content-Length and while streaming,
+ * and a body whose length is not the declared one (cut off, or a lying header).
+ */
 async function readBody(request: Request, max: number): Promise<Uint8Array> {
   const declared = request.headers.get('content-length')
-  // A malformed length counts as too large (NaN is never <= max).
-  if (declared && !(Number(declared) <= max)) throw new Refusal(413, 'body too large')
+  if (declared !== null && !/^\d+$/.test(declared)) throw new Refusal(400, 'bad Content-Length')
+  if (declared !== null && Number(declared) > max) throw new Refusal(413, 'body too large')
   const reader = request.body?.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -317,6 +350,7 @@ async function readBody(request: Request, max: number): Promise<Uint8Array> {
     reader?.cancel().catch(() => {})
     throw error instanceof Refusal ? error : new Refusal(400, 'unreadable body')
   }
+  if (declared !== null && size !== Number(declared)) throw new Refusal(400, 'body does not match Content-Length')
   const body = new Uint8Array(size)
   let at = 0
   for (const chunk of chunks) {

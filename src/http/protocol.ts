@@ -1,5 +1,5 @@
 import { AuthError, QuotaError, RemoteError, SnapshelfError, TooLargeError } from '../core/errors.js'
-import { PAGE_SIZE } from '../core/util.js'
+import { PAGE_SIZE, toBase64 } from '../core/util.js'
 
 /**
  * The wire protocol between `HttpStorage` (client) and `createSnapshotHandler` (server): a small
@@ -8,7 +8,7 @@ import { PAGE_SIZE } from '../core/util.js'
  * ```
  * GET    {base}/objects/<key>   → 200 bytes, ETag            | 404
  * HEAD   {base}/objects/<key>   → 200 ETag, Snapshelf-Size    | 404
- * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens]  → 204 ETag | 412
+ * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens] [Content-Digest]  → 204 ETag | 412
  * DELETE {base}/objects/<key>   → 204 (absent keys are fine)
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
@@ -24,6 +24,13 @@ import { PAGE_SIZE } from '../core/util.js'
  * in `Snapshelf-Tokens` on GET / HEAD, so a client whose PUT answer was lost can tell whether the
  * write landed (its token is there) or a rival's did (a chain without it).
  *
+ * `Content-Digest: sha-256=:<base64>:` (RFC 9530) is the SHA-256 of a PUT's body; `HttpStorage`
+ * always sends it. A body cut off on the way can reach a Worker as a clean end of stream, so the
+ * handler checks what it received before it replaces anything: a body that disagrees with its
+ * `Content-Length` or its digest, a digest header without a well-formed `sha-256` member, and an
+ * empty body (no snapshot encodes to 0 bytes) are 400. Clients that send no digest (earlier
+ * versions) are still served, with the length and emptiness checks only.
+ *
  * Failure statuses mean the same thing in both directions, and this module is their one owner:
  * `Refusal` is how the handler answers one, `storageRefusal` picks the status of a failure of the
  * handler's own storage, and `errorOfAnswer` is the typed error the client raises for it.
@@ -33,6 +40,8 @@ import { PAGE_SIZE } from '../core/util.js'
 export const SIZE_HEADER = 'Snapshelf-Size'
 /** @internal Write tokens of a conditional PUT (request) or of the stored object (GET / HEAD). */
 export const TOKENS_HEADER = 'Snapshelf-Tokens'
+/** @internal The SHA-256 of a PUT's body (RFC 9530). */
+export const DIGEST_HEADER = 'Content-Digest'
 /** @internal Keys per listing page and per batch delete: the S3 DeleteObjects and R2 `delete` cap. */
 export const MAX_BATCH = PAGE_SIZE
 
@@ -50,6 +59,32 @@ export function fromEntityTag(value: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * @internal The `Content-Digest` value of `body`: its SHA-256 as an RFC 9530 `sha-256` member.
+ *
+ * @example
+ * headers.set(DIGEST_HEADER, await contentDigest(body)) // 'sha-256=:47DEQpj8…=:'
+ */
+export async function contentDigest(body: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', body as Uint8Array<ArrayBuffer>)
+  return `sha-256=:${toBase64(new Uint8Array(digest))}:`
+}
+
+/**
+ * @internal The `sha-256` member of a `Content-Digest` value as we send it (`sha-256=:<base64>:`),
+ * or `undefined` when there is none or it is malformed. Other algorithms' members are skipped:
+ * RFC 9530 lets a recipient ignore digests it does not support.
+ *
+ * @example
+ * sha256Member('sha-512=:…:, sha-256=:47DEQpj8…=:') // 'sha-256=:47DEQpj8…=:'
+ */
+export function sha256Member(value: string): string | undefined {
+  return value
+    .split(',')
+    .map((member) => member.trim())
+    .find((member) => /^sha-256=:[A-Za-z0-9+/]{43}=:$/.test(member))
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryStorage } from 'snapshelf'
-import { createSnapshotHandler } from 'snapshelf/http'
+import { MemoryStorage, newSnapshotId } from 'snapshelf'
+import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
+import { sampleSnapshot } from 'snapshelf/testing'
 
 // Handler guarantees checked in Node (the full handler suite runs in workerd:
 // test/workers/http-handler.test.ts).
@@ -74,5 +75,105 @@ describe('createSnapshotHandler path tricks', () => {
     // Whatever the trick, authorize was asked about the session the key really names, and bob's bytes are untouched.
     expect([...asked].every((s) => s === 'alice' || s === 'bob')).toBe(true)
     expect((await storage.backend.get(bobKey))!.body).toEqual(new Uint8Array([9]))
+  })
+})
+
+describe('createSnapshotHandler upload integrity', () => {
+  const key = 'alice/scopes/agent/main/snapshots/snapshot_latest.json'
+  const url = `https://h.test/objects/${key}`
+  const setup = async () => {
+    const storage = new MemoryStorage()
+    await storage.backend.put(key, new Uint8Array([1, 2, 3]))
+    const handle = createSnapshotHandler({ storage, authorize: () => true })
+    const stored = async (): Promise<number[]> => [...(await storage.backend.get(key))!.body]
+    return { storage, handle, stored }
+  }
+  const sha256 = async (bytes: Uint8Array): Promise<string> =>
+    `sha-256=:${Buffer.from(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)).toString('base64')}:`
+  /** A chunked upload (no Content-Length) that ends cleanly after `sent` of its bytes, as a cut-off one can reach a Worker. */
+  const cutOff = (bytes: Uint8Array, sent: number): ReadableStream<Uint8Array> =>
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, sent))
+        controller.close()
+      },
+    })
+  const whole = new Uint8Array(4096).fill(7)
+
+  it('refuses an upload cut off on the way (it ends cleanly, short of its digest) and keeps the stored object', async () => {
+    const { handle, stored } = await setup()
+    const digest = await sha256(whole)
+    const res = await handle(new Request(url, { method: 'PUT', body: cutOff(whole, 1000), duplex: 'half', headers: { 'content-digest': digest } } as RequestInit))
+    expect(res.status).toBe(400)
+    expect(await stored()).toEqual([1, 2, 3])
+    const ok = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-digest': digest } }))
+    expect(ok.status).toBe(204)
+    expect((await stored()).length).toBe(4096)
+  })
+
+  it('refuses a body that disagrees with its Content-Length, shorter or longer', async () => {
+    const { handle, stored } = await setup()
+    for (const declared of ['4097', '5000', '4095', '1']) {
+      const res = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-length': declared } }))
+      expect(res.status, declared).toBe(400)
+    }
+    const stream = await handle(new Request(url, { method: 'PUT', body: cutOff(whole, 10), duplex: 'half', headers: { 'content-length': '4096' } } as RequestInit))
+    expect(stream.status).toBe(400)
+    for (const declared of ['abc', '-1', '1e3', '']) {
+      const res = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-length': declared } }))
+      expect(res.status, declared).toBe(400)
+    }
+    expect(await stored()).toEqual([1, 2, 3])
+    expect((await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-length': '4096' } }))).status).toBe(204)
+  })
+
+  it('refuses an empty body and a malformed or mismatched digest', async () => {
+    const { handle, stored } = await setup()
+    expect((await handle(new Request(url, { method: 'PUT' }))).status).toBe(400)
+    expect((await handle(new Request(url, { method: 'PUT', body: new Uint8Array(0) }))).status).toBe(400)
+    expect((await handle(new Request(url, { method: 'PUT', body: new Uint8Array(0), headers: { 'content-digest': await sha256(new Uint8Array(0)) } }))).status).toBe(400)
+    const other = await sha256(new Uint8Array([9]))
+    for (const digest of [other, 'sha-256=:not base64:', 'sha-512=:abc:', 'sha-256=abc', '']) {
+      const res = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-digest': digest } }))
+      expect(res.status, digest).toBe(400)
+    }
+    expect(await stored()).toEqual([1, 2, 3])
+    // Members of other algorithms are skipped (RFC 9530), and a client without a digest is still served.
+    const both = `sha-512=:${'A'.repeat(86)}==:, ${await sha256(whole)}`
+    expect((await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-digest': both } }))).status).toBe(204)
+    expect((await handle(new Request(url, { method: 'PUT', body: new Uint8Array([5]) }))).status).toBe(204)
+    expect(await stored()).toEqual([5])
+  })
+
+  it('lets cross-origin pages send the digest (CORS allow-headers)', async () => {
+    const handle = createSnapshotHandler({ storage: new MemoryStorage(), authorize: () => true, cors: { origins: ['https://app.example'] } })
+    const preflight = await handle(
+      new Request(url, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-digest' } }),
+    )
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/(^|, )content-digest(,|$)/i)
+  })
+
+  it('HttpStorage sends the digest, so a body truncated in transit is refused and the stored snapshot kept', async () => {
+    const storage = new MemoryStorage()
+    const handle = createSnapshotHandler({ storage, authorize: () => true })
+    let cut = false
+    // A proxy that forwards the headers but only part of the body of the first PUT.
+    const lossy = async (input: string, init: RequestInit): Promise<Response> => {
+      if (init.method === 'PUT' && cut) {
+        cut = false
+        const body = new Uint8Array(init.body as Uint8Array)
+        return handle(new Request(input, { ...init, body: cutOff(body, body.length >> 1), duplex: 'half' } as RequestInit))
+      }
+      return handle(new Request(input, init))
+    }
+    const client = new HttpStorage({ baseUrl: 'https://h.test', fetch: lossy, retries: 0 })
+    const location = { sessionId: 'alice', scope: 'agent', scopeId: 'main' }
+    await client.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('first', { pad: 'p'.repeat(5000) }) })
+    cut = true
+    await expect(
+      client.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('second', { pad: 'q'.repeat(5000) }) }),
+    ).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 400 })
+    expect((await client.loadSnapshot({ location }))!.appData.tag).toBe('first')
   })
 })
