@@ -253,8 +253,15 @@ class SnapshotHandler {
     return Response.json({ entries, truncated: page.truncated })
   }
 
-  /** `POST /delete {"keys":[…]}`: at most 1000 keys, all of one session. */
+  /**
+   * `POST /delete {"keys":[…]}`: at most 1000 keys, all of one session. The one state-changing
+   * route a page could reach without a preflight (POST is a simple method), so it insists on a
+   * JSON content type: a foreign page's form post or no-cors fetch cannot send one, and its
+   * cross-origin `fetch` is preflighted (and refused) first. PUT and DELETE are never simple.
+   */
   async #deleteBatch(request: Request): Promise<Response> {
+    const type = request.headers.get('content-type') ?? ''
+    if (type.split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new Refusal(415, 'content-type: application/json')
     const text = new TextDecoder().decode(await readBody(request, Math.min(this.#maxBody, 1 << 20)))
     let keys: unknown
     try {

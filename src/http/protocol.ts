@@ -12,8 +12,8 @@ import { PAGE_SIZE, toBase64 } from '../core/util.js'
  * DELETE {base}/objects/<key>   → 204 (absent keys are fine)
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
- * POST   {base}/delete  {"keys":[…]}  (at most 1000, one session) → 204
- * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/502/507 (never internals)
+ * POST   {base}/delete  Content-Type: application/json  {"keys":[…]}  (at most 1000, one session) → 204 | 415
+ * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/415/502/507 (never internals)
  * ```
  * ETags are the backend's opaque tags inside quotes, with `"`, `%` and anything outside the
  * ETag alphabet percent-encoded, so every backend tag survives the round trip exactly.

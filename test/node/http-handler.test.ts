@@ -177,3 +177,41 @@ describe('createSnapshotHandler upload integrity', () => {
     expect((await client.loadSnapshot({ location }))!.appData.tag).toBe('first')
   })
 })
+
+describe('createSnapshotHandler cross-site requests', () => {
+  it('changes nothing on a request a foreign page can send without a preflight (any simple request)', async () => {
+    const storage = new MemoryStorage()
+    const key = 'alice/scopes/agent/main/snapshots/snapshot_latest.json'
+    await storage.backend.put(key, new Uint8Array([1]))
+    // Cookie authorization, as a same-origin app would have it: the browser attaches the cookie
+    // to a cross-site form post or no-cors fetch too (SameSite=None, or a same-site subdomain).
+    const handle = createSnapshotHandler({ storage, authorize: (r) => (r.headers.get('cookie') ?? '').includes('session=alice') })
+    const body = JSON.stringify({ keys: [key] })
+    // What a <form> or a no-cors fetch can send: GET/HEAD/POST with a CORS-safelisted content type, or none.
+    const types = [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/plain; application/json',
+      undefined,
+    ]
+    for (const path of ['delete', `objects/${key}`, 'list']) {
+      for (const type of types) {
+        const headers: Record<string, string> = { cookie: 'session=alice', origin: 'https://evil.example' }
+        if (type) headers['content-type'] = type
+        const res = await handle(new Request(`https://h.test/${path}`, { method: 'POST', headers, body: new Blob([body]) }))
+        expect(res.status, `POST ${path} ${type}`).toBeGreaterThanOrEqual(400)
+        expect(res.status, `POST ${path} ${type}`).toBeLessThan(500)
+      }
+    }
+    expect((await storage.backend.get(key))!.body).toEqual(new Uint8Array([1]))
+    // The app's own JSON request (a preflighted content type cross-origin) still deletes.
+    for (const type of ['application/json', 'Application/JSON; charset=utf-8']) {
+      await storage.backend.put(key, new Uint8Array([1]))
+      const res = await handle(new Request('https://h.test/delete', { method: 'POST', headers: { cookie: 'session=alice', 'content-type': type }, body }))
+      expect(res.status, type).toBe(204)
+      expect(await storage.backend.get(key), type).toBe(null)
+    }
+  })
+})

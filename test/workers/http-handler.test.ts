@@ -25,6 +25,8 @@ const handle = createSnapshotHandler({ storage, authorize, basePath: '/api', max
 const call = (path: string, init: RequestInit & { auth?: string } = {}): Promise<Response> => {
   const headers = new Headers(init.headers)
   headers.set('authorization', init.auth ?? ALICE)
+  // As HttpStorage sends a batch delete: a POST must be JSON (a simple one could come from any page).
+  if (init.method === 'POST' && !headers.has('content-type')) headers.set('content-type', 'application/json')
   return handle(new Request(`https://h.test${path}`, { ...init, headers }))
 }
 const unique = (user: string): string => `${user}-${newSnapshotId().slice(-12)}`
