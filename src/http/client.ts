@@ -68,14 +68,23 @@ export class HttpBackend implements Backend {
     this.#root = joinPrefix(checkPrefix(options.prefix))
   }
 
+  /**
+   * A 200 is taken as the object only when its `Snapshelf-Size` (which every handler sends) is the
+   * body's length: anything else is a page that is not the handler's (a captive portal, a proxy)
+   * or a body cut off on the way, a `RemoteError` rather than bytes that fail to decode.
+   */
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
-    const { response, body } = await this.#send({ method: 'GET', path: this.#objectPath(key), signal: o?.signal, absent: 404 })
-    return response.ok ? { body, ...this.#remember(response) } : null
+    const path = this.#objectPath(key)
+    const { response, body } = await this.#send({ method: 'GET', path, signal: o?.signal, absent: 404 })
+    if (!response.ok) return null
+    if (sizeOf(`HTTP GET ${path}`, response) !== body.length) throw notTheHandlers(`HTTP GET ${path}`, response)
+    return { body, ...this.#remember(response) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
-    const { response } = await this.#send({ method: 'HEAD', path: this.#objectPath(key), signal: o?.signal, absent: 404 })
-    return response.ok ? { size: Number(response.headers.get(SIZE_HEADER)), ...this.#remember(response) } : null
+    const path = this.#objectPath(key)
+    const { response } = await this.#send({ method: 'HEAD', path, signal: o?.signal, absent: 404 })
+    return response.ok ? { size: sizeOf(`HTTP HEAD ${path}`, response), ...this.#remember(response) } : null
   }
 
   /**
@@ -121,9 +130,10 @@ export class HttpBackend implements Backend {
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     const query = new URLSearchParams({ prefix: this.#relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
     if (o.startAfter !== undefined) query.set('startAfter', this.#relative(o.startAfter))
-    const { body } = await this.#send({ method: 'GET', path: `/list?${query}`, signal: o.signal })
-    const page = JSON.parse(new TextDecoder().decode(body)) as BackendListPage
-    return { ...page, entries: page.entries.map((e) => ({ ...e, key: this.#root + e.key })) }
+    const { response, body } = await this.#send({ method: 'GET', path: `/list?${query}`, signal: o.signal })
+    const page = listingOf(body, query.get('prefix')!)
+    if (!page) throw notTheHandlers('HTTP GET /list', response)
+    return { entries: page.entries.map((e) => ({ ...e, key: this.#root + e.key })), truncated: page.truncated }
   }
 
   /** The ETag and write tokens of a GET / HEAD answer, kept for the next conditional PUT. */
@@ -161,6 +171,44 @@ export class HttpBackend implements Backend {
     if (response.ok || response.status === call.absent) return answer
     throw errorOfAnswer(what, response, answer.body)
   }
+}
+
+/** A 200 that is not what the handler answers: a captive portal, a proxy's page, a broken route. */
+function notTheHandlers(what: string, response: Response): RemoteError {
+  return new RemoteError(`${what}: ${response.status} answer is not the snapshot handler's`, { status: response.status })
+}
+
+/** The `Snapshelf-Size` of a GET / HEAD answer: a byte count, or the answer is not the handler's. */
+function sizeOf(what: string, response: Response): number {
+  const header = response.headers.get(SIZE_HEADER)
+  if (header === null || !/^\d{1,15}$/.test(header)) throw notTheHandlers(what, response)
+  return Number(header)
+}
+
+/**
+ * A `/list` answer as the handler writes it, `{"entries":[{key,size,etag?}],"truncated":bool}`
+ * with every key under the requested `prefix`, or `undefined` for anything else.
+ */
+function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefined {
+  let page: { entries?: unknown; truncated?: unknown } | null
+  try {
+    page = JSON.parse(new TextDecoder().decode(body))
+  } catch {
+    return undefined
+  }
+  if (typeof page !== 'object' || page === null || !Array.isArray(page.entries) || typeof page.truncated !== 'boolean') return undefined
+  const entries = page.entries as BackendListPage['entries']
+  const wellFormed = entries.every(
+    (e) =>
+      typeof e === 'object' &&
+      e !== null &&
+      typeof e.key === 'string' &&
+      e.key.startsWith(prefix) &&
+      Number.isSafeInteger(e.size) &&
+      e.size >= 0 &&
+      (e.etag === undefined || typeof e.etag === 'string'),
+  )
+  return wellFormed ? { entries, truncated: page.truncated } : undefined
 }
 
 function etagOf(response: Response): string {

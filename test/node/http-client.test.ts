@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryStorage, newSnapshotId } from 'snapshelf'
+import { MemoryStorage, RemoteError, newSnapshotId } from 'snapshelf'
 import { HttpBackend, HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { sampleSnapshot } from 'snapshelf/testing'
 
@@ -188,5 +188,45 @@ describe('HttpBackend construction', () => {
     expect(() => new HttpBackend({} as never)).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field: 'baseUrl' }))
     expect(() => new HttpBackend(undefined as never)).toThrow(expect.objectContaining({ field: 'baseUrl' }))
     expect(() => new HttpBackend({ baseUrl: '/api', prefix: '../x' })).toThrow(expect.objectContaining({ field: 'prefix' }))
+  })
+})
+
+describe("HttpStorage answers that are not the handler's", () => {
+  const location = { sessionId: 's-portal', scope: 'agent', scopeId: 'main' }
+  /** A server answering every request 200 with `body` (a captive portal, a proxy's page, a broken route). */
+  const answering =
+    (body: string | null, headers: Record<string, string> = {}): Send =>
+    async () =>
+      new Response(body, { status: 200, headers: { 'content-type': 'text/html', ...headers } })
+  const listings = ['<html>Sign in to the Wi-Fi</html>', '{}', 'null', '[]', '{"entries":"x","truncated":false}', '{"entries":[{}],"truncated":false}',
+    '{"entries":[{"key":1,"size":1}],"truncated":false}', '{"entries":[{"key":"s-portal/scopes/agent/main/snapshots/immutable_history/x","size":-1}],"truncated":false}',
+    '{"entries":[{"key":"other/scopes/agent/main/snapshots/immutable_history/x","size":1}],"truncated":false}', '{"entries":[],"truncated":"no"}', '']
+
+  it('a listing that is not one is a RemoteError (never a bare SyntaxError or TypeError)', async () => {
+    for (const body of listings) {
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(body), retries: 0 })
+      for (const call of [() => store.listSnapshots({ location }), () => store.listSnapshotIds({ location }), () => store.deleteSession({ sessionId: location.sessionId }), () => store.prune({ location, keepLast: 1 })]) {
+        const error = await call().then(() => undefined, (e: unknown) => e)
+        expect(error, body).toBeInstanceOf(RemoteError)
+        expect(error, body).toMatchObject({ code: 'ERR_REMOTE', status: 200 })
+      }
+    }
+  })
+
+  it('an object read that is not the handler\'s answer (no or a wrong Snapshelf-Size) is a RemoteError', async () => {
+    const page = '<html>Sign in to the Wi-Fi</html>'
+    const answers: Record<string, string>[] = [{ etag: '"e1"' }, { etag: '"e1"', 'snapshelf-size': '5' }, { etag: '"e1"', 'snapshelf-size': 'x' }]
+    for (const headers of answers) {
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(page, headers), retries: 0 })
+      await expect(store.loadSnapshot({ location }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
+      await expect(store.loadManifest({ location }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
+      await expect(store.updateLatest({ location, mutate: (s) => s }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
+    }
+    for (const size of [undefined, '', 'x', '-1', '1.5']) {
+      const headers: Record<string, string> = { etag: '"e1"' }
+      if (size !== undefined) headers['snapshelf-size'] = size
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(null, headers), retries: 0 })
+      await expect(store.hasSnapshot({ location }), String(size)).rejects.toBeInstanceOf(RemoteError)
+    }
   })
 })
