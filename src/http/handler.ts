@@ -41,17 +41,19 @@ export interface SnapshotHandlerOptions {
   /**
    * Required. Resolves `true` to allow `op` on `sessionId` (derived from the validated key, never
    * from the client's say-so). Anything else is 403; a throw is 401. Runs before any storage I/O.
+   * A request with a body (an upload) arrives as a copy whose body `authorize` may read, e.g. to
+   * check a signature, until it settles.
    */
   authorize: (request: Request, access: { sessionId: string; op: SnapshotOperation }) => boolean | Promise<boolean>
   /** Path prefix the handler is mounted under, e.g. `'/api'` (default: none). */
   basePath?: string
-  /** Largest accepted request body in bytes (default 32 MiB); larger is 413. */
+  /** Largest accepted request body in bytes, an integer >= 1 (default 32 MiB); larger is 413. */
   maxBodyBytes?: number
   /** Cross-origin access for browsers on other origins; absent means same-origin only. */
   cors?: {
     /** Allowed origins (`'https://app.example'`), or `'*'` for any. */
     origins: string[] | '*'
-    /** Extra request headers to allow besides Authorization, Content-Type, Content-Digest, If-Match, If-None-Match, Snapshelf-Tokens. */
+    /** Extra request header names to allow besides Authorization, Content-Type, Content-Digest, If-Match, If-None-Match, Snapshelf-Tokens. */
     allowHeaders?: string[]
     /** Preflight cache lifetime in seconds (default 600). */
     maxAgeSeconds?: number
@@ -112,16 +114,13 @@ class SnapshotHandler {
   readonly #onError: SnapshotHandlerOptions['onError']
 
   constructor(options: SnapshotHandlerOptions) {
-    const { storage, authorize } = options ?? ({} as SnapshotHandlerOptions)
-    if (typeof authorize !== 'function') throw new ValidationError('authorize', 'is required: (request, { sessionId, op }) => boolean')
-    if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
-      throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
-    }
+    checkOptions(options)
+    const { storage, basePath = '', maxBodyBytes = 32 * 1024 * 1024 } = options
     this.#backend = storage.backend
     this.#root = joinPrefix(storage.prefix)
-    this.#base = `${(options.basePath ?? '').replace(/\/+$/, '')}/`
-    this.#maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024
-    this.#authorize = authorize
+    this.#base = `${basePath.replace(/\/+$/, '')}/`
+    this.#maxBody = maxBodyBytes
+    this.#authorize = options.authorize
     this.#cors = options.cors
     this.#onError = options.onError
   }
@@ -262,30 +261,78 @@ class SnapshotHandler {
   async #deleteBatch(request: Request): Promise<Response> {
     const type = request.headers.get('content-type') ?? ''
     if (type.split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new Refusal(415, 'content-type: application/json')
-    const text = new TextDecoder().decode(await readBody(request, Math.min(this.#maxBody, 1 << 20)))
+    const body = await readBody(request, Math.min(this.#maxBody, 1 << 20))
     let keys: unknown
     try {
-      keys = JSON.parse(text).keys
+      keys = JSON.parse(new TextDecoder().decode(body)).keys
     } catch {
       // Refused just below.
     }
     if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw new Refusal(400, 'body: {"keys":[…1000]}')
     const sessions = new Set(keys.map((k) => sessionOfKey(k, 'delete')))
     if (sessions.size > 1) throw new Refusal(400, 'keys: one session')
-    await this.#check(request, [...sessions][0]!, 'delete')
+    await this.#check(request, [...sessions][0]!, 'delete', body)
     await this.#backend.delete(keys.map((k) => this.#root + k))
     return empty(204)
   }
 
-  /** Authorization runs on the session the validated key names, before any storage I/O. */
-  async #check(request: Request, sessionId: string, op: SnapshotOperation): Promise<void> {
+  /**
+   * Authorization runs on the session the validated key names, before any storage I/O.
+   * `authorize` may read the body (to check a signature, say) without taking it from us: it gets
+   * a copy of a request whose body is still unread (an upload), cancelled once it answers so that
+   * a copy nobody reads does not hold the upload in memory twice; or, when the body was read
+   * already (`read`: a batch delete names its keys in it), a request rebuilt around those bytes.
+   */
+  async #check(request: Request, sessionId: string, op: SnapshotOperation, read?: Uint8Array): Promise<void> {
+    let copy = request
+    if (read) copy = new Request(request, { body: read as Uint8Array<ArrayBuffer> })
+    else if (request.body) copy = request.clone()
     let allowed: unknown
     try {
-      allowed = await this.#authorize(request, { sessionId, op })
+      allowed = await this.#authorize(copy, { sessionId, op })
     } catch {
       throw new Refusal(401, 'unauthorized')
+    } finally {
+      if (copy !== request) copy.body?.cancel().catch(() => {})
     }
     if (allowed !== true) throw new Refusal(403, 'forbidden')
+  }
+}
+
+/** An HTTP token (RFC 9110): what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~\w-]+$/
+/** `''` or `/`-separated path segments of URL path characters: what `URL.pathname` can start with. */
+const BASE_PATH = /^(\/[\w.~!$&'()*+,;=:@%-]*)*$/
+
+/**
+ * Every option checked once, at construction, so none can quietly disable a limit (`NaN` is never
+ * larger than a body) or make every request fail later (a header value with a line break).
+ */
+function checkOptions(options: SnapshotHandlerOptions): void {
+  const { storage, authorize, basePath, maxBodyBytes, cors, onError } = options ?? ({} as SnapshotHandlerOptions)
+  if (typeof authorize !== 'function') throw new ValidationError('authorize', 'is required: (request, { sessionId, op }) => boolean')
+  if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
+    throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
+  }
+  if (basePath !== undefined && !(typeof basePath === 'string' && BASE_PATH.test(basePath))) {
+    throw new ValidationError('basePath', "must be '' or a URL path starting with /")
+  }
+  if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
+    throw new ValidationError('maxBodyBytes', 'must be an integer >= 1')
+  }
+  if (onError !== undefined && typeof onError !== 'function') throw new ValidationError('onError', 'must be a function')
+  if (cors === undefined) return
+  const origins = cors?.origins
+  const isOrigin = (origin: unknown): boolean => typeof origin === 'string' && /^[!-~]+$/.test(origin)
+  if (origins !== '*' && !(Array.isArray(origins) && origins.every(isOrigin))) {
+    throw new ValidationError('cors.origins', "must be '*' or a list of origins ('https://app.example')")
+  }
+  const { allowHeaders, maxAgeSeconds } = cors
+  if (allowHeaders !== undefined && !(Array.isArray(allowHeaders) && allowHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))) {
+    throw new ValidationError('cors.allowHeaders', 'must be a list of header names')
+  }
+  if (maxAgeSeconds !== undefined && !(Number.isSafeInteger(maxAgeSeconds) && maxAgeSeconds >= 0)) {
+    throw new ValidationError('cors.maxAgeSeconds', 'must be an integer >= 0')
   }
 }
 

@@ -8,10 +8,14 @@ import { sampleSnapshot } from 'snapshelf/testing'
 const latest = 'alice/scopes/agent/main/snapshots/snapshot_latest.json'
 
 describe('createSnapshotHandler CORS', () => {
-  it('never matches an origin by substring, even when one origin is given as a bare string', async () => {
+  it('never matches an origin by substring, and refuses one origin given as a bare string', async () => {
     const storage = new MemoryStorage()
-    // A JavaScript caller (or a loose config file) passing one origin instead of a list.
-    const handle = createSnapshotHandler({ storage, authorize: () => true, cors: { origins: 'https://app.example.com' as never } })
+    // A JavaScript caller (or a loose config file) passing one origin instead of a list: refused
+    // up front, since `'https://app.example.com'.includes('https://app.example.co')`.
+    expect(() => createSnapshotHandler({ storage, authorize: () => true, cors: { origins: 'https://app.example.com' as never } })).toThrow(
+      expect.objectContaining({ code: 'ERR_VALIDATION', field: 'cors.origins' }),
+    )
+    const handle = createSnapshotHandler({ storage, authorize: () => true, cors: { origins: ['https://app.example.com'] } })
     const preflight = (origin: string): Promise<Response> =>
       handle(new Request(`https://h.test/objects/${latest}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT' } }))
     for (const evil of ['https://app.example.co', 'https://app.ex', 'https://a', 'h']) {
@@ -213,5 +217,53 @@ describe('createSnapshotHandler cross-site requests', () => {
       expect(res.status, type).toBe(204)
       expect(await storage.backend.get(key), type).toBe(null)
     }
+  })
+})
+
+describe('createSnapshotHandler options', () => {
+  const storage = new MemoryStorage()
+  const authorize = (): boolean => true
+  const invalid = (options: Record<string, unknown>, field: string): void => {
+    const attempt = (): unknown => createSnapshotHandler({ storage, authorize, ...options } as never)
+    expect(attempt, JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field }))
+  }
+
+  it('refuses, at construction, options that would disable a limit or break every request', () => {
+    for (const maxBodyBytes of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '1000', null]) invalid({ maxBodyBytes }, 'maxBodyBytes')
+    for (const basePath of [42, 'api', '/api?x', '/a b', '/api#x']) invalid({ basePath }, 'basePath')
+    for (const cors of [null, 'https://app.example', {}, { origins: 'https://app.example' }, { origins: [42] }, { origins: ['https://a.example\r\nx: y'] }]) invalid({ cors }, 'cors.origins')
+    for (const allowHeaders of ['x-a', ['x-a\r\nSet-Cookie: a=b'], ['x a'], [''], [42]]) invalid({ cors: { origins: '*', allowHeaders } }, 'cors.allowHeaders')
+    for (const maxAgeSeconds of [Number.NaN, -1, 1.5, '600']) invalid({ cors: { origins: '*', maxAgeSeconds } }, 'cors.maxAgeSeconds')
+    invalid({ onError: 'console.error' }, 'onError')
+    // What is valid stays valid.
+    createSnapshotHandler({ storage, authorize, basePath: '/api/v1/', maxBodyBytes: 1, cors: { origins: ['https://app.example'], allowHeaders: ['X-Trace-Id'], maxAgeSeconds: 0 }, onError: () => {} })
+    createSnapshotHandler({ storage, authorize, basePath: '', cors: { origins: '*' } })
+  })
+
+  it('lets authorize read the upload (e.g. to check a signature) without breaking the PUT', async () => {
+    const key = 'alice/scopes/agent/main/snapshots/snapshot_latest.json'
+    const server = new MemoryStorage()
+    const seen: number[] = []
+    const handle = createSnapshotHandler({
+      storage: server,
+      authorize: async (request) => {
+        if (request.body) seen.push((await request.arrayBuffer()).byteLength)
+        return true
+      },
+    })
+    const body = new Uint8Array(100_000).fill(3)
+    const res = await handle(new Request(`https://h.test/objects/${key}`, { method: 'PUT', body }))
+    expect(res.status).toBe(204)
+    expect(seen).toEqual([100_000])
+    expect((await server.backend.get(key))!.body).toEqual(body)
+    // A batch delete names its keys in the body: authorize reads them too.
+    const keys = JSON.stringify({ keys: [key] })
+    const batch = await handle(new Request('https://h.test/delete', { method: 'POST', headers: { 'content-type': 'application/json' }, body: keys }))
+    expect(batch.status).toBe(204)
+    expect(seen).toEqual([100_000, keys.length])
+    // And one that ignores it still stores the whole body.
+    const quiet = createSnapshotHandler({ storage: server, authorize: () => true })
+    expect((await quiet(new Request(`https://h.test/objects/${key}`, { method: 'PUT', body: body.fill(4) }))).status).toBe(204)
+    expect((await server.backend.get(key))!.body).toEqual(body)
   })
 })

@@ -309,6 +309,29 @@ describe('createSnapshotHandler', () => {
     expect(e503.status).toBe(503)
   })
 
+  it('lets authorize read the body (a copy) of an upload and of a batch delete', async () => {
+    const read: number[] = []
+    const reading = createSnapshotHandler({
+      storage,
+      basePath: '/api',
+      maxBodyBytes: 64 * 1024,
+      authorize: async (request, access) => {
+        if (request.body) read.push((await request.arrayBuffer()).byteLength)
+        return authorize(request, access)
+      },
+    })
+    const key = latestOf(unique('alice'))
+    const headers = { authorization: ALICE }
+    expect((await reading(new Request(`https://h.test/api/objects/${key}`, { method: 'PUT', body: bytes(60 * 1024, 5), headers }))).status).toBe(204)
+    const stored = await bucket.get(`handler-tests/${key}`)
+    expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(bytes(60 * 1024, 5))
+    const body = JSON.stringify({ keys: [key] })
+    const batch = new Request('https://h.test/api/delete', { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } })
+    expect((await reading(batch)).status).toBe(204)
+    expect(read).toEqual([60 * 1024, body.length])
+    expect(await bucket.head(`handler-tests/${key}`)).toBe(null)
+  })
+
   it('deletes in batches within one session, including Strands-style history names', async () => {
     const s = unique('alice')
     const keys = [latestOf(s), historyOf(s), historyOf(s), `${s}/scopes/agent/main/snapshots/immutable_history/snapshot_00001.json`]
