@@ -62,7 +62,7 @@ export class HttpBackend implements Backend {
   constructor(prefix: string, options: HttpBackendOptions)
   constructor(first: HttpBackendOptions | string, second?: HttpBackendOptions) {
     const options = typeof first === 'string' ? { ...second!, prefix: first } : first
-    if (typeof options?.baseUrl !== 'string' || !options.baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
+    checkOptions(options)
     this.#options = options
     this.#base = options.baseUrl.replace(/\/+$/, '')
     this.#root = joinPrefix(checkPrefix(options.prefix))
@@ -171,6 +171,34 @@ export class HttpBackend implements Backend {
     if (response.ok || response.status === call.absent) return answer
     throw errorOfAnswer(what, response, answer.body)
   }
+}
+
+/** The longest timer `setTimeout` keeps: a longer delay fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/** Every option checked once, at construction: a bad one would otherwise fail each request, or none. */
+function checkOptions(options: HttpBackendOptions): void {
+  const { baseUrl, retries, timeoutMs, fetch, headers } = options ?? ({} as HttpBackendOptions)
+  if (typeof baseUrl !== 'string' || !baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
+  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) throw new ValidationError('retries', 'must be an integer >= 0')
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new ValidationError('timeoutMs', `must be an integer from 1 to ${MAX_TIMEOUT_MS}`)
+  }
+  if (fetch !== undefined && typeof fetch !== 'function') throw new ValidationError('fetch', 'must be a function (input, init) => Promise<Response>')
+  if (headers !== undefined && typeof headers !== 'function') headerList(headers)
+}
+
+/**
+ * The name / value pairs of a `HeadersInit`: a `Headers`, a list of pairs, or a record of
+ * strings; anything else is a `ValidationError` (naming `headers`, never quoting a value).
+ */
+function headerList(init: unknown): [string, string][] {
+  if (init instanceof Headers) return [...init]
+  const isPair = (pair: unknown): boolean => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === 'string')
+  if (Array.isArray(init) && init.every(isPair)) return init as [string, string][]
+  const isRecord = typeof init === 'object' && init !== null && !Array.isArray(init)
+  if (isRecord && Object.values(init).every((value) => typeof value === 'string')) return Object.entries(init as Record<string, string>)
+  throw new ValidationError('headers', 'must be a Headers, a list of [name, value] string pairs, a record of strings, or a function returning one')
 }
 
 /** A 200 that is not what the handler answers: a captive portal, a proxy's page, a broken route. */

@@ -230,3 +230,22 @@ describe("HttpStorage answers that are not the handler's", () => {
     }
   })
 })
+
+describe('HttpStorage options', () => {
+  const invalid = (options: Record<string, unknown>, field: string): void => {
+    const attempt = (): unknown => new HttpStorage({ baseUrl: 'http://h.test', ...options } as never)
+    expect(attempt, String(Object.values(options)[0])).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field }))
+  }
+
+  it('refuses, at construction, retries, timeoutMs, fetch and headers it could not use', () => {
+    for (const retries of [-1, 1.5, Number.NaN, '3', Number.POSITIVE_INFINITY, null]) invalid({ retries }, 'retries')
+    // setTimeout turns anything past 2^31 - 1 ms into an immediate timeout.
+    for (const timeoutMs of [0, -1, Number.NaN, '100', 2 ** 31, null]) invalid({ timeoutMs }, 'timeoutMs')
+    for (const fetch of ['fetch', {}, 42, null]) invalid({ fetch }, 'fetch')
+    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [[1, 2]], { 'x-n': 1 }, null]) invalid({ headers }, 'headers')
+    // What is valid stays valid.
+    new HttpStorage({ baseUrl: '/api', retries: 0, timeoutMs: 1, fetch: async () => new Response(), headers: [['x-a', '1']] })
+    new HttpStorage({ baseUrl: '/api', headers: new Headers({ 'x-a': '1' }) })
+    new HttpStorage({ baseUrl: '/api', headers: () => ({ 'x-a': '1' }) })
+  })
+})
