@@ -5,7 +5,6 @@
  * See `src/http/protocol.ts` for the wire protocol.
  */
 import { HttpBackend, type HttpBackendOptions } from '../http/client.js'
-import { checkPrefix } from '../core/ids.js'
 import { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, StoreOptions } from '../core/types.js'
 
@@ -34,6 +33,7 @@ export interface HttpStorageOptions extends HttpBackendOptions, StoreOptions {}
  */
 export class HttpStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   constructor(options: HttpStorageOptions) {
-    super({ ...options, backend: new HttpBackend(checkPrefix(options?.prefix), options) })
+    // The backend strips the same `prefix` the store adds, so keys reach the server relative to it.
+    super({ ...options, backend: new HttpBackend(options) })
   }
 }

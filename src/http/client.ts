@@ -1,8 +1,11 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
-import { AuthError, QuotaError, RemoteError, TooLargeError, ValidationError } from '../core/errors.js'
-import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER } from './protocol.js'
-import { fetchWithRetry, type RetryPolicy } from '../core/retry.js'
+import { RemoteError, ValidationError } from '../core/errors.js'
+import { checkPrefix } from '../core/ids.js'
+import { joinPrefix } from '../core/keys.js'
+import { type RetriedResponse, type RetryPolicy, fetchWithRetry } from '../core/retry.js'
+import { chunks } from '../core/util.js'
 import { WriteTokens } from '../core/write-tokens.js'
+import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer } from './protocol.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).
@@ -13,10 +16,27 @@ import { WriteTokens } from '../core/write-tokens.js'
 export interface HttpBackendOptions extends Pick<RetryPolicy, 'retries' | 'timeoutMs'> {
   /** Where `createSnapshotHandler` is mounted, e.g. `'https://app.example/api'` or `'/api'` in a page. */
   baseUrl: string
+  /**
+   * The prefix of the store this backend serves, stripped from every key before it is sent: it is
+   * local only, the server decides where bytes live (`HttpStorage` passes its own `prefix`).
+   */
+  prefix?: string
   /** The fetch to use (default: the global one); tests pass the handler itself here. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>
   /** Headers for every request (e.g. `Authorization`); a function is called per request, so tokens can refresh. */
   headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>)
+}
+
+/** One request to the handler, relative to `baseUrl`. */
+interface HandlerCall {
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE' | 'POST'
+  /** The path after `baseUrl`, with its query. */
+  path: string
+  signal?: AbortSignal
+  body?: BodyInit
+  headers?: Record<string, string>
+  /** A status that is an answer rather than a failure: 404 for reads, 412 for conditional writes. */
+  absent?: 404 | 412
 }
 
 /**
@@ -25,33 +45,46 @@ export interface HttpBackendOptions extends Pick<RetryPolicy, 'retries' | 'timeo
  * entity tags in `ETag` / `If-Match` / `If-None-Match`, so conditional writes stay atomic.
  *
  * @example
- * const store = new BackendSnapshotStore({ backend: new HttpBackend('', { baseUrl: '/api' }) })
+ * const store = new BackendSnapshotStore({ backend: new HttpBackend({ baseUrl: '/api' }) })
  */
 export class HttpBackend implements Backend {
   readonly maxListPage = MAX_BATCH
-  private declare readonly _options: HttpBackendOptions
-  private declare readonly _base: string
-  private declare readonly _root: string
+  readonly #options: HttpBackendOptions
+  /** `baseUrl` without trailing slashes; every path starts with one. */
+  readonly #base: string
+  /** The client prefix joined (`a/` or `''`). */
+  readonly #root: string
   /** Write tokens of recently read objects, and the settling of retried conditional PUTs. */
-  private declare readonly _tokens: WriteTokens
+  readonly #tokens = new WriteTokens()
 
-  /** `prefix` is the client store's prefix, stripped from every key before it is sent. */
-  constructor(prefix: string, options: HttpBackendOptions) {
-    if (typeof options?.baseUrl !== 'string' || !options.baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
-    this._options = options
-    this._base = options.baseUrl.replace(/\/+$/, '')
-    this._root = prefix ? `${prefix}/` : ''
-    this._tokens = new WriteTokens()
+  constructor(options: HttpBackendOptions)
+  /** @deprecated The form of earlier versions: pass `{ ...options, prefix }` instead. */
+  constructor(prefix: string, options: HttpBackendOptions)
+  constructor(first: HttpBackendOptions | string, second?: HttpBackendOptions) {
+    const options = typeof first === 'string' ? { ...second!, prefix: first } : first
+    checkOptions(options)
+    this.#options = options
+    this.#base = options.baseUrl.replace(/\/+$/, '')
+    this.#root = joinPrefix(checkPrefix(options.prefix))
   }
 
+  /**
+   * A 200 is taken as the object only when its `Snapshelf-Size` (which every handler sends) is the
+   * body's length: anything else is a page that is not the handler's (a captive portal, a proxy)
+   * or a body cut off on the way, a `RemoteError` rather than bytes that fail to decode.
+   */
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
-    const got = await this._call('GET', this._object(key), o, 404)
-    return got && { body: got[1], ...this._remember(got[0]) }
+    const path = this.#objectPath(key)
+    const { response, body } = await this.#send({ method: 'GET', path, signal: o?.signal, absent: 404 })
+    if (!response.ok) return null
+    if (sizeOf(`HTTP GET ${path}`, response) !== body.length) throw notTheHandlers(`HTTP GET ${path}`, response)
+    return { body, ...this.#remember(response) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
-    const got = await this._call('HEAD', this._object(key), o, 404)
-    return got && { size: Number(got[0].headers.get(SIZE_HEADER)), ...this._remember(got[0]) }
+    const path = this.#objectPath(key)
+    const { response } = await this.#send({ method: 'HEAD', path, signal: o?.signal, absent: 404 })
+    return response.ok ? { size: sizeOf(`HTTP HEAD ${path}`, response), ...this.#remember(response) } : null
   }
 
   /**
@@ -69,97 +102,145 @@ export class HttpBackend implements Backend {
    * const put = await backend.put(key, bytes, { ifMatch: current.etag }) // null: a rival won
    */
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
-    const headers: Record<string, string> = {}
     const { ifMatch, ifNoneMatch } = o
+    // The handler checks the body it received against this before it replaces anything.
+    const headers: Record<string, string> = { [DIGEST_HEADER]: await contentDigest(body) }
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     else if (ifNoneMatch) headers['if-none-match'] = '*'
-    const tokens = this._tokens.forPut(ifMatch, ifNoneMatch)
+    const tokens = this.#tokens.forPut(ifMatch, ifNoneMatch)
     if (tokens.length) headers[TOKENS_HEADER] = tokens.join()
-    let attempts = 0
-    const done = await this._call('PUT', this._object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (done) return { etag: this._tokens.keep(etagOf(done[0]), tokens) }
-    // Retried (timeout, reset, 5xx, lost answer), then refused: maybe our own first attempt.
-    return attempts > 1 && tokens.length ? this._tokens.settle(key, tokens, await this.head(key, o), ifNoneMatch) : null
+    const path = this.#objectPath(key)
+    const answer = await this.#send({ method: 'PUT', path, signal: o.signal, body: body as Uint8Array<ArrayBuffer>, headers, absent: 412 })
+    if (answer.response.ok) return { etag: this.#tokens.keep(etagOf(answer.response), tokens) }
+    // Refused after a retry (timeout, reset, 5xx, lost answer): maybe our own first attempt landed.
+    if (answer.attempts > 1 && tokens.length) return this.#tokens.settle(key, tokens, await this.head(key, o), ifNoneMatch)
+    return null
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
-    for (let i = 0; i < keys.length; i += MAX_BATCH) {
-      const batch = keys.slice(i, i + MAX_BATCH).map((k) => this._relative(k))
-      await (batch.length === 1
-        ? this._call('DELETE', `/objects/${batch[0]}`, o)
-        : this._call('POST', '/delete', o, 0, JSON.stringify({ keys: batch }), { 'content-type': 'application/json' }))
+    for (const batch of chunks(keys.map((k) => this.#relative(k)), MAX_BATCH)) {
+      if (batch.length === 1) await this.#send({ method: 'DELETE', path: `/objects/${batch[0]}`, signal: o?.signal })
+      else {
+        const body = JSON.stringify({ keys: batch })
+        await this.#send({ method: 'POST', path: '/delete', signal: o?.signal, body, headers: { 'content-type': 'application/json' } })
+      }
     }
   }
 
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
-    const q = new URLSearchParams({ prefix: this._relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
-    if (o.startAfter !== undefined) q.set('startAfter', this._relative(o.startAfter))
-    const page = JSON.parse(new TextDecoder().decode((await this._call('GET', `/list?${q}`, o))![1])) as BackendListPage
-    return { ...page, entries: page.entries.map((e) => ({ ...e, key: this._root + e.key })) }
+    const query = new URLSearchParams({ prefix: this.#relative(prefix), limit: String(Math.min(o.limit ?? MAX_BATCH, MAX_BATCH)) })
+    if (o.startAfter !== undefined) query.set('startAfter', this.#relative(o.startAfter))
+    const { response, body } = await this.#send({ method: 'GET', path: `/list?${query}`, signal: o.signal })
+    const page = listingOf(body, query.get('prefix')!)
+    if (!page) throw notTheHandlers('HTTP GET /list', response)
+    return { entries: page.entries.map((e) => ({ ...e, key: this.#root + e.key })), truncated: page.truncated }
   }
 
   /** The ETag and write tokens of a GET / HEAD answer, kept for the next conditional PUT. */
-  private _remember(res: Response): { etag: string; tokens?: string[] } {
-    const header = res.headers.get(TOKENS_HEADER)
+  #remember(response: Response): { etag: string; tokens?: string[] } {
+    const header = response.headers.get(TOKENS_HEADER)
     const tokens = header ? header.split(',') : undefined
-    return { etag: this._tokens.keep(etagOf(res), tokens), tokens }
+    return { etag: this.#tokens.keep(etagOf(response), tokens), tokens }
   }
 
-  private _object(key: string): string {
-    return `/objects/${this._relative(key)}`
+  #objectPath(key: string): string {
+    return `/objects/${this.#relative(key)}`
   }
 
   /** The key without the client prefix; the server confines it to its own storage prefix. */
-  private _relative(key: string): string {
-    if (!key.startsWith(this._root)) throw new ValidationError('key', `must start with the store prefix ${this._root}`)
-    return key.slice(this._root.length)
+  #relative(key: string): string {
+    if (!key.startsWith(this.#root)) throw new ValidationError('key', `must start with the store prefix ${this.#root}`)
+    return key.slice(this.#root.length)
   }
 
   /**
-   * Sends one request (retried per the policy); resolves `null` when the status is `absent`
-   * (404 for reads, 412 for conditional writes) and throws the typed error of any other failure.
-   * The response body is read inside each attempt, so the per-attempt timeout and the caller's
-   * signal cover it too, and a body cut off mid-way is retried (then typed) like a network error.
+   * Sends one request (retried per the policy) and returns its answer when it succeeded or has
+   * the `absent` status; any other failure throws its typed error (`errorOfAnswer`). The body is
+   * read inside each attempt, so the per-attempt timeout and the caller's signal cover it too,
+   * and a body cut off mid-way is retried (then typed) like a network error.
    */
-  private async _call(
-    method: string,
-    path: string,
-    o: BackendCallOptions | undefined,
-    absent?: number,
-    body?: BodyInit,
-    extra?: Record<string, string>,
-    onAttempt?: () => void,
-  ): Promise<[response: Response, body: Uint8Array] | null> {
-    const { headers: h, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this._options
-    const headers = new Headers(typeof h === 'function' ? await h() : h)
-    for (const k in extra) headers.set(k, extra[k]!)
-    const what = `HTTP ${method} ${path.split('?')[0]}`
-    const { response: res, body: answer } = await fetchWithRetry(
-      (signal) => {
-        onAttempt?.()
-        return send(this._base + path, { method, headers, body, signal })
-      },
-      { retries, timeoutMs, signal: o?.signal },
-      what,
-    )
-    if (res.ok) return [res, answer]
-    if (res.status === absent) return null
-    const status = res.status
-    // Our handler answers {"error": "<message>"}; a proxy's page says nothing more than its status.
-    let message = res.statusText
-    try {
-      message = String(JSON.parse(new TextDecoder().decode(answer)).error)
-    } catch {
-      // Not our handler's JSON: the status text is all there is.
-    }
-    const Kind = status === 401 || status === 403 ? AuthError : status === 413 ? TooLargeError : status === 507 ? QuotaError : RemoteError
-    throw new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
+  async #send(call: HandlerCall): Promise<RetriedResponse> {
+    const { headers: common, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this.#options
+    const headers = new Headers(typeof common === 'function' ? await common() : common)
+    for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value)
+    const { method, body } = call
+    const what = `HTTP ${method} ${call.path.split('?')[0]}`
+    const url = this.#base + call.path
+    const answer = await fetchWithRetry((signal) => send(url, { method, headers, body, signal }), { retries, timeoutMs, signal: call.signal }, what)
+    const { response } = answer
+    if (response.ok || response.status === call.absent) return answer
+    throw errorOfAnswer(what, response, answer.body)
   }
 }
 
+/** The longest timer `setTimeout` keeps: a longer delay fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
-function etagOf(res: Response): string {
-  const etag = res.headers.get('etag')
-  if (!etag) throw new RemoteError('response has no ETag (CORS must expose it)', { status: res.status })
+/** Every option checked once, at construction: a bad one would otherwise fail each request, or none. */
+function checkOptions(options: HttpBackendOptions): void {
+  const { baseUrl, retries, timeoutMs, fetch, headers } = options ?? ({} as HttpBackendOptions)
+  if (typeof baseUrl !== 'string' || !baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
+  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) throw new ValidationError('retries', 'must be an integer >= 0')
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new ValidationError('timeoutMs', `must be an integer from 1 to ${MAX_TIMEOUT_MS}`)
+  }
+  if (fetch !== undefined && typeof fetch !== 'function') throw new ValidationError('fetch', 'must be a function (input, init) => Promise<Response>')
+  if (headers !== undefined && typeof headers !== 'function') headerList(headers)
+}
+
+/**
+ * The name / value pairs of a `HeadersInit`: a `Headers`, a list of pairs, or a record of
+ * strings; anything else is a `ValidationError` (naming `headers`, never quoting a value).
+ */
+function headerList(init: unknown): [string, string][] {
+  if (init instanceof Headers) return [...init]
+  const isPair = (pair: unknown): boolean => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === 'string')
+  if (Array.isArray(init) && init.every(isPair)) return init as [string, string][]
+  const isRecord = typeof init === 'object' && init !== null && !Array.isArray(init)
+  if (isRecord && Object.values(init).every((value) => typeof value === 'string')) return Object.entries(init as Record<string, string>)
+  throw new ValidationError('headers', 'must be a Headers, a list of [name, value] string pairs, a record of strings, or a function returning one')
+}
+
+/** A 200 that is not what the handler answers: a captive portal, a proxy's page, a broken route. */
+function notTheHandlers(what: string, response: Response): RemoteError {
+  return new RemoteError(`${what}: ${response.status} answer is not the snapshot handler's`, { status: response.status })
+}
+
+/** The `Snapshelf-Size` of a GET / HEAD answer: a byte count, or the answer is not the handler's. */
+function sizeOf(what: string, response: Response): number {
+  const header = response.headers.get(SIZE_HEADER)
+  if (header === null || !/^\d{1,15}$/.test(header)) throw notTheHandlers(what, response)
+  return Number(header)
+}
+
+/**
+ * A `/list` answer as the handler writes it, `{"entries":[{key,size,etag?}],"truncated":bool}`
+ * with every key under the requested `prefix`, or `undefined` for anything else.
+ */
+function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefined {
+  let page: { entries?: unknown; truncated?: unknown } | null
+  try {
+    page = JSON.parse(new TextDecoder().decode(body))
+  } catch {
+    return undefined
+  }
+  if (typeof page !== 'object' || page === null || !Array.isArray(page.entries) || typeof page.truncated !== 'boolean') return undefined
+  const entries = page.entries as BackendListPage['entries']
+  const wellFormed = entries.every(
+    (e) =>
+      typeof e === 'object' &&
+      e !== null &&
+      typeof e.key === 'string' &&
+      e.key.startsWith(prefix) &&
+      Number.isSafeInteger(e.size) &&
+      e.size >= 0 &&
+      (e.etag === undefined || typeof e.etag === 'string'),
+  )
+  return wellFormed ? { entries, truncated: page.truncated } : undefined
+}
+
+function etagOf(response: Response): string {
+  const etag = response.headers.get('etag')
+  if (!etag) throw new RemoteError('response has no ETag (CORS must expose it)', { status: response.status })
   return etag
 }

@@ -1,7 +1,18 @@
-import type { Backend } from '../core/backend.js'
-import { SnapshelfError, ValidationError } from '../core/errors.js'
-import { parseKey, sessionOfListing } from '../core/keys.js'
-import { MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, fromEntityTag, toEntityTag } from './protocol.js'
+import type { Backend, BackendPutOptions } from '../core/backend.js'
+import { ValidationError } from '../core/errors.js'
+import { joinPrefix, parseKey, sessionOfListing } from '../core/keys.js'
+import {
+  DIGEST_HEADER,
+  MAX_BATCH,
+  Refusal,
+  SIZE_HEADER,
+  TOKENS_HEADER,
+  contentDigest,
+  fromEntityTag,
+  sha256Member,
+  storageRefusal,
+  toEntityTag,
+} from './protocol.js'
 
 /**
  * What a request wants to do to a session; `authorize` decides per session and operation.
@@ -30,17 +41,19 @@ export interface SnapshotHandlerOptions {
   /**
    * Required. Resolves `true` to allow `op` on `sessionId` (derived from the validated key, never
    * from the client's say-so). Anything else is 403; a throw is 401. Runs before any storage I/O.
+   * A request with a body (an upload) arrives as a copy whose body `authorize` may read, e.g. to
+   * check a signature, until it settles.
    */
   authorize: (request: Request, access: { sessionId: string; op: SnapshotOperation }) => boolean | Promise<boolean>
   /** Path prefix the handler is mounted under, e.g. `'/api'` (default: none). */
   basePath?: string
-  /** Largest accepted request body in bytes (default 32 MiB); larger is 413. */
+  /** Largest accepted request body in bytes, an integer >= 1 (default 32 MiB); larger is 413. */
   maxBodyBytes?: number
   /** Cross-origin access for browsers on other origins; absent means same-origin only. */
   cors?: {
     /** Allowed origins (`'https://app.example'`), or `'*'` for any. */
     origins: string[] | '*'
-    /** Extra request headers to allow besides Authorization, Content-Type, If-Match, If-None-Match, Snapshelf-Tokens. */
+    /** Extra request header names to allow besides Authorization, Content-Type, Content-Digest, If-Match, If-None-Match, Snapshelf-Tokens. */
     allowHeaders?: string[]
     /** Preflight cache lifetime in seconds (default 600). */
     maxAgeSeconds?: number
@@ -50,22 +63,12 @@ export interface SnapshotHandlerOptions {
 }
 
 const METHODS = 'GET, HEAD, PUT, DELETE, POST, OPTIONS'
+/** Write tokens are opaque to us but bounded (1 + 48 of `[A-Za-z0-9_-]{1,24}`): the backend stores them as metadata. */
+const TOKENS = /^[\w-]{1,24}(,[\w-]{1,24}){0,48}$/
 
-const empty = (status: number, headers?: Record<string, string>): Response => new Response(null, { status, headers })
-/** A JSON error answer; thrown inside the handler and returned as is. */
-const refuse = (status: number, error: string): Response => Response.json({ error }, { status })
-
-/**
- * The session a key belongs to, after checking the key IS one of the layout's keys (no prefix:
- * keys are relative to the storage's). Deletes also accept Strands' own history names
- * (`snapshot_<id>.json`), so `deleteSession` can clear a bucket Strands wrote.
- */
-function sessionOfKey(value: unknown, deleting: boolean): string {
-  const parsed = parseKey(typeof value === 'string' ? value : '')
-  if (!parsed || parsed.prefix || (parsed.kind === 'foreignHistory' && !deleting)) {
-    throw new ValidationError('key', 'must follow the snapshot key layout')
-  }
-  return parsed.location.sessionId
+/** An answer without a body. */
+function empty(status: number, headers?: Record<string, string>): Response {
+  return new Response(null, { status, headers })
 }
 
 /**
@@ -90,179 +93,323 @@ function sessionOfKey(value: unknown, deleting: boolean): string {
  * }
  */
 export function createSnapshotHandler(options: SnapshotHandlerOptions): (request: Request) => Promise<Response> {
-  const { storage, authorize, cors, onError } = options ?? ({} as SnapshotHandlerOptions)
-  if (typeof authorize !== 'function') throw new ValidationError('authorize', 'is required: (request, { sessionId, op }) => boolean')
-  if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
-    throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
-  }
-  const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024
-  const base = `${(options.basePath ?? '').replace(/\/+$/, '')}/`
-  const origins = cors?.origins
-  const { backend } = storage
-  const root = storage.prefix ? `${storage.prefix}/` : ''
+  const handler = new SnapshotHandler(options)
+  return (request) => handler.handle(request)
+}
 
-  /** Reads the body, refusing more than `max` bytes by Content-Length and while streaming. */
-  const readBody = async (request: Request, max = maxBody): Promise<Uint8Array> => {
-    const declared = request.headers.get('content-length')
-    // A malformed length counts as too large (NaN is never <= max).
-    if (declared && !(+declared <= max)) throw refuse(413, 'body too large')
-    const chunks: Uint8Array[] = []
-    let size = 0
-    const reader = request.body?.getReader()
-    try {
-      for (let r; reader && !(r = await reader.read()).done; ) {
-        if ((size += r.value.length) > max) throw refuse(413, 'body too large')
-        chunks.push(r.value)
-      }
-    } catch (e) {
-      void reader?.cancel().catch(() => {})
-      throw e instanceof Response ? e : refuse(400, 'unreadable body')
-    }
-    const body = new Uint8Array(size)
-    size = 0
-    for (const c of chunks) body.set(c, (size += c.length) - c.length)
-    return body
+/**
+ * The handler's state, checked once at construction, and its steps: CORS around every answer,
+ * routing, then one method per endpoint. A step refuses by throwing a `Refusal`; anything else
+ * thrown is a failure of the storage.
+ */
+class SnapshotHandler {
+  readonly #backend: Backend
+  /** The storage prefix joined (`a/` or `''`): request keys are relative to it. */
+  readonly #root: string
+  /** `basePath` with exactly one trailing slash. */
+  readonly #base: string
+  readonly #maxBody: number
+  readonly #authorize: SnapshotHandlerOptions['authorize']
+  readonly #cors: SnapshotHandlerOptions['cors']
+  readonly #onError: SnapshotHandlerOptions['onError']
+
+  constructor(options: SnapshotHandlerOptions) {
+    checkOptions(options)
+    const { storage, basePath = '', maxBodyBytes = 32 * 1024 * 1024 } = options
+    this.#backend = storage.backend
+    this.#root = joinPrefix(storage.prefix)
+    this.#base = `${basePath.replace(/\/+$/, '')}/`
+    this.#maxBody = maxBodyBytes
+    this.#authorize = options.authorize
+    this.#cors = options.cors
+    this.#onError = options.onError
   }
 
-  const route = async (request: Request): Promise<Response> => {
-    const method = request.method
-    const url = new URL(request.url)
-    let path = url.pathname
-    if (!path.startsWith(base)) throw refuse(404, 'not found')
-    try {
-      path = decodeURIComponent(path.slice(base.length))
-    } catch {
-      throw refuse(400, 'bad percent-encoding')
-    }
-    // Authorization runs on the session the validated key names, before any storage I/O.
-    const check = async (sessionId: string, op: SnapshotOperation): Promise<void> => {
-      let allowed: unknown
-      try {
-        allowed = await authorize(request, { sessionId, op })
-      } catch {
-        throw refuse(401, 'unauthorized')
-      }
-      if (allowed !== true) throw refuse(403, 'forbidden')
-    }
-
-    if (path.startsWith('objects/')) {
-      const key = path.slice(8)
-      const op: SnapshotOperation | undefined =
-        method === 'GET' || method === 'HEAD' ? 'read' : method === 'PUT' ? 'write' : method === 'DELETE' ? 'delete' : undefined
-      if (!op) throw refuse(405, 'method not allowed')
-      await check(sessionOfKey(key, op === 'delete'), op)
-      const full = root + key
-      if (op === 'write') {
-        const ifMatch = request.headers.get('if-match')
-        const ifNoneMatch = request.headers.get('if-none-match')
-        // Write tokens are opaque to us but bounded (1 + 48 of [A-Za-z0-9_-]{1,24}): the backend stores them as metadata.
-        const tokens = request.headers.get(TOKENS_HEADER)
-        const etag = ifMatch === null ? undefined : fromEntityTag(ifMatch)
-        if (
-          (ifMatch !== null && (etag === undefined || ifNoneMatch !== null)) ||
-          (ifNoneMatch !== null && ifNoneMatch.trim() !== '*') ||
-          (tokens !== null && !/^[\w-]{1,24}(,[\w-]{1,24}){0,48}$/.test(tokens))
-        ) {
-          throw refuse(400, `bad If-Match / If-None-Match / ${TOKENS_HEADER}`)
-        }
-        const put = await backend.put(full, await readBody(request), {
-          ifMatch: etag,
-          ifNoneMatch: ifNoneMatch ? '*' : undefined,
-          tokens: tokens?.split(','),
-        })
-        if (!put) throw refuse(412, 'precondition failed')
-        return empty(204, { etag: toEntityTag(put.etag) })
-      }
-      if (op === 'delete') {
-        await backend.delete([full])
-        return empty(204)
-      }
-      const obj = method === 'GET' ? await backend.get(full) : await backend.head(full)
-      if (!obj) throw refuse(404, 'no such object')
-      const body = 'body' in obj ? obj.body : null
-      const response = new Response(body as Uint8Array<ArrayBuffer> | null, {
-        headers: { etag: toEntityTag(obj.etag), [SIZE_HEADER]: String(body ? body.length : (obj as { size: number }).size), 'content-type': 'application/octet-stream' },
-      })
-      if (obj.tokens) response.headers.set(TOKENS_HEADER, obj.tokens.join())
-      return response
-    }
-    if (path === 'list' && method === 'GET') {
-      const q = url.searchParams
-      const prefix = q.get('prefix') ?? ''
-      const startAfter = q.get('startAfter') ?? undefined
-      const limit = q.get('limit') ?? '1000'
-      const sessionId = sessionOfListing('prefix', prefix)
-      // Confined to one session: the cursor must stay inside it too.
-      if (startAfter !== undefined && sessionOfListing('startAfter', startAfter) !== sessionId) throw refuse(400, 'startAfter: another session')
-      if (!/^[1-9]\d{0,3}$/.test(limit) || +limit > MAX_BATCH) throw refuse(400, 'limit: 1..1000')
-      await check(sessionId, 'list')
-      const page = await backend.list(root + prefix, { startAfter: startAfter && root + startAfter, limit: +limit })
-      const entries = page.entries.map((e) => ({ key: e.key.slice(root.length), size: e.size, etag: e.etag && toEntityTag(e.etag) }))
-      return Response.json({ entries, truncated: page.truncated })
-    }
-    if (path === 'delete' && method === 'POST') {
-      let keys: unknown
-      const text = new TextDecoder().decode(await readBody(request, Math.min(maxBody, 1 << 20)))
-      try {
-        keys = JSON.parse(text).keys
-      } catch {
-        // Refused just below.
-      }
-      if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw refuse(400, 'body: {"keys":[…1000]}')
-      const sessions = new Set(keys.map((k) => sessionOfKey(k, true)))
-      if (sessions.size > 1) throw refuse(400, 'keys: one session')
-      await check([...sessions][0]!, 'delete')
-      await backend.delete(keys.map((k) => root + k))
-      return empty(204)
-    }
-    throw refuse(path === 'list' || path === 'delete' ? 405 : 404, 'not found')
-  }
-
-  return async (request: Request): Promise<Response> => {
+  /** Answers one request: a preflight from the CORS settings alone, anything else routed; CORS headers on both. */
+  async handle(request: Request): Promise<Response> {
+    const origins = this.#cors?.origins
     const origin = request.headers.get('origin')
     // Exact matches in a list only: a single origin passed as a string would otherwise match by
     // substring (`'https://app.example.com'.includes('https://app.example.co')`).
-    const allowed = origin && (origins === '*' ? '*' : Array.isArray(origins) && origins.includes(origin) ? origin : undefined)
-    let response: Response
-    if (request.method === 'OPTIONS') {
-      // A preflight carries no credentials: it is answered from the CORS settings alone.
-      response = !cors
-        ? empty(405, { allow: METHODS })
-        : !allowed
-          ? empty(403)
-          : empty(204, {
-              'access-control-allow-methods': METHODS,
-              'access-control-allow-headers': [
-                `authorization, content-type, if-match, if-none-match, ${TOKENS_HEADER}`,
-                ...(cors.allowHeaders ?? []),
-              ].join(', '),
-              'access-control-max-age': String(cors.maxAgeSeconds ?? 600),
-            })
-    } else {
-      try {
-        response = await route(request)
-      } catch (error) {
-        if (error instanceof Response) response = error
-        else if (error instanceof ValidationError) response = refuse(400, error.message)
-        else {
-          // A storage failure: a status the client can act on, no internals in the body.
-          const code = error instanceof SnapshelfError && error.code
-          response = code === 'ERR_TOO_LARGE' ? refuse(413, 'too large') : code === 'ERR_QUOTA' ? refuse(507, 'storage full') : refuse(502, 'storage failed')
-          try {
-            onError?.(error, request)
-          } catch {
-            // A failing logger must not turn a 502 into a 500.
-          }
-        }
-      }
-      // Bytes change under the same URL: never let a browser or proxy cache them.
-      response.headers.set('cache-control', 'no-store')
-    }
+    let allowed: string | undefined
+    if (origin && origins === '*') allowed = '*'
+    else if (origin && Array.isArray(origins) && origins.includes(origin)) allowed = origin
+    const response = request.method === 'OPTIONS' ? this.#preflight(allowed) : await this.#answer(request)
     if (allowed) {
       response.headers.set('access-control-allow-origin', allowed)
       response.headers.set('access-control-expose-headers', `ETag, ${SIZE_HEADER}, ${TOKENS_HEADER}`)
     }
-    if (cors) response.headers.append('vary', 'Origin')
+    if (this.#cors) response.headers.append('vary', 'Origin')
     return response
   }
+
+  /** A preflight carries no credentials: it is answered from the CORS settings alone. */
+  #preflight(allowed: string | undefined): Response {
+    const cors = this.#cors
+    if (!cors) return empty(405, { allow: METHODS })
+    if (!allowed) return empty(403)
+    const allowHeaders = [`authorization, content-type, ${DIGEST_HEADER}, if-match, if-none-match, ${TOKENS_HEADER}`, ...(cors.allowHeaders ?? [])]
+    return empty(204, {
+      'access-control-allow-methods': METHODS,
+      'access-control-allow-headers': allowHeaders.join(', '),
+      'access-control-max-age': String(cors.maxAgeSeconds ?? 600),
+    })
+  }
+
+  /** Routes a request and turns whatever a step threw into its answer. */
+  async #answer(request: Request): Promise<Response> {
+    let response: Response
+    try {
+      response = await this.#route(request)
+    } catch (error) {
+      if (error instanceof Refusal) response = error.response
+      else if (error instanceof ValidationError) response = new Refusal(400, error.message).response
+      else {
+        // A storage failure: a status the client can act on, no internals in the body.
+        response = storageRefusal(error).response
+        try {
+          this.#onError?.(error, request)
+        } catch {
+          // A failing logger must not turn a 502 into a 500.
+        }
+      }
+    }
+    // Bytes change under the same URL: never let a browser or proxy cache them.
+    response.headers.set('cache-control', 'no-store')
+    return response
+  }
+
+  async #route(request: Request): Promise<Response> {
+    const url = new URL(request.url)
+    if (!url.pathname.startsWith(this.#base)) throw new Refusal(404, 'not found')
+    let path: string
+    try {
+      path = decodeURIComponent(url.pathname.slice(this.#base.length))
+    } catch {
+      throw new Refusal(400, 'bad percent-encoding')
+    }
+    const method = request.method
+    if (path.startsWith('objects/')) return this.#object(request, path.slice('objects/'.length))
+    if (path === 'list' && method === 'GET') return this.#list(request, url.searchParams)
+    if (path === 'delete' && method === 'POST') return this.#deleteBatch(request)
+    if (path === 'list' || path === 'delete') throw new Refusal(405, 'method not allowed')
+    throw new Refusal(404, 'not found')
+  }
+
+  /** `/objects/<key>`: the method names the operation, authorized on the key's session before anything else. */
+  async #object(request: Request, key: string): Promise<Response> {
+    const method = request.method
+    let op: SnapshotOperation
+    if (method === 'GET' || method === 'HEAD') op = 'read'
+    else if (method === 'PUT') op = 'write'
+    else if (method === 'DELETE') op = 'delete'
+    else throw new Refusal(405, 'method not allowed')
+    await this.#check(request, sessionOfKey(key, op), op)
+    const full = this.#root + key
+    if (op === 'write') return this.#put(request, full)
+    if (op === 'read') return this.#read(request, full)
+    await this.#backend.delete([full])
+    return empty(204)
+  }
+
+  /** `GET` / `HEAD /objects/<key>`: the bytes (GET only), ETag, size and write tokens. `full` has the storage prefix. */
+  async #read(request: Request, full: string): Promise<Response> {
+    const found = request.method === 'GET' ? await this.#backend.get(full) : await this.#backend.head(full)
+    if (!found) throw new Refusal(404, 'no such object')
+    const body = 'body' in found ? found.body : null
+    const size = body ? body.length : (found as { size: number }).size
+    const headers = new Headers({ etag: toEntityTag(found.etag), [SIZE_HEADER]: String(size), 'content-type': 'application/octet-stream' })
+    if (found.tokens) headers.set(TOKENS_HEADER, found.tokens.join())
+    return new Response(body as Uint8Array<ArrayBuffer> | null, { headers })
+  }
+
+  /**
+   * `PUT /objects/<key>`: a write, conditional on `If-Match` / `If-None-Match: *`; 412 when the
+   * condition fails. Nothing is replaced until the body is known to be the one the client sent.
+   */
+  async #put(request: Request, full: string): Promise<Response> {
+    const conditions = putConditions(request.headers)
+    const body = await readBody(request, this.#maxBody)
+    await checkUpload(request.headers, body)
+    const put = await this.#backend.put(full, body, conditions)
+    if (!put) throw new Refusal(412, 'precondition failed')
+    return empty(204, { etag: toEntityTag(put.etag) })
+  }
+
+  /** `GET /list?prefix&startAfter&limit`: one page, confined to one session. */
+  async #list(request: Request, query: URLSearchParams): Promise<Response> {
+    const prefix = query.get('prefix') ?? ''
+    const startAfter = query.get('startAfter') ?? undefined
+    const limit = query.get('limit') ?? String(MAX_BATCH)
+    const sessionId = sessionOfListing('prefix', prefix)
+    // Confined to one session: the cursor must stay inside it too.
+    if (startAfter !== undefined && sessionOfListing('startAfter', startAfter) !== sessionId) throw new Refusal(400, 'startAfter: another session')
+    if (!/^[1-9]\d{0,3}$/.test(limit) || Number(limit) > MAX_BATCH) throw new Refusal(400, 'limit: 1..1000')
+    await this.#check(request, sessionId, 'list')
+    const root = this.#root
+    const page = await this.#backend.list(root + prefix, { startAfter: startAfter && root + startAfter, limit: Number(limit) })
+    const entries = page.entries.map((e) => ({ key: e.key.slice(root.length), size: e.size, etag: e.etag && toEntityTag(e.etag) }))
+    return Response.json({ entries, truncated: page.truncated })
+  }
+
+  /**
+   * `POST /delete {"keys":[…]}`: at most 1000 keys, all of one session. The one state-changing
+   * route a page could reach without a preflight (POST is a simple method), so it insists on a
+   * JSON content type: a foreign page's form post or no-cors fetch cannot send one, and its
+   * cross-origin `fetch` is preflighted (and refused) first. PUT and DELETE are never simple.
+   */
+  async #deleteBatch(request: Request): Promise<Response> {
+    const type = request.headers.get('content-type') ?? ''
+    if (type.split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new Refusal(415, 'content-type: application/json')
+    const body = await readBody(request, Math.min(this.#maxBody, 1 << 20))
+    let keys: unknown
+    try {
+      keys = JSON.parse(new TextDecoder().decode(body)).keys
+    } catch {
+      // Refused just below.
+    }
+    if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw new Refusal(400, 'body: {"keys":[…1000]}')
+    const sessions = new Set(keys.map((k) => sessionOfKey(k, 'delete')))
+    if (sessions.size > 1) throw new Refusal(400, 'keys: one session')
+    await this.#check(request, [...sessions][0]!, 'delete', body)
+    await this.#backend.delete(keys.map((k) => this.#root + k))
+    return empty(204)
+  }
+
+  /**
+   * Authorization runs on the session the validated key names, before any storage I/O.
+   * `authorize` may read the body (to check a signature, say) without taking it from us: it gets
+   * a copy of a request whose body is still unread (an upload), cancelled once it answers so that
+   * a copy nobody reads does not hold the upload in memory twice; or, when the body was read
+   * already (`read`: a batch delete names its keys in it), a request rebuilt around those bytes.
+   */
+  async #check(request: Request, sessionId: string, op: SnapshotOperation, read?: Uint8Array): Promise<void> {
+    let copy = request
+    if (read) copy = new Request(request, { body: read as Uint8Array<ArrayBuffer> })
+    else if (request.body) copy = request.clone()
+    let allowed: unknown
+    try {
+      allowed = await this.#authorize(copy, { sessionId, op })
+    } catch {
+      throw new Refusal(401, 'unauthorized')
+    } finally {
+      if (copy !== request) copy.body?.cancel().catch(() => {})
+    }
+    if (allowed !== true) throw new Refusal(403, 'forbidden')
+  }
+}
+
+/** An HTTP token (RFC 9110): what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~\w-]+$/
+/** `''` or `/`-separated path segments of URL path characters: what `URL.pathname` can start with. */
+const BASE_PATH = /^(\/[\w.~!$&'()*+,;=:@%-]*)*$/
+
+/**
+ * Every option checked once, at construction, so none can quietly disable a limit (`NaN` is never
+ * larger than a body) or make every request fail later (a header value with a line break).
+ */
+function checkOptions(options: SnapshotHandlerOptions): void {
+  const { storage, authorize, basePath, maxBodyBytes, cors, onError } = options ?? ({} as SnapshotHandlerOptions)
+  if (typeof authorize !== 'function') throw new ValidationError('authorize', 'is required: (request, { sessionId, op }) => boolean')
+  if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
+    throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
+  }
+  if (basePath !== undefined && !(typeof basePath === 'string' && BASE_PATH.test(basePath))) {
+    throw new ValidationError('basePath', "must be '' or a URL path starting with /")
+  }
+  if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
+    throw new ValidationError('maxBodyBytes', 'must be an integer >= 1')
+  }
+  if (onError !== undefined && typeof onError !== 'function') throw new ValidationError('onError', 'must be a function')
+  if (cors === undefined) return
+  const origins = cors?.origins
+  const isOrigin = (origin: unknown): boolean => typeof origin === 'string' && /^[!-~]+$/.test(origin)
+  if (origins !== '*' && !(Array.isArray(origins) && origins.every(isOrigin))) {
+    throw new ValidationError('cors.origins', "must be '*' or a list of origins ('https://app.example')")
+  }
+  const { allowHeaders, maxAgeSeconds } = cors
+  if (allowHeaders !== undefined && !(Array.isArray(allowHeaders) && allowHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))) {
+    throw new ValidationError('cors.allowHeaders', 'must be a list of header names')
+  }
+  if (maxAgeSeconds !== undefined && !(Number.isSafeInteger(maxAgeSeconds) && maxAgeSeconds >= 0)) {
+    throw new ValidationError('cors.maxAgeSeconds', 'must be an integer >= 0')
+  }
+}
+
+/**
+ * The session a key belongs to, after checking the key IS one of the layout's keys (no prefix:
+ * keys are relative to the storage's). Deletes also accept Strands' own history names
+ * (`snapshot_<id>.json`), so `deleteSession` can clear a bucket Strands wrote.
+ */
+function sessionOfKey(value: unknown, op: SnapshotOperation): string {
+  const parsed = parseKey(typeof value === 'string' ? value : '')
+  if (!parsed || parsed.prefix || (parsed.kind === 'foreignHistory' && op !== 'delete')) {
+    throw new ValidationError('key', 'must follow the snapshot key layout')
+  }
+  return parsed.location.sessionId
+}
+
+/**
+ * A PUT's conditions: at most one of `If-Match` (one entity tag) and `If-None-Match: *`, and
+ * well-formed write tokens; anything else is a 400.
+ */
+function putConditions(headers: Headers): BackendPutOptions {
+  const ifMatch = headers.get('if-match')
+  const ifNoneMatch = headers.get('if-none-match')
+  const tokens = headers.get(TOKENS_HEADER)
+  const etag = ifMatch === null ? undefined : fromEntityTag(ifMatch)
+  const matchOk = ifMatch === null || (etag !== undefined && ifNoneMatch === null)
+  const noneMatchOk = ifNoneMatch === null || ifNoneMatch.trim() === '*'
+  if (!matchOk || !noneMatchOk || (tokens !== null && !TOKENS.test(tokens))) {
+    throw new Refusal(400, `bad If-Match / If-None-Match / ${TOKENS_HEADER}`)
+  }
+  return { ifMatch: etag, ifNoneMatch: ifNoneMatch === null ? undefined : '*', tokens: tokens?.split(',') }
+}
+
+/**
+ * That an uploaded body is a whole snapshot as the client sent it: not empty (no snapshot encodes
+ * to 0 bytes), and equal to its `Content-Digest` when there is one (a cut-off upload can arrive
+ * as a clean end of stream, with no `Content-Length` to tell by).
+ */
+async function checkUpload(headers: Headers, body: Uint8Array): Promise<void> {
+  if (!body.length) throw new Refusal(400, 'empty body')
+  const digest = headers.get(DIGEST_HEADER)
+  if (digest === null) return
+  const expected = sha256Member(digest)
+  if (!expected) throw new Refusal(400, `${DIGEST_HEADER}: sha-256=:<base64>: required`)
+  if ((await contentDigest(body)) !== expected) throw new Refusal(400, `body does not match ${DIGEST_HEADER}`)
+}
+
+/**
+ * Reads a request body, refusing more than `max` bytes by Content-Length and while streaming,
+ * and a body whose length is not the declared one (cut off, or a lying header).
+ */
+async function readBody(request: Request, max: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null && !/^\d+$/.test(declared)) throw new Refusal(400, 'bad Content-Length')
+  if (declared !== null && Number(declared) > max) throw new Refusal(413, 'body too large')
+  const reader = request.body?.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const next = await reader?.read()
+      if (!next || next.done) break
+      size += next.value.length
+      if (size > max) throw new Refusal(413, 'body too large')
+      chunks.push(next.value)
+    }
+  } catch (error) {
+    // Stop the client's upload; a failing cancel changes nothing about the answer.
+    reader?.cancel().catch(() => {})
+    throw error instanceof Refusal ? error : new Refusal(400, 'unreadable body')
+  }
+  if (declared !== null && size !== Number(declared)) throw new Refusal(400, 'body does not match Content-Length')
+  const body = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    body.set(chunk, at)
+    at += chunk.length
+  }
+  return body
 }

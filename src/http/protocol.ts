@@ -1,3 +1,6 @@
+import { AuthError, QuotaError, RemoteError, SnapshelfError, TooLargeError } from '../core/errors.js'
+import { PAGE_SIZE, toBase64 } from '../core/util.js'
+
 /**
  * The wire protocol between `HttpStorage` (client) and `createSnapshotHandler` (server): a small
  * REST mapping of the byte-backend operations. Keys are relative to the server's storage prefix.
@@ -5,12 +8,12 @@
  * ```
  * GET    {base}/objects/<key>   → 200 bytes, ETag            | 404
  * HEAD   {base}/objects/<key>   → 200 ETag, Snapshelf-Size    | 404
- * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens]  → 204 ETag | 412
+ * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens] [Content-Digest]  → 204 ETag | 412
  * DELETE {base}/objects/<key>   → 204 (absent keys are fine)
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
- * POST   {base}/delete  {"keys":[…]}  (at most 1000, one session) → 204
- * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/502/507 (never internals)
+ * POST   {base}/delete  Content-Type: application/json  {"keys":[…]}  (at most 1000, one session) → 204 | 415
+ * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/415/502/507 (never internals)
  * ```
  * ETags are the backend's opaque tags inside quotes, with `"`, `%` and anything outside the
  * ETag alphabet percent-encoded, so every backend tag survives the round trip exactly.
@@ -20,14 +23,27 @@
  * replaces, as read. The server hands them to its backend; one that keeps them (R2) returns them
  * in `Snapshelf-Tokens` on GET / HEAD, so a client whose PUT answer was lost can tell whether the
  * write landed (its token is there) or a rival's did (a chain without it).
+ *
+ * `Content-Digest: sha-256=:<base64>:` (RFC 9530) is the SHA-256 of a PUT's body; `HttpStorage`
+ * always sends it. A body cut off on the way can reach a Worker as a clean end of stream, so the
+ * handler checks what it received before it replaces anything: a body that disagrees with its
+ * `Content-Length` or its digest, a digest header without a well-formed `sha-256` member, and an
+ * empty body (no snapshot encodes to 0 bytes) are 400. Clients that send no digest (earlier
+ * versions) are still served, with the length and emptiness checks only.
+ *
+ * Failure statuses mean the same thing in both directions, and this module is their one owner:
+ * `Refusal` is how the handler answers one, `storageRefusal` picks the status of a failure of the
+ * handler's own storage, and `errorOfAnswer` is the typed error the client raises for it.
  */
 
 /** @internal */
 export const SIZE_HEADER = 'Snapshelf-Size'
 /** @internal Write tokens of a conditional PUT (request) or of the stored object (GET / HEAD). */
 export const TOKENS_HEADER = 'Snapshelf-Tokens'
-/** @internal Keys per batch delete, the same cap as S3 DeleteObjects and R2 `delete`. */
-export const MAX_BATCH = 1000
+/** @internal The SHA-256 of a PUT's body (RFC 9530). */
+export const DIGEST_HEADER = 'Content-Digest'
+/** @internal Keys per listing page and per batch delete: the S3 DeleteObjects and R2 `delete` cap. */
+export const MAX_BATCH = PAGE_SIZE
 
 /** @internal A backend ETag as an HTTP entity tag. */
 export function toEntityTag(etag: string): string {
@@ -43,4 +59,87 @@ export function fromEntityTag(value: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * @internal The `Content-Digest` value of `body`: its SHA-256 as an RFC 9530 `sha-256` member.
+ *
+ * @example
+ * headers.set(DIGEST_HEADER, await contentDigest(body)) // 'sha-256=:47DEQpj8…=:'
+ */
+export async function contentDigest(body: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', body as Uint8Array<ArrayBuffer>)
+  return `sha-256=:${toBase64(new Uint8Array(digest))}:`
+}
+
+/**
+ * @internal The `sha-256` member of a `Content-Digest` value as we send it (`sha-256=:<base64>:`),
+ * or `undefined` when there is none or it is malformed. Other algorithms' members are skipped:
+ * RFC 9530 lets a recipient ignore digests it does not support.
+ *
+ * @example
+ * sha256Member('sha-512=:…:, sha-256=:47DEQpj8…=:') // 'sha-256=:47DEQpj8…=:'
+ */
+export function sha256Member(value: string): string | undefined {
+  return value
+    .split(',')
+    .map((member) => member.trim())
+    .find((member) => /^sha-256=:[A-Za-z0-9+/]{43}=:$/.test(member))
+}
+
+/**
+ * @internal The handler's one way to refuse a request: an error that carries its answer, a
+ * `{"error": message}` JSON response with `status` (hono's `HTTPException` shape). Any step may
+ * throw one; the handler answers `response` as is. `message` is public: it must say what was
+ * wrong with the request and nothing about the server's internals.
+ *
+ * @example
+ * throw new Refusal(403, 'forbidden')
+ */
+export class Refusal extends Error {
+  // Declared, not defined: the constructor sets it (and the bundle carries no field initialiser).
+  declare readonly response: Response
+
+  constructor(status: number, message: string) {
+    super(message)
+    this.name = 'Refusal'
+    this.response = Response.json({ error: message }, { status })
+  }
+}
+
+/**
+ * @internal The refusal answering a failure of the handler's own storage: 413 and 507 are
+ * conditions the client can act on (a smaller snapshot, less data); anything else is a 502 that
+ * says no more than "storage failed", since its details are the server's (log them with `onError`).
+ *
+ * @example
+ * catch (error) { return storageRefusal(error).response }
+ */
+export function storageRefusal(error: unknown): Refusal {
+  // By code, not `instanceof`: the handler's bundle then needs no error class it never throws.
+  const code = error instanceof SnapshelfError ? error.code : undefined
+  if (code === 'ERR_TOO_LARGE') return new Refusal(413, 'too large')
+  if (code === 'ERR_QUOTA') return new Refusal(507, 'storage full')
+  return new Refusal(502, 'storage failed')
+}
+
+/**
+ * @internal The typed error of a failure answer: 401 / 403 `AuthError`, 413 `TooLargeError`,
+ * 507 `QuotaError`, anything else `RemoteError`, each with `status`. The message is `what` (the
+ * request, which must hold no secret), the status, and the handler's `{"error"}` message when the
+ * body is one (a proxy's page is not quoted: the status text is all there is).
+ *
+ * @example
+ * if (!response.ok) throw errorOfAnswer('HTTP GET /objects/k', response, body)
+ */
+export function errorOfAnswer(what: string, response: Response, body: Uint8Array): SnapshelfError {
+  const status = response.status
+  let message = response.statusText
+  try {
+    message = String(JSON.parse(new TextDecoder().decode(body)).error)
+  } catch {
+    // Not our handler's JSON: the status text is all there is.
+  }
+  const Kind = status === 401 || status === 403 ? AuthError : status === 413 ? TooLargeError : status === 507 ? QuotaError : RemoteError
+  return new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryStorage, newSnapshotId } from 'snapshelf'
-import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
+import { MemoryStorage, RemoteError, newSnapshotId } from 'snapshelf'
+import { HttpBackend, HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { sampleSnapshot } from 'snapshelf/testing'
 
 // HttpStorage's handling of a conditional PUT whose answer was lost and whose retry then fails
@@ -154,5 +154,98 @@ describe('HttpStorage response bodies', () => {
     const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: cut, retries: 2 })
     await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     expect(attempts).toBe(3)
+  })
+})
+
+describe('HttpBackend construction', () => {
+  const key = 'local/s1/scopes/agent/main/snapshots/snapshot_latest.json'
+  /** A fetch that records the URLs it was asked for and answers every read 404. */
+  const recording = (): { urls: string[]; send: Send } => {
+    const urls: string[] = []
+    const send: Send = async (input) => {
+      urls.push(input)
+      return new Response(null, { status: 404 })
+    }
+    return { urls, send }
+  }
+
+  it('takes one options object, prefix included, and strips that prefix from every key it sends', async () => {
+    const { urls, send } = recording()
+    const backend = new HttpBackend({ baseUrl: 'http://h.test/api/', prefix: 'local', fetch: send })
+    expect(await backend.get(key)).toBe(null)
+    expect(urls).toEqual(['http://h.test/api/objects/s1/scopes/agent/main/snapshots/snapshot_latest.json'])
+    await expect(backend.get('other/s1/scopes/agent/main/snapshots/snapshot_latest.json')).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
+  })
+
+  it('still accepts the positional (prefix, options) form', async () => {
+    const { urls, send } = recording()
+    const backend = new HttpBackend('local', { baseUrl: 'http://h.test/api', fetch: send })
+    expect(await backend.head(key)).toBe(null)
+    expect(urls).toEqual(['http://h.test/api/objects/s1/scopes/agent/main/snapshots/snapshot_latest.json'])
+  })
+
+  it('refuses a missing baseUrl and a malformed prefix with ValidationError', () => {
+    expect(() => new HttpBackend({} as never)).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field: 'baseUrl' }))
+    expect(() => new HttpBackend(undefined as never)).toThrow(expect.objectContaining({ field: 'baseUrl' }))
+    expect(() => new HttpBackend({ baseUrl: '/api', prefix: '../x' })).toThrow(expect.objectContaining({ field: 'prefix' }))
+  })
+})
+
+describe("HttpStorage answers that are not the handler's", () => {
+  const location = { sessionId: 's-portal', scope: 'agent', scopeId: 'main' }
+  /** A server answering every request 200 with `body` (a captive portal, a proxy's page, a broken route). */
+  const answering =
+    (body: string | null, headers: Record<string, string> = {}): Send =>
+    async () =>
+      new Response(body, { status: 200, headers: { 'content-type': 'text/html', ...headers } })
+  const listings = ['<html>Sign in to the Wi-Fi</html>', '{}', 'null', '[]', '{"entries":"x","truncated":false}', '{"entries":[{}],"truncated":false}',
+    '{"entries":[{"key":1,"size":1}],"truncated":false}', '{"entries":[{"key":"s-portal/scopes/agent/main/snapshots/immutable_history/x","size":-1}],"truncated":false}',
+    '{"entries":[{"key":"other/scopes/agent/main/snapshots/immutable_history/x","size":1}],"truncated":false}', '{"entries":[],"truncated":"no"}', '']
+
+  it('a listing that is not one is a RemoteError (never a bare SyntaxError or TypeError)', async () => {
+    for (const body of listings) {
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(body), retries: 0 })
+      for (const call of [() => store.listSnapshots({ location }), () => store.listSnapshotIds({ location }), () => store.deleteSession({ sessionId: location.sessionId }), () => store.prune({ location, keepLast: 1 })]) {
+        const error = await call().then(() => undefined, (e: unknown) => e)
+        expect(error, body).toBeInstanceOf(RemoteError)
+        expect(error, body).toMatchObject({ code: 'ERR_REMOTE', status: 200 })
+      }
+    }
+  })
+
+  it('an object read that is not the handler\'s answer (no or a wrong Snapshelf-Size) is a RemoteError', async () => {
+    const page = '<html>Sign in to the Wi-Fi</html>'
+    const answers: Record<string, string>[] = [{ etag: '"e1"' }, { etag: '"e1"', 'snapshelf-size': '5' }, { etag: '"e1"', 'snapshelf-size': 'x' }]
+    for (const headers of answers) {
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(page, headers), retries: 0 })
+      await expect(store.loadSnapshot({ location }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
+      await expect(store.loadManifest({ location }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
+      await expect(store.updateLatest({ location, mutate: (s) => s }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
+    }
+    for (const size of [undefined, '', 'x', '-1', '1.5']) {
+      const headers: Record<string, string> = { etag: '"e1"' }
+      if (size !== undefined) headers['snapshelf-size'] = size
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(null, headers), retries: 0 })
+      await expect(store.hasSnapshot({ location }), String(size)).rejects.toBeInstanceOf(RemoteError)
+    }
+  })
+})
+
+describe('HttpStorage options', () => {
+  const invalid = (options: Record<string, unknown>, field: string): void => {
+    const attempt = (): unknown => new HttpStorage({ baseUrl: 'http://h.test', ...options } as never)
+    expect(attempt, String(Object.values(options)[0])).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field }))
+  }
+
+  it('refuses, at construction, retries, timeoutMs, fetch and headers it could not use', () => {
+    for (const retries of [-1, 1.5, Number.NaN, '3', Number.POSITIVE_INFINITY, null]) invalid({ retries }, 'retries')
+    // setTimeout turns anything past 2^31 - 1 ms into an immediate timeout.
+    for (const timeoutMs of [0, -1, Number.NaN, '100', 2 ** 31, null]) invalid({ timeoutMs }, 'timeoutMs')
+    for (const fetch of ['fetch', {}, 42, null]) invalid({ fetch }, 'fetch')
+    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [[1, 2]], { 'x-n': 1 }, null]) invalid({ headers }, 'headers')
+    // What is valid stays valid.
+    new HttpStorage({ baseUrl: '/api', retries: 0, timeoutMs: 1, fetch: async () => new Response(), headers: [['x-a', '1']] })
+    new HttpStorage({ baseUrl: '/api', headers: new Headers({ 'x-a': '1' }) })
+    new HttpStorage({ baseUrl: '/api', headers: () => ({ 'x-a': '1' }) })
   })
 })

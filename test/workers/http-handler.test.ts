@@ -25,6 +25,8 @@ const handle = createSnapshotHandler({ storage, authorize, basePath: '/api', max
 const call = (path: string, init: RequestInit & { auth?: string } = {}): Promise<Response> => {
   const headers = new Headers(init.headers)
   headers.set('authorization', init.auth ?? ALICE)
+  // As HttpStorage sends a batch delete: a POST must be JSON (a simple one could come from any page).
+  if (init.method === 'POST' && !headers.has('content-type')) headers.set('content-type', 'application/json')
   return handle(new Request(`https://h.test${path}`, { ...init, headers }))
 }
 const unique = (user: string): string => `${user}-${newSnapshotId().slice(-12)}`
@@ -305,6 +307,29 @@ describe('createSnapshotHandler', () => {
     expect(e507).toBeInstanceOf(QuotaError)
     const e503 = await rejects(() => over(async () => new Response('busy', { status: 503 })).loadSnapshot({ location }), 'ERR_REMOTE', '503')
     expect(e503.status).toBe(503)
+  })
+
+  it('lets authorize read the body (a copy) of an upload and of a batch delete', async () => {
+    const read: number[] = []
+    const reading = createSnapshotHandler({
+      storage,
+      basePath: '/api',
+      maxBodyBytes: 64 * 1024,
+      authorize: async (request, access) => {
+        if (request.body) read.push((await request.arrayBuffer()).byteLength)
+        return authorize(request, access)
+      },
+    })
+    const key = latestOf(unique('alice'))
+    const headers = { authorization: ALICE }
+    expect((await reading(new Request(`https://h.test/api/objects/${key}`, { method: 'PUT', body: bytes(60 * 1024, 5), headers }))).status).toBe(204)
+    const stored = await bucket.get(`handler-tests/${key}`)
+    expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(bytes(60 * 1024, 5))
+    const body = JSON.stringify({ keys: [key] })
+    const batch = new Request('https://h.test/api/delete', { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } })
+    expect((await reading(batch)).status).toBe(204)
+    expect(read).toEqual([60 * 1024, body.length])
+    expect(await bucket.head(`handler-tests/${key}`)).toBe(null)
   })
 
   it('deletes in batches within one session, including Strands-style history names', async () => {
