@@ -1,6 +1,7 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { deleteAll } from '../core/listing.js'
 import { addEntry, deletePending, writeKindOf } from './outbox.js'
+import { recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
 
 /**
@@ -91,7 +92,9 @@ export class TieredBackend implements Backend {
     if (!remote) return null
     // Cached create-only: a local write that raced us wins, and we return what is now local.
     const cached = await this.local.put(this.#localKey(key), remote.body, { signal: options?.signal, ifNoneMatch: '*' })
-    return cached ? { body: remote.body, etag: cached.etag } : this.local.get(this.#localKey(key), options)
+    if (!cached) return this.local.get(this.#localKey(key), options)
+    await recordAgreed(this.#tiers, this.#relative(key), remote.body, remote.etag, options?.signal)
+    return { body: remote.body, etag: cached.etag }
   }
 
   async head(key: string, options?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {

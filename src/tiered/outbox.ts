@@ -73,14 +73,17 @@ function legacyPutKind(rel: string): WriteKind {
 }
 
 /**
- * Writes an entry recording that `rel` was written as `kind`; resolves its local key.
+ * Writes an entry recording that `rel` was written as `kind`; resolves its local key. The entry
+ * is a fresh key written unconditionally: only the caller's signal applies to it, never the
+ * preconditions of the write it records (an `ifMatch` would fail on the entry and leave that
+ * write unqueued).
  *
  * @example
  * const entry = await addEntry(tiers, rel, 'create', { signal })
  */
-export async function addEntry(tiers: Tiers, rel: string, kind: WriteKind, options?: BackendPutOptions): Promise<string> {
+export async function addEntry(tiers: Tiers, rel: string, kind: WriteKind, options?: BackendCallOptions): Promise<string> {
   const key = `${tiers.outboxPrefix}${rel}!${OPS[kind]}!${newSnapshotId()}`
-  await tiers.local.put(key, new Uint8Array(0), options)
+  await tiers.local.put(key, new Uint8Array(0), { signal: options?.signal })
   return key
 }
 

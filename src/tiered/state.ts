@@ -1,8 +1,9 @@
-import { decodeJSON } from '../core/codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON } from '../core/codec.js'
 import { isId } from '../core/ids.js'
 import { parseKey, scopeFolder } from '../core/keys.js'
 import type { SnapshotLocation } from '../core/types.js'
-import type { SyncContext } from './context.js'
+import { sha256Hex } from '../core/util.js'
+import type { Tiers } from './tiers.js'
 
 /**
  * The sync state kept locally per folder, under `.snapshelf/sync/<folder without its slash>`:
@@ -71,22 +72,40 @@ export function locationOfFolder(folder: string): SnapshotLocation | undefined {
  * Reads a folder's state (`{}` when none is stored).
  *
  * @example
- * const state = await loadState(context, folder)
+ * const state = await loadState(tiers, folder, signal)
  */
-export async function loadState(context: SyncContext, folder: string): Promise<FolderState> {
-  const key = stateKey(context, folder)
-  const stored = await context.local.get(key, { signal: context.signal })
-  return stored ? decodeJSON<FolderState>(stored.body, key, context.settings.maxDecodedBytes) : {}
+export async function loadState(tiers: Tiers, folder: string, signal?: AbortSignal): Promise<FolderState> {
+  const key = stateKey(tiers, folder)
+  const stored = await tiers.local.get(key, { signal })
+  return stored ? decodeJSON<FolderState>(stored.body, key, DEFAULT_MAX_DECODED_BYTES) : {}
 }
 
 /**
  * Stores a folder's state.
  *
  * @example
- * await saveState(context, folder, state)
+ * await saveState(tiers, folder, state, signal)
  */
-export async function saveState(context: SyncContext, folder: string, state: FolderState): Promise<void> {
-  await context.local.put(stateKey(context, folder), new TextEncoder().encode(JSON.stringify(state)), { signal: context.signal })
+export async function saveState(tiers: Tiers, folder: string, state: FolderState, signal?: AbortSignal): Promise<void> {
+  await tiers.local.put(stateKey(tiers, folder), new TextEncoder().encode(JSON.stringify(state)), { signal })
+}
+
+/**
+ * Records that both tiers hold `body` at `rel`, the remote under `etag`: what a read-through
+ * establishes when it caches a remote object. Without it, a device that read a key from the
+ * remote and then changed it would look like a rival writer to its own sync, and could lose
+ * its change to the bytes it started from. History (write-once) needs no agreement.
+ *
+ * @example
+ * await recordAgreed(tiers, rel, remote.body, remote.etag)
+ */
+export async function recordAgreed(tiers: Tiers, rel: string, body: Uint8Array, etag: string, signal?: AbortSignal): Promise<void> {
+  const kind = parseKey(rel)?.kind
+  if (kind === 'history' || kind === 'foreignHistory') return
+  const folder = folderOf(rel)
+  const state = await loadState(tiers, folder, signal)
+  state[slotOf(folder, rel)] = { base: await sha256Hex(body), etag }
+  await saveState(tiers, folder, state, signal)
 }
 
 /**
@@ -113,6 +132,6 @@ export function agreedKeys(state: FolderState, folder: string): string[] {
     .map((slot) => folder + slot.slice(1))
 }
 
-function stateKey(context: SyncContext, folder: string): string {
-  return context.statePrefix + folder.slice(0, -1)
+function stateKey(tiers: Tiers, folder: string): string {
+  return tiers.statePrefix + folder.slice(0, -1)
 }

@@ -84,7 +84,7 @@ export async function runSync(tiers: Tiers, settings: SyncSettings, run: SyncRun
 async function syncFolder(context: SyncContext, folder: string, blocked: Set<string>, queued = new Map<string, string[]>()): Promise<void> {
   if (blocked.has(sessionOfRelative(folder))) return
   const location = locationOfFolder(folder)
-  const state = await loadState(context, folder)
+  const state = await loadState(context, folder, context.signal)
   const before = JSON.stringify(state)
   const keys = new Set(location ? [latestKey('', location), manifestKey('', location)] : [])
   for (const rel of [...queued.keys(), ...agreedKeys(state, folder)].sort()) keys.add(rel)
@@ -95,6 +95,6 @@ async function syncFolder(context: SyncContext, folder: string, blocked: Set<str
     if (result !== 'held') context.confirmed.push(...(queued.get(rel) ?? []))
   }
   if (location && context.pull !== 'none') await pullHistory(context, location, state, blocked)
-  if (JSON.stringify(state) !== before) await saveState(context, folder, state)
+  if (JSON.stringify(state) !== before) await saveState(context, folder, state, context.signal)
   report(context)
 }

@@ -67,6 +67,7 @@ describe('TieredStorage syncs keys by how they were written', () => {
     // Both change it: the later `updatedAt` wins on both devices, whoever syncs first.
     const a = (await A.store.backend.get(key))!
     await A.store.backend.put(key, json({ updatedAt: '2026-01-02T00:00:00.000Z', by: 'A2' }), { ifMatch: a.etag })
+    expect(await A.store.pendingCount()).toBe(1) // a compare-and-swap is queued like any write
     const b = (await B.store.backend.get(key))!
     await B.store.backend.put(key, json({ updatedAt: '2026-01-03T00:00:00.000Z', by: 'B2' }), { ifMatch: b.etag })
     await A.store.sync()
@@ -175,7 +176,7 @@ describe('what the previous version stored keeps syncing', () => {
     const backend = new TieredBackend(local, 'l', remote, 'r', 'p')
     await remote.put('r/p/s1/x.json', json({ v: 1 }))
     expect(text((await backend.get('p/s1/x.json'))?.body)).toBe('{"v":1}')
-    expect(await keys(local, 'l/p/')).toEqual(['l/p/s1/x.json']) // cached under the local prefix
+    expect(await keys(local, 'l/p/s1/')).toEqual(['l/p/s1/x.json']) // cached under the local prefix
     await backend.put('p/s1/y.json', json({ v: 2 }))
     expect((await keys(local, 'l/p/.snapshelf/outbox/')).map((k) => k.split('!')[1])).toEqual(['set'])
   })
