@@ -1,6 +1,6 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { deleteAll } from '../core/listing.js'
-import { addEntry, deletePending, writeKindOf } from './outbox.js'
+import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
 import { recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
 
@@ -90,10 +90,12 @@ export class TieredBackend implements Backend {
       return null
     }
     if (!remote) return null
-    // Cached create-only: a local write that raced us wins, and we return what is now local.
-    const cached = await this.local.put(this.#localKey(key), remote.body, { signal: options?.signal, ifNoneMatch: '*' })
-    if (!cached) return this.local.get(this.#localKey(key), options)
-    await recordAgreed(this.#tiers, this.#relative(key), remote.body, remote.etag, options?.signal)
+    // Cached create-only: a local write that raced us wins, and we return what is now local
+    // (absent again when a delete was queued meanwhile).
+    const rel = this.#relative(key)
+    const cached = await copyToLocal(this.#tiers, rel, remote.body, { signal: options?.signal, ifNoneMatch: '*' })
+    if (cached.result !== 'copied') return this.local.get(this.#localKey(key), options)
+    await recordAgreed(this.#tiers, rel, remote.body, remote.etag, options?.signal)
     return { body: remote.body, etag: cached.etag }
   }
 

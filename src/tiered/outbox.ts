@@ -122,6 +122,35 @@ export async function deletePending(tiers: Tiers, rel: string, options?: Backend
 }
 
 /**
+ * What `copyToLocal` did: `copied` (with the local ETag); `raced` (its precondition failed: a
+ * local write came first); `deleted` (a delete of the key, or of its session, is queued: the
+ * copy was undone).
+ *
+ * @example
+ * const copy: Copy = await copyToLocal(tiers, rel, body, { ifNoneMatch: '*' })
+ * if (copy.result === 'copied') console.log(copy.etag)
+ */
+export type Copy = { result: 'copied'; etag: string } | { result: 'raced' | 'deleted' }
+
+/**
+ * Writes bytes that came from the remote (a pull, a read-through) into the local tier under
+ * `options`' precondition, without undoing a delete queued meanwhile. A delete queues its entry
+ * BEFORE it removes the local key, so a copy that landed before the removal is removed by it,
+ * and one that landed after finds the entry here and is removed again: no lock needed.
+ *
+ * @example
+ * const copy = await copyToLocal(tiers, rel, remote.body, { signal, ifNoneMatch: '*' })
+ */
+export async function copyToLocal(tiers: Tiers, rel: string, body: Uint8Array, options: BackendPutOptions): Promise<Copy> {
+  const key = tiers.localRoot + rel
+  const put = await tiers.local.put(key, body, options)
+  if (!put) return { result: 'raced' }
+  if (!(await deletePending(tiers, rel, options))) return { result: 'copied', etag: put.etag }
+  await tiers.local.delete([key], { signal: options.signal })
+  return { result: 'deleted' }
+}
+
+/**
  * The number of changes waiting: one per key (a put and a later delete of it are one change) and
  * one per session deletion. A session id never contains `/` and a key always does, so the
  * entries' `rel`s alone tell them apart.

@@ -4,6 +4,7 @@ import { historyFolder, historyIdOf, historyKey } from '../core/keys.js'
 import { listAll } from '../core/listing.js'
 import type { SnapshotLocation } from '../core/types.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
+import { copyToLocal } from './outbox.js'
 import type { FolderState } from './state.js'
 
 /**
@@ -42,7 +43,8 @@ export async function pullHistory(context: SyncContext, location: SnapshotLocati
   await inPool(context, missing, async (id) => {
     const rel = historyKey('', location, id)
     const obj = await remoteGet(context, rel)
-    if (obj && (await local.put(localRoot + rel, obj.body, { signal: context.signal, ifNoneMatch: '*' }))) context.progress.pulled++
+    // Create-only, and never over a delete queued since the run began.
+    if (obj && (await copyToLocal(context, rel, obj.body, { signal: context.signal, ifNoneMatch: '*' })).result === 'copied') context.progress.pulled++
     report(context)
   })
   const last = remoteIds.at(-1)

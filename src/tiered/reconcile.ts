@@ -3,6 +3,7 @@ import { decodeJSON } from '../core/codec.js'
 import { ConflictError } from '../core/errors.js'
 import { backoffMs, sha256Hex, sleep } from '../core/util.js'
 import { type SyncContext, remoteGet, withRetries } from './context.js'
+import { copyToLocal } from './outbox.js'
 import { type FolderState, slotOf } from './state.js'
 import { bothChanged, decide, type Sides } from './winner.js'
 
@@ -20,7 +21,8 @@ import { bothChanged, decide, type Sides } from './winner.js'
  * - `same`: both tiers already held the same bytes;
  * - `kept`: the remote deleted it and the local copy is unchanged: left alone on both sides;
  * - `pushed` / `pulled`: the winning bytes were copied;
- * - `held`: the local change wins but this run does not push (hydrate): it stays queued.
+ * - `held`: a local change wins but waits in the outbox: a write this run may not push
+ *   (hydrate), or a delete queued while the run was going.
  *
  * @example
  * const result = await reconcileKey(context, folder, rel, state)
@@ -76,8 +78,13 @@ export async function reconcileKey(context: SyncContext, folder: string, rel: st
       return 'pushed'
     }
     const pulled = remoteObj ?? (await remoteGet(context, rel))
-    // Gone between the HEAD and the GET, or the local key changed under us: decide again.
-    if (!pulled || !(await local.put(localRoot + rel, pulled.body, casOn(localObj, signal)))) continue
+    // Gone between the HEAD and the GET: decide again.
+    if (!pulled) continue
+    const copy = await copyToLocal(context, rel, pulled.body, casOn(localObj, signal))
+    // A delete of it was queued since the run began: the delete wins, and waits for a push.
+    if (copy.result === 'deleted') return 'held'
+    // The local key changed under us: decide again.
+    if (copy.result === 'raced') continue
     state[slot] = { base: await sha256Hex(pulled.body), etag: pulled.etag }
     return 'pulled'
   }
