@@ -3,6 +3,7 @@ import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
 import { ConflictError, RemoteError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
+import { deleteAll } from './listing.js'
 import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
 import type { CallOptions, Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
 
@@ -99,15 +100,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async deleteSession(p: { sessionId: string } & CallOptions): Promise<void> {
-    const prefix = sessionPrefix(this.prefix, checkId('sessionId', p?.sessionId))
-    // Deleting behind a start-after cursor is safe: keys already passed are gone, keys ahead are untouched.
-    let startAfter: string | undefined
-    for (;;) {
-      const page = await this.backend.list(prefix, { startAfter, limit: PAGE_SIZE, signal: p.signal })
-      if (page.entries.length) await this.backend.delete(page.entries.map((e) => e.key), { signal: p.signal })
-      startAfter = page.entries.at(-1)?.key
-      if (!page.truncated || startAfter === undefined) return
-    }
+    await deleteAll(this.backend, sessionPrefix(this.prefix, checkId('sessionId', p?.sessionId)), { signal: p.signal })
   }
 
   async loadManifest(p: { location: SnapshotLocation } & CallOptions): Promise<SnapshotManifest> {

@@ -15,4 +15,4 @@ export {
   type TieredStorageOptions,
 } from '../tiered/storage.js'
 export type { SyncProgress, SyncResult } from '../tiered/sync.js'
-export { TieredBackend } from '../tiered/backend.js'
+export { TieredBackend, type TieredBackendOptions } from '../tiered/backend.js'

@@ -4,8 +4,11 @@ import { checkId, checkLocation, checkPrefix } from '../core/ids.js'
 import { scopeFolder } from '../core/keys.js'
 import { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
-import { TieredBackend, isOffline } from './backend.js'
-import { type PullMode, type SyncProgress, type SyncResult, type SyncSettings, runSync } from './sync.js'
+import { type TieredBackend, createTieredBackend, dropSession } from './backend.js'
+import type { SyncRun, SyncSettings } from './context.js'
+import { countPending, listEntries } from './outbox.js'
+import { type SyncProgress, type SyncResult, runSync } from './sync.js'
+import { type Tiers, isOffline } from './tiers.js'
 
 /**
  * A tier of `TieredStorage`: any snapshelf storage (its `.backend` and `.prefix` are used, so
@@ -101,82 +104,58 @@ export interface SyncOptions {
  */
 export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   declare readonly backend: TieredBackend
-  private declare readonly _settings: SyncSettings
-  private readonly _listeners = new Set<(status: TieredStatus) => void>()
-  private declare readonly _lockName: string
-  private declare readonly _channel?: BroadcastChannel
-  private readonly _stops: (() => void)[] = []
-  private declare _state: TieredStatus
-  private _queue: Promise<unknown> = Promise.resolve()
-  private declare _timer?: ReturnType<typeof setTimeout>
+  readonly #tiers: Tiers
+  readonly #settings: SyncSettings
+  readonly #listeners = new Set<(status: TieredStatus) => void>()
+  readonly #lockName: string
+  readonly #autoSyncDelayMs?: number
+  #channel?: BroadcastChannel
+  readonly #stops: (() => void)[] = []
+  #state: TieredStatus
+  /** The in-process queue of sync jobs: one at a time, in call order. */
+  #queue: Promise<unknown> = Promise.resolve()
+  #timer?: ReturnType<typeof setTimeout>
 
   constructor(options: TieredStorageOptions) {
     const local = tierOf(options?.local, 'local')
     const remote = tierOf(options?.remote, 'remote')
     const prefix = checkPrefix(options.prefix)
-    super({
-      compression: local.compression,
-      ...options,
+    // The backend reports to this storage from construction on; its callbacks only run after
+    // `super` returns (nothing is written while the store is being built).
+    const { backend, tiers } = createTieredBackend({
+      local: local.backend,
+      localPrefix: local.prefix,
+      remote: remote.backend,
+      remotePrefix: remote.prefix,
       prefix,
-      backend: new TieredBackend(local.backend, local.prefix, remote.backend, remote.prefix, prefix),
+      readThrough: options.readThrough,
+      onQueued: () => this.#queued(),
+      onRemoteError: (lastError) => this.#set({ online: false, lastError }),
     })
-    const { name = 'snapshelf', autoSyncDelayMs } = options
+    super({ compression: local.compression, ...options, prefix, backend })
+    this.#tiers = tiers
+    const { name = 'snapshelf' } = options
     checkId('name', name)
-    const backend = this.backend
-    backend._readThrough = options.readThrough ?? true
     const setting = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min = 1): number => {
       const value = options[field] ?? fallback
       if (typeof value !== 'number' || !(value >= min && value < Infinity)) throw new ValidationError(field, `must be a number >= ${min}`)
       return value
     }
-    this._settings = {
-      _concurrency: setting('concurrency', 16),
-      _retries: setting('retries', 3, 0),
-      _lookbackMs: setting('lookbackMs', 86_400_000),
-      _maxDecodedBytes: this.maxDecodedBytes,
+    this.#settings = {
+      concurrency: setting('concurrency', 16),
+      retries: setting('retries', 3, 0),
+      lookbackMs: setting('lookbackMs', 86_400_000),
+      maxDecodedBytes: this.maxDecodedBytes,
     }
-    setting('autoSyncDelayMs', 1)
-    this._lockName = `snapshelf-sync:${name}`
-    // `globalThis.navigator`: undefined, not a ReferenceError, where there is none (Node 20).
-    const nav = globalThis.navigator as Navigator | undefined
-    this._state = { online: nav?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
-    backend._onQueued = () => {
-      this._channel?.postMessage('queued')
-      this._countPending()
-      if (autoSyncDelayMs === undefined) return
-      clearTimeout(this._timer)
-      this._timer = setTimeout(() => {
-        if (nav?.onLine !== false) this.sync().catch(ignore)
-      }, autoSyncDelayMs)
-    }
-    backend._onRemoteError = (lastError) => this._set({ online: false, lastError })
-    // `globalThis.window`: absent (not a ReferenceError) in Node, Deno, Bun and Workers.
-    const win = globalThis.window as Window | undefined
-    if (typeof win?.addEventListener === 'function') {
-      if (typeof BroadcastChannel === 'function') {
-        // Another tab wrote or synced: our pending count and last sync time changed.
-        const channel = (this._channel = new BroadcastChannel(`snapshelf-tiered:${name}`))
-        channel.onmessage = (event) => {
-          if (event.data === 'synced') this._set({ lastSyncAt: new Date(), online: true })
-          this._countPending()
-        }
-        this._stops.push(() => channel.close())
-      }
-      const listen = (type: string, fn: () => void): void => {
-        win.addEventListener(type, fn)
-        this._stops.push(() => win.removeEventListener(type, fn))
-      }
-      listen('offline', () => this._set({ online: false }))
-      listen('online', () => {
-        this._set({ online: true })
-        if (options.syncOnOnline ?? true) this.sync({ ifAvailable: true }).catch(ignore)
-      })
-    }
+    if (options.autoSyncDelayMs !== undefined) this.#autoSyncDelayMs = setting('autoSyncDelayMs', 1)
+    this.#lockName = `snapshelf-sync:${name}`
+    this.#state = { online: navigatorOf()?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
+    this.#listenToWindow(name, options.syncOnOnline ?? true)
   }
 
   /** The current status (a copy). */
   get status(): TieredStatus {
-    return { ...this._state }
+    return { ...this.#state }
   }
 
   /**
@@ -188,9 +167,11 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    */
   onStatus(listener: (status: TieredStatus) => void): () => void {
     if (typeof listener !== 'function') throw new ValidationError('listener', 'must be a function')
-    this._listeners.add(listener)
-    this._countPending()
-    return () => void this._listeners.delete(listener)
+    this.#listeners.add(listener)
+    this.#countPending()
+    return () => {
+      this.#listeners.delete(listener)
+    }
   }
 
   /**
@@ -200,9 +181,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * if (await storage.pendingCount()) await storage.sync()
    */
   async pendingCount(p: { signal?: AbortSignal } = {}): Promise<number> {
-    // One per key (a put and a later delete of it are one change) and one per session deletion
-    // (`drop` is the only 4-letter op, so its id never merges with a key).
-    return new Set((await this.backend._outbox(p)).map((e) => e._op.length + e._rel)).size
+    return countPending(await listEntries(this.#tiers, p))
   }
 
   /**
@@ -215,7 +194,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * const { pushed, pulled } = await storage.sync({ signal: AbortSignal.timeout(30_000) })
    */
   sync(p: SyncOptions = {}): Promise<SyncResult> {
-    return this._exclusive(p, true, p.full ? 2 : 1)
+    return this.#exclusive(p, { push: 'outbox', pull: p.full ? 'all' : 'window' })
   }
 
   /**
@@ -226,7 +205,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.hydrate({ location }) // e.g. on a new device, before listing history
    */
   async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this._exclusive(p, false, 2, folderAt(p))
+    return this.#exclusive(p, { push: 'nothing', pull: 'all', folder: folderAt(p) })
   }
 
   /**
@@ -237,12 +216,13 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.flush({ location }) // before handing the session to a server-side agent
    */
   async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this._exclusive(p, true, 0, folderAt(p))
+    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder: folderAt(p) })
   }
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
     // One outbox entry for the whole session, instead of one per key.
-    await this.backend._dropSession(checkId('sessionId', p?.sessionId), { signal: p.signal })
+    await dropSession(this.#tiers, checkId('sessionId', p?.sessionId), { signal: p.signal })
+    this.#queued()
   }
 
   /**
@@ -252,62 +232,106 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * window.addEventListener('pagehide', () => storage.close())
    */
   close(): void {
-    clearTimeout(this._timer)
-    for (const stop of this._stops.splice(0)) stop()
+    clearTimeout(this.#timer)
+    for (const stop of this.#stops.splice(0)) stop()
+  }
+
+  /** In a browser: hears other tabs over `BroadcastChannel`, and follows `online` / `offline`. */
+  #listenToWindow(name: string, syncOnOnline: boolean): void {
+    // `globalThis.window`: absent (not a ReferenceError) in Node, Deno, Bun and Workers.
+    const win = globalThis.window as Window | undefined
+    if (typeof win?.addEventListener !== 'function') return
+    if (typeof BroadcastChannel === 'function') {
+      // Another tab wrote or synced: our pending count and last sync time changed.
+      const channel = new BroadcastChannel(`snapshelf-tiered:${name}`)
+      this.#channel = channel
+      channel.onmessage = (event) => {
+        if (event.data === 'synced') this.#set({ lastSyncAt: new Date(), online: true })
+        this.#countPending()
+      }
+      this.#stops.push(() => channel.close())
+    }
+    const listen = (type: string, listener: () => void): void => {
+      win.addEventListener(type, listener)
+      this.#stops.push(() => win.removeEventListener(type, listener))
+    }
+    listen('offline', () => this.#set({ online: false }))
+    listen('online', () => {
+      this.#set({ online: true })
+      if (syncOnOnline) this.sync({ ifAvailable: true }).catch(ignore)
+    })
+  }
+
+  /** After a local write queued an entry: tell other tabs, recount, and schedule an auto-sync. */
+  #queued(): void {
+    this.#channel?.postMessage('queued')
+    this.#countPending()
+    if (this.#autoSyncDelayMs === undefined) return
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      if (navigatorOf()?.onLine !== false) this.sync().catch(ignore)
+    }, this.#autoSyncDelayMs)
   }
 
   /**
    * Runs one sync job under the in-process queue and the cross-tab lock. A job that pushes also
    * stamps `lastSyncAt` (sync, flush); a pull-only one (hydrate) does not.
    */
-  private _exclusive(p: SyncOptions, push: boolean, pull: PullMode, folder?: string): Promise<SyncResult> {
-    const run = async (): Promise<SyncResult> => {
-      this._set({ syncing: true })
+  #exclusive(p: SyncOptions, run: Omit<SyncRun, 'signal' | 'onProgress'>): Promise<SyncResult> {
+    const job = async (): Promise<SyncResult> => {
+      this.#set({ syncing: true })
       try {
-        const result = await runSync(this.backend, this._settings, p, push, pull, folder)
-        this._set({ online: true, lastError: null, conflicts: result.conflicts, ...(push && { lastSyncAt: new Date() }) })
-        this._channel?.postMessage('synced')
+        const result = await runSync(this.#tiers, this.#settings, { ...run, signal: p.signal, onProgress: p.onProgress })
+        const stamp = run.push === 'outbox' ? { lastSyncAt: new Date() } : {}
+        this.#set({ online: true, lastError: null, conflicts: result.conflicts, ...stamp })
+        this.#channel?.postMessage('synced')
         return result
       } catch (error) {
-        this._set({ lastError: error, ...(isOffline(error) && { online: false }) })
+        this.#set({ lastError: error, ...(isOffline(error) && { online: false }) })
         throw error
       } finally {
-        this._set({ syncing: false })
-        this._countPending()
+        this.#set({ syncing: false })
+        this.#countPending()
       }
     }
-    const locks = (globalThis.navigator as Navigator | undefined)?.locks
-    const locked = (): Promise<SyncResult> =>
-      locks
-        ? locks.request(this._lockName, p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }, (lock) =>
-            lock ? run() : { pushed: 0, pulled: 0, conflicts: [], skipped: true },
-          )
-        : run()
-    const next = this._queue.then(locked, locked)
-    this._queue = next.catch(ignore)
+    const locks = navigatorOf()?.locks
+    const locked = (): Promise<SyncResult> => {
+      if (!locks) return job()
+      const lockOptions = p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }
+      return locks.request(this.#lockName, lockOptions, (lock) => (lock ? job() : { pushed: 0, pulled: 0, conflicts: [], skipped: true }))
+    }
+    const next = this.#queue.then(locked, locked)
+    this.#queue = next.catch(ignore)
     return next
   }
 
-  private _set(change: Partial<TieredStatus>): void {
-    this._state = { ...this._state, ...change }
-    for (const listener of this._listeners) listener(this.status)
+  #set(change: Partial<TieredStatus>): void {
+    this.#state = { ...this.#state, ...change }
+    for (const listener of this.#listeners) listener(this.status)
   }
 
   /** Recounts the outbox for listeners (a local listing: cheap next to any remote call). */
-  private _countPending(): void {
-    if (this._listeners.size)
-      this.pendingCount().then(
-        (pending) => pending !== this._state.pending && this._set({ pending }),
-        ignore,
-      )
+  #countPending(): void {
+    if (!this.#listeners.size) return
+    this.pendingCount().then((pending) => {
+      if (pending !== this.#state.pending) this.#set({ pending })
+    }, ignore)
   }
 }
 
 const ignore = (): void => {}
 
-/** The validated location's folder, relative to the store prefix. */
-const folderAt = (p: { location: SnapshotLocation }): string => scopeFolder('', checkLocation(p?.location))
+/** `globalThis.navigator`: undefined, not a ReferenceError, where there is none (Node 20). */
+function navigatorOf(): Navigator | undefined {
+  return globalThis.navigator as Navigator | undefined
+}
 
+/** The validated location's folder, relative to the store prefix. */
+function folderAt(p: { location: SnapshotLocation }): string {
+  return scopeFolder('', checkLocation(p?.location))
+}
+
+/** A tier as a backend and its key prefix (a storage's own, or none for a bare backend). */
 function tierOf(tier: Tier | undefined, field: string): { backend: Backend; prefix: string; compression?: 'gzip' | 'none' } {
   const t = tier as { backend?: Backend; prefix?: string; compression?: 'gzip' | 'none' } & Partial<Backend>
   if (typeof t?.backend?.get === 'function') return { backend: t.backend, prefix: t.prefix ?? '', compression: t.compression }

@@ -1,0 +1,62 @@
+import type { Backend } from '../core/backend.js'
+import { snapshotIdTime } from '../core/ids.js'
+import { historyFolder, historyIdOf, historyKey } from '../core/keys.js'
+import { listAll } from '../core/listing.js'
+import type { SnapshotLocation } from '../core/types.js'
+import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
+import { copyToLocal } from './outbox.js'
+import type { FolderState } from './state.js'
+
+/**
+ * Pull: copies the remote history of one location that the local tier lacks. History is
+ * write-once with unique ids, so pulling never conflicts: a missing id is fetched and created
+ * locally (create-only, so a local write racing it wins). Incremental: a windowed pull lists
+ * only ids after the newest one already pulled, minus the lookback, since a device that was
+ * offline pushes older ids late.
+ */
+
+/**
+ * Pulls the history of `location` as the run says (`window` or `all`), skipping keys in
+ * `blocked` (deletes still queued here: pulling them would undo them), and advances
+ * `state.cursor`.
+ *
+ * @example
+ * await pullHistory(context, location, state, blocked)
+ */
+export async function pullHistory(context: SyncContext, location: SnapshotLocation, state: FolderState, blocked: Set<string>): Promise<void> {
+  const { local, remote, localRoot, remoteRoot } = context
+  const from = context.pull === 'window' && state.cursor ? firstIdAt(+snapshotIdTime(state.cursor) - context.settings.lookbackMs) : undefined
+  /** The history ids a tier holds for the location, ascending. */
+  const idsIn = async (backend: Backend, root: string): Promise<string[]> => {
+    const ids: string[] = []
+    const startAfter = from && root + historyKey('', location, from)
+    for await (const { key } of listAll(backend, root + historyFolder('', location), { signal: context.signal, startAfter })) {
+      const id = historyIdOf(key)
+      if (id) ids.push(id)
+    }
+    return ids
+  }
+  const remoteIds = await withRetries(context, () => idsIn(remote, remoteRoot))
+  const have = new Set(await idsIn(local, localRoot))
+  const missing = remoteIds.filter((id) => !have.has(id) && !blocked.has(historyKey('', location, id)))
+  context.progress.total += missing.length
+  await inPool(context, missing, async (id) => {
+    const rel = historyKey('', location, id)
+    const obj = await remoteGet(context, rel)
+    // Create-only, and never over a delete queued since the run began.
+    if (obj && (await copyToLocal(context, rel, obj.body, { signal: context.signal, ifNoneMatch: '*' })).result === 'copied') context.progress.pulled++
+    report(context)
+  })
+  const last = remoteIds.at(-1)
+  if (last && (!state.cursor || last > state.cursor)) state.cursor = last
+}
+
+/**
+ * The smallest id-shaped string of millisecond `ms` (`xxxxxxxx-xxxx-0000-0000-000000000000`): as
+ * a listing cursor it sorts after every UUIDv7 of an earlier millisecond and before every one of
+ * this millisecond (their version digit is 7).
+ */
+function firstIdAt(ms: number): string {
+  const hex = Math.max(0, ms).toString(16).padStart(12, '0')
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`
+}

@@ -1,0 +1,104 @@
+import { snapshotIdTime } from '../core/ids.js'
+import { sessionOfRelative } from '../core/keys.js'
+import { deleteAll } from '../core/listing.js'
+import { sameBytes } from '../core/util.js'
+import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
+import type { OutboxEntry } from './outbox.js'
+import { folderOf } from './state.js'
+
+/**
+ * Push: sends the outbox to the remote, each entry as its kind says. Session deletions go first
+ * (they confirm every older entry of their session); then every create-only or deleted key,
+ * oldest entry first, create-only on the remote. Entries of mutable keys (compare-and-swap,
+ * overwrite) are not pushed here: they are handed to reconcile, which confirms them once the
+ * key is agreed.
+ */
+
+/**
+ * What pushing one create-only or deleted key did:
+ * - `pushed`: the remote holds it (or our own earlier push of it), or no longer holds it;
+ * - `conflict`: the remote holds different bytes at a create-only key (an id reused): kept queued;
+ * - `waiting`: the data of a fresh entry has not landed yet (a write in flight): kept queued;
+ * - `abandoned`: the data of an old entry never landed (a crash between entry and data): dropped.
+ *
+ * @example
+ * const result: PushResult = await pushKey(context, rel, entries)
+ */
+export type PushResult = 'pushed' | 'conflict' | 'waiting' | 'abandoned'
+
+/** An entry whose data never appeared after this long was left by a crash between its two writes. */
+const STALE_ENTRY_MS = 60_000
+
+/**
+ * Pushes `entries` (oldest first), counting into the run's progress and confirming into its
+ * list. Resolves every folder the entries touched (reconciled and pulled after the push), each
+ * with the entry keys of its queued mutable keys, by relative key: reconcile confirms those.
+ *
+ * @example
+ * const touched = await pushOutbox(context, await listEntries(tiers))
+ */
+export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): Promise<Map<string, Map<string, string[]>>> {
+  const touched = new Map<string, Map<string, string[]>>()
+  const drops = await pushDrops(context, entries)
+  const keys = new Map<string, OutboxEntry[]>()
+  for (const entry of entries) {
+    // Confirmed by a later deletion of its whole session.
+    if (entry.kind === 'drop' || (drops.get(sessionOfRelative(entry.rel)) ?? '') >= entry.id) continue
+    const folder = folderOf(entry.rel)
+    const mutable = touched.get(folder) ?? new Map<string, string[]>()
+    touched.set(folder, mutable)
+    if (entry.kind === 'cas' || entry.kind === 'overwrite') mutable.set(entry.rel, [...(mutable.get(entry.rel) ?? []), entry.key])
+    else keys.set(entry.rel, [...(keys.get(entry.rel) ?? []), entry])
+  }
+  context.progress.total += keys.size
+  report(context)
+  await inPool(context, [...keys], async ([rel, list]) => {
+    const result = await pushKey(context, rel, list)
+    if (result === 'pushed' || result === 'abandoned') context.confirmed.push(...list.map((e) => e.key))
+    if (result === 'pushed') context.progress.pushed++
+    if (result === 'conflict') context.conflicts.push(rel)
+    report(context)
+  })
+  return touched
+}
+
+/**
+ * Deletes every session with a queued `drop` remotely, and forgets what the tiers agreed on in
+ * it; confirms each such session's entries up to its newest drop. Resolves the newest drop id of
+ * each session.
+ */
+async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<Map<string, string>> {
+  const { local, remote, remoteRoot, statePrefix, signal } = context
+  const drops = new Map<string, string>()
+  for (const entry of entries) if (entry.kind === 'drop') drops.set(entry.rel, entry.id)
+  context.progress.total += drops.size
+  for (const [sessionId, newest] of drops) {
+    await withRetries(context, () => deleteAll(remote, `${remoteRoot}${sessionId}/`, { signal }))
+    // What both tiers agreed on is gone from the remote: forget it (a folder directly under the
+    // session keeps its state at `<sessionId>` itself).
+    await deleteAll(local, `${statePrefix}${sessionId}/`, { signal })
+    await local.delete([statePrefix + sessionId], { signal })
+    for (const entry of entries) if (sessionOfRelative(entry.rel) === sessionId && entry.id <= newest) context.confirmed.push(entry.key)
+    context.progress.pushed++
+    report(context)
+  }
+  return drops
+}
+
+/**
+ * Pushes one create-only or deleted key from its entries, oldest first. A queued delete goes
+ * first even when a create follows: an id deleted and saved again must replace the remote's old
+ * bytes, which a create-only put alone would call a conflict.
+ */
+async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]): Promise<PushResult> {
+  const { local, remote, localRoot, remoteRoot, signal } = context
+  const last = entries.at(-1)!
+  if (entries.some((e) => e.kind === 'delete')) await withRetries(context, () => remote.delete([remoteRoot + rel], { signal }))
+  if (last.kind === 'delete') return 'pushed'
+  const obj = await local.get(localRoot + rel, { signal })
+  if (!obj) return Date.now() - +snapshotIdTime(last.id) > STALE_ENTRY_MS ? 'abandoned' : 'waiting'
+  if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true }))) return 'pushed'
+  // Taken: identical bytes are our own earlier push whose answer was lost.
+  const there = await remoteGet(context, rel)
+  return there && sameBytes(there.body, obj.body) ? 'pushed' : 'conflict'
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryBackend, MemoryStorage, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
+import { TieredStorage } from 'snapshelf/tiered'
+import { sampleSnapshot } from 'snapshelf/testing'
+
+// Regressions of issue 10 (tiered data loss and status), one `describe` per item.
+
+let n = 0
+const where = (): SnapshotLocation => ({ sessionId: `fix-${Date.now().toString(36)}-${n++}`, scope: 'agent', scopeId: 'main' })
+
+/** A remote (or local) backend that can run a hook before a call goes through. */
+class HookedBackend implements Backend {
+  beforeList?: (prefix: string) => Promise<void> | void
+  beforeGet?: (key: string) => Promise<void> | void
+  constructor(readonly inner: Backend) {}
+  get = async (key: string, o?: { signal?: AbortSignal }) => {
+    await this.beforeGet?.(key)
+    return this.inner.get(key, o)
+  }
+  head = (key: string, o?: { signal?: AbortSignal }) => this.inner.head(key, o)
+  put = (key: string, body: Uint8Array, o?: Parameters<Backend['put']>[2]) => this.inner.put(key, body, o)
+  delete = (keys: string[], o?: { signal?: AbortSignal }) => this.inner.delete(keys, o)
+  list = async (prefix: string, o?: { signal?: AbortSignal; startAfter?: string; limit?: number }) => {
+    await this.beforeList?.(prefix)
+    return this.inner.list(prefix, o)
+  }
+}
+
+describe('item 1: updateLatest on a latest that came by read-through', () => {
+  it('is queued and synced on a fresh device, and the edit wins over the bytes it started from', async () => {
+    const remote = new MemoryStorage()
+    const store = new TieredStorage({ local: new MemoryStorage(), remote, retries: 0 })
+    // Sixteen locations: an edit that kept `createdAt` would lose to the server's copy about half
+    // the time if the device did not know it started from that copy (the hash tie-break).
+    const locations = Array.from({ length: 16 }, where)
+    for (const location of locations) {
+      await remote.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('server') })
+    }
+    for (const [i, location] of locations.entries()) {
+      const result = await store.updateLatest({ location, mutate: (current) => ({ ...current!, appData: { tag: `edit ${i}` } }) })
+      expect(result.committed).toBe(true)
+    }
+    expect(await store.pendingCount()).toBe(16)
+    expect((await store.sync()).pushed).toBe(16) // the sixteen edits; each location's history comes down too
+    for (const [i, location] of locations.entries()) expect((await remote.loadSnapshot({ location }))?.appData.tag).toBe(`edit ${i}`)
+    expect(await store.pendingCount()).toBe(0)
+    store.close()
+  })
+})
+
+describe('item 2: a delete issued while a sync is running', () => {
+  /** A device with `count` snapshots synced to a hooked remote. */
+  async function synced(count: number) {
+    const remote = new HookedBackend(new MemoryBackend())
+    const local = new MemoryBackend()
+    const store = new TieredStorage({ local, remote, retries: 0 })
+    const location = where()
+    const ids = Array.from({ length: count }, () => newSnapshotId())
+    for (const id of ids) await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(id) })
+    await store.sync()
+    const server = new MemoryStorage()
+    Object.defineProperty(server, 'backend', { value: remote.inner })
+    return { remote, local, store, location, ids, server }
+  }
+
+  /** Runs `deletion` once, while the sync lists the remote history (before it pulls). */
+  function during(remote: HookedBackend, deletion: () => Promise<unknown>): void {
+    let done = false
+    remote.beforeList = async (prefix) => {
+      if (done || !prefix.includes('immutable_history')) return
+      done = true
+      await deletion()
+    }
+  }
+
+  /** After the running sync and one more, both tiers agree and nothing is pending. */
+  async function settle(d: Awaited<ReturnType<typeof synced>>) {
+    await d.store.sync()
+    d.remote.beforeList = undefined
+    await d.store.sync()
+    expect(await d.store.pendingCount()).toBe(0)
+    return { here: await d.store.listSnapshotIds({ location: d.location }), there: await d.server.listSnapshotIds({ location: d.location }) }
+  }
+
+  it('deleteSnapshot: the deleted id does not come back', async () => {
+    const d = await synced(4)
+    during(d.remote, () => d.store.deleteSnapshot({ location: d.location, snapshotId: d.ids[1]! }))
+    const { here, there } = await settle(d)
+    const expected = d.ids.filter((_, i) => i !== 1)
+    expect(here).toEqual(expected)
+    expect(there).toEqual(expected)
+    d.store.close()
+  })
+
+  it('prune: the pruned ids do not come back', async () => {
+    const d = await synced(5)
+    during(d.remote, () => d.store.prune({ location: d.location, keepLast: 2 }))
+    const { here, there } = await settle(d)
+    expect(here).toEqual(d.ids.slice(3))
+    expect(there).toEqual(d.ids.slice(3))
+    d.store.close()
+  })
+
+  it('a read-through racing deleteSnapshot does not cache the deleted id back', async () => {
+    const remote = new HookedBackend(new MemoryBackend())
+    const server = new MemoryStorage()
+    Object.defineProperty(server, 'backend', { value: remote.inner })
+    const location = where()
+    const snapshotId = newSnapshotId()
+    await server.saveSnapshot({ location, snapshotId, isLatest: false, snapshot: sampleSnapshot('remote') })
+    const store = new TieredStorage({ local: new MemoryBackend(), remote, retries: 0 })
+    remote.beforeGet = async () => {
+      remote.beforeGet = undefined
+      await store.deleteSnapshot({ location, snapshotId })
+    }
+    await store.loadSnapshot({ location, snapshotId }) // reads through while the delete runs
+    expect(await store.hasSnapshot({ location, snapshotId })).toBe(false)
+    await store.sync()
+    expect(await store.hasSnapshot({ location, snapshotId })).toBe(false)
+    expect(await server.hasSnapshot({ location, snapshotId })).toBe(false)
+    expect(await store.listSnapshotIds({ location })).toEqual([])
+    store.close()
+  })
+
+  it('deleteSession: nothing of the session comes back', async () => {
+    const d = await synced(3)
+    during(d.remote, () => d.store.deleteSession({ sessionId: d.location.sessionId }))
+    const { here, there } = await settle(d)
+    expect(here).toEqual([])
+    expect(there).toEqual([])
+    expect(await d.store.loadSnapshot({ location: d.location })).toBeNull()
+    expect((await d.local.list(`${d.location.sessionId}/`, { limit: 10 })).entries).toEqual([])
+    expect((await d.remote.inner.list(`${d.location.sessionId}/`, { limit: 10 })).entries).toEqual([])
+    d.store.close()
+  })
+})
