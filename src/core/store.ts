@@ -1,9 +1,9 @@
-import type { Backend, BackendListPage } from './backend.js'
+import type { Backend } from './backend.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
-import { ConflictError, RemoteError, ValidationError, throwIfAborted } from './errors.js'
+import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
-import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, sessionPrefix } from './keys.js'
-import { deleteAll } from './listing.js'
+import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
+import { deleteSessionKeys, nextCursor } from './listing.js'
 import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
 import type { CallOptions, Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
 
@@ -84,7 +84,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
         const id = historyIdIn(folder, e.key)
         if (id !== undefined && items.length < limit) items.push({ snapshotId: id, createdAt: snapshotIdTime(id), storedBytes: e.size })
       }
-      cursor = advance(cursor, page, folder)
+      cursor = nextCursor(cursor, page, folder)
       if (!page.truncated) return { items }
       if (items.length >= limit) return { items, nextStartAfter: items.at(-1)!.snapshotId }
     }
@@ -100,7 +100,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async deleteSession(p: { sessionId: string } & CallOptions): Promise<void> {
-    await deleteAll(this.backend, sessionPrefix(this.prefix, checkId('sessionId', p?.sessionId)), { signal: p.signal })
+    await deleteSessionKeys(this.backend, joinPrefix(this.prefix), checkId('sessionId', p?.sessionId), { signal: p.signal })
   }
 
   async loadManifest(p: { location: SnapshotLocation } & CallOptions): Promise<SnapshotManifest> {
@@ -263,18 +263,6 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     }
     throw new ConflictError(`${key} holds a different snapshot (history is write-once)`, { key })
   }
-}
-
-/**
- * The listing cursor after `page`. A truncated page that does not move past the previous cursor
- * (a server repeating a page, or answering "more" with nothing) would loop forever: `RemoteError`.
- */
-function advance(previous: string | undefined, page: BackendListPage, prefix: string): string | undefined {
-  const last = page.entries.at(-1)?.key
-  if (page.truncated && (last === undefined || (previous !== undefined && last <= previous))) {
-    throw new RemoteError(`listing ${prefix} did not advance past ${previous ?? 'its start'}`, { key: prefix })
-  }
-  return last
 }
 
 function checkPositiveInt(field: string, value: unknown): number {

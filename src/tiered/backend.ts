@@ -1,5 +1,5 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
-import { deleteAll } from '../core/listing.js'
+import { deleteSessionKeys } from '../core/listing.js'
 import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
 import { recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
@@ -166,5 +166,5 @@ export function createTieredBackend(options: TieredBackendOptions): { backend: T
  */
 export async function dropSession(tiers: Tiers, sessionId: string, options?: BackendCallOptions): Promise<void> {
   await addEntry(tiers, sessionId, 'drop', options)
-  await deleteAll(tiers.local, `${tiers.localRoot}${sessionId}/`, options)
+  await deleteSessionKeys(tiers.local, tiers.localRoot, sessionId, options)
 }

@@ -1,6 +1,6 @@
 import { snapshotIdTime } from '../core/ids.js'
 import { sessionOfRelative } from '../core/keys.js'
-import { deleteAll } from '../core/listing.js'
+import { deleteAll, deleteSessionKeys } from '../core/listing.js'
 import { sameBytes } from '../core/util.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
 import type { OutboxEntry } from './outbox.js'
@@ -73,7 +73,7 @@ async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<
   for (const entry of entries) if (entry.kind === 'drop') drops.set(entry.rel, entry.id)
   context.progress.total += drops.size
   for (const [sessionId, newest] of drops) {
-    await withRetries(context, () => deleteAll(remote, `${remoteRoot}${sessionId}/`, { signal }))
+    await withRetries(context, () => deleteSessionKeys(remote, remoteRoot, sessionId, { signal }))
     // What both tiers agreed on is gone from the remote: forget it (a folder directly under the
     // session keeps its state at `<sessionId>` itself).
     await deleteAll(local, `${statePrefix}${sessionId}/`, { signal })

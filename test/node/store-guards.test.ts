@@ -26,6 +26,7 @@ describe('listing progress guard', () => {
     backend.stuck = true
     await expect(store.listSnapshots({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     await expect(store.prune({ location, keepLast: 1 })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
+    await expect(store.deleteSession({ sessionId: 's1' })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     expect(backend.lists).toBeLessThan(10)
     backend.stuck = false
     expect(await store.listSnapshotIds({ location })).toHaveLength(3) // nothing was deleted

@@ -18,9 +18,14 @@ type CodecOptions = Parameters<ContractHarness['create']>[0]
 const TOKEN = 'Bearer runtime-contract'
 const BASE_PATH = '/v1/snapshots'
 
-/** The server side: the real handler over one memory store (tests use unique session ids). */
-function handler(): (request: Request) => Promise<Response> {
-  return createSnapshotHandler({ storage: new MemoryStorage(), basePath: BASE_PATH, authorize: (r) => r.headers.get('authorization') === TOKEN })
+/**
+ * The server side: the real handler over one memory store (tests use unique session ids), and
+ * that store, where the contract suite plants corrupt bytes (the handler refuses to store some
+ * of them, an empty body, through HTTP).
+ */
+function server(): { handle: (request: Request) => Promise<Response>; storage: MemoryStorage } {
+  const storage = new MemoryStorage()
+  return { handle: createSnapshotHandler({ storage, basePath: BASE_PATH, authorize: (r) => r.headers.get('authorization') === TOKEN }), storage }
 }
 
 /**
@@ -31,10 +36,11 @@ function handler(): (request: Request) => Promise<Response> {
  */
 export function runtimeHarnesses(tag: string, serverName: string, serve: Serve): { http: ContractHarness[]; tiered: ContractHarness[] } {
   let origin: Promise<string> | undefined
-  const server = () => (origin ??= serve(handler()).then((s) => s.origin))
+  const socketServer = server()
+  const listening = () => (origin ??= serve(socketServer.handle).then((s) => s.origin))
   const overSocket = async (options?: CodecOptions) =>
-    new HttpStorage({ baseUrl: `${await server()}${BASE_PATH}`, headers: { authorization: TOKEN }, ...options })
-  const inProcess = handler()
+    new HttpStorage({ baseUrl: `${await listening()}${BASE_PATH}`, headers: { authorization: TOKEN }, ...options })
+  const inProcess = server()
 
   // The codec options go to the tiered store: it encodes, and pushes the stored bytes unchanged.
   const tiered = (name: string, remote: () => Promise<MemoryStorage | HttpStorage>): ContractHarness => ({
@@ -50,12 +56,18 @@ export function runtimeHarnesses(tag: string, serverName: string, serve: Serve):
       {
         name: `HttpStorage → handler → memory (${tag}, in-process)`,
         create: async (options) => ({
-          store: new HttpStorage({ baseUrl: `http://local.test${BASE_PATH}`, fetch: (u, init) => inProcess(new Request(u, init)), headers: { authorization: TOKEN }, ...options }),
+          store: new HttpStorage({
+            baseUrl: `http://local.test${BASE_PATH}`,
+            fetch: (u, init) => inProcess.handle(new Request(u, init)),
+            headers: { authorization: TOKEN },
+            ...options,
+          }),
+          backend: inProcess.storage.backend,
         }),
       },
       {
         name: `HttpStorage → ${serverName} → handler → memory (${tag})`,
-        create: async (options) => ({ store: await overSocket(options) }),
+        create: async (options) => ({ store: await overSocket(options), backend: socketServer.storage.backend }),
       },
     ],
     tiered: [
