@@ -174,7 +174,8 @@ const sdkClient = (s3, requestHandler) =>
           for (let i = 0; i < 3; i++) await lib[op](i) // warm-up (and objects for the GETs)
           const t0 = performance.now()
           for (let i = 0; i < ops; i++) await lib[op](i)
-          ;(results[name] ??= []).push(((performance.now() - t0) * 1000) / ops)
+          results[name] ??= []
+          results[name].push(((performance.now() - t0) * 1000) / ops)
         }
       }
       rows.push({ label, op: op.toUpperCase(), ...Object.fromEntries(NAMES.map((k) => [k, median(results[k])])) })

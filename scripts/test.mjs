@@ -41,8 +41,12 @@ function run(cmd, args, { env = {}, capture = false, timeoutMs = 45 * 60_000 } =
     })
     let out = ''
     if (capture) {
-      child.stdout.on('data', (d) => (process.stdout.write(d), (out += d)))
-      child.stderr.on('data', (d) => (process.stderr.write(d), (out += d)))
+      const echo = (stream) => (d) => {
+        stream.write(d)
+        out += d
+      }
+      child.stdout.on('data', echo(process.stdout))
+      child.stderr.on('data', echo(process.stderr))
     }
     const timer = setTimeout(() => {
       console.error(`\n!!! ${cmd} ${args.join(' ')} exceeded ${timeoutMs / 60_000} min: killing it`)

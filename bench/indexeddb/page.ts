@@ -17,7 +17,7 @@ function snapshotOf(bytes: number): Snapshot {
   const messages: { role: string; content: { text: string }[] }[] = []
   let size = 0
   for (let i = 0; size < bytes - 200; i++) {
-    const text = Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 3 + ((i * j) % 5)) % words.length]).join(' ') + ` #${i}`
+    const text = `${Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 3 + ((i * j) % 5)) % words.length]).join(' ')} #${i}`
     messages.push({ role: i % 2 ? 'assistant' : 'user', content: [{ text }] })
     size += text.length + 40
   }
@@ -41,7 +41,10 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
   const rawKeys: string[] = []
   out.push({
     name: 'raw idb put/get',
-    save: async (i) => void (await raw.put('s', plain, (rawKeys[i] = `k/${newSnapshotId()}`))),
+    save: async (i) => {
+      rawKeys[i] = `k/${newSnapshotId()}`
+      await raw.put('s', plain, rawKeys[i])
+    },
     load: async (i) => void (await raw.get('s', rawKeys[i]!)),
   })
 
@@ -71,7 +74,8 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
     name: 'raw IndexedDB API put/get, 1 record',
     save: (i) => {
       const tx = native.transaction('s', 'readwrite')
-      tx.objectStore('s').put(plain, (oneKeys[i] = `1/${newSnapshotId()}`))
+      oneKeys[i] = `1/${newSnapshotId()}`
+      tx.objectStore('s').put(plain, oneKeys[i])
       return commit(tx)
     },
     load: (i) => nativeGet(oneKeys[i]!),
@@ -81,7 +85,8 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
     name: 'raw IndexedDB API put/get, 2 records',
     save: (i) => {
       const tx = native.transaction(['s', 'm'], 'readwrite')
-      const key = (twoKeys[i] = `2/${newSnapshotId()}`)
+      const key = `2/${newSnapshotId()}`
+      twoKeys[i] = key
       tx.objectStore('m').add({ key, size: plain.length, etag: 'e' })
       tx.objectStore('s').put({ etag: 'e', body: plain }, key)
       return commit(tx)
@@ -93,7 +98,10 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
   const objKeys: string[] = []
   out.push({
     name: 'raw idb put/get of the object (no JSON)',
-    save: async (i) => void (await raw.put('s', snapshot, (objKeys[i] = `o/${newSnapshotId()}`))),
+    save: async (i) => {
+      objKeys[i] = `o/${newSnapshotId()}`
+      await raw.put('s', snapshot, objKeys[i])
+    },
     load: async (i) => void (await raw.get('s', objKeys[i]!)),
   })
 
@@ -101,7 +109,10 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
   const kvKeys: string[] = []
   out.push({
     name: 'idb-keyval set/get',
-    save: (i) => kvSet((kvKeys[i] = `k/${newSnapshotId()}`), plain, kv),
+    save: (i) => {
+      kvKeys[i] = `k/${newSnapshotId()}`
+      return kvSet(kvKeys[i], plain, kv)
+    },
     load: async (i) => void (await kvGet(kvKeys[i]!, kv)),
   })
 
@@ -109,7 +120,10 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
   const backendKeys: string[] = []
   out.push({
     name: 'ours: backend put/get (same bytes)',
-    save: async (i) => void (await backend.put((backendKeys[i] = `k/${newSnapshotId()}`), plain, { ifNoneMatch: '*' })),
+    save: async (i) => {
+      backendKeys[i] = `k/${newSnapshotId()}`
+      await backend.put(backendKeys[i], plain, { ifNoneMatch: '*' })
+    },
     load: async (i) => void (await backend.get(backendKeys[i]!)),
   })
 
@@ -120,7 +134,10 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
       const ids: string[] = []
       out.push({
         name: `ours: ${compression === 'none' ? "compression 'none'" : "compression 'gzip'"}${isLatest ? ', isLatest (2 writes)' : ''}`,
-        save: (i) => storage.saveSnapshot({ location: l, snapshotId: (ids[i] = newSnapshotId()), isLatest, snapshot }),
+        save: (i) => {
+          ids[i] = newSnapshotId()
+          return storage.saveSnapshot({ location: l, snapshotId: ids[i], isLatest, snapshot })
+        },
         load: async (i) => void (await storage.loadSnapshot({ location: l, snapshotId: ids[i]! })),
       })
     }

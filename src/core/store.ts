@@ -218,7 +218,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (keepLast !== undefined && (!Number.isInteger(keepLast) || keepLast < 0)) {
       throw new ValidationError('keepLast', 'must be an integer >= 0')
     }
-    if (olderThan !== undefined && !(olderThan instanceof Date && !isNaN(olderThan.getTime()))) {
+    if (olderThan !== undefined && !(olderThan instanceof Date && !Number.isNaN(olderThan.getTime()))) {
       throw new ValidationError('olderThan', 'must be a valid Date')
     }
     const { items } = await this.listSnapshots({ location: l, signal: p.signal })

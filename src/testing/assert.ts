@@ -23,7 +23,7 @@ export function ok(value: unknown, message = 'expected a truthy value'): asserts
 export function equal(actual: unknown, expected: unknown, message = ''): void {
   const a = canonical(actual)
   const e = canonical(expected)
-  if (a !== e) throw new AssertionError(`${message ? message + ': ' : ''}expected ${clip(e)}, got ${clip(a)}`)
+  if (a !== e) throw new AssertionError(`${message ? `${message}: ` : ''}expected ${clip(e)}, got ${clip(a)}`)
 }
 
 /** @internal Awaits `fn` and checks it rejects with a `SnapshelfError` of `code`; returns the error. */
@@ -59,5 +59,5 @@ function canonical(value: unknown): string {
 }
 
 function clip(s: string): string {
-  return s.length > 300 ? s.slice(0, 300) + '…' : s
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s
 }

@@ -1,7 +1,7 @@
 import type { Backend } from '../core/backend.js'
 import { isGzip } from '../core/codec.js'
 import { ConflictError } from '../core/errors.js'
-import { newSnapshotId, snapshotIdTime } from '../core/ids.js'
+import { newSnapshotId, } from '../core/ids.js'
 import { historyFolder, historyKey, latestKey, manifestKey } from '../core/keys.js'
 import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
@@ -103,7 +103,7 @@ function spyOn(backend: Backend): { calls: string[]; restore(): void } {
   const saved: Record<string, unknown> = {}
   for (const m of ['get', 'head', 'put', 'delete', 'list']) {
     const fn = target[m] as (...a: unknown[]) => unknown
-    saved[m] = Object.prototype.hasOwnProperty.call(target, m) ? fn : undefined
+    saved[m] = Object.hasOwn(target, m) ? fn : undefined
     target[m] = function (this: unknown, ...args: unknown[]) {
       calls.push(m)
       return fn.apply(backend, args)
@@ -316,7 +316,13 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
   t('updateLatest creates, then changes latest atomically', async ({ store }) => {
     const location = uniqueLocation()
     const seen: (Snapshot | null)[] = []
-    const first = await store.updateLatest({ location, mutate: (cur) => (seen.push(cur), sampleSnapshot('v1')) })
+    const first = await store.updateLatest({
+      location,
+      mutate: (cur) => {
+        seen.push(cur)
+        return sampleSnapshot('v1')
+      },
+    })
     equal(first.committed, true)
     equal(seen, [null], 'mutate saw no latest')
     const second = await store.updateLatest({ location, mutate: (cur) => ({ ...cur!, appData: { tag: 'v2', prev: cur!.appData.tag! } }) })
@@ -601,7 +607,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
   t(`${HOSTILE_IDS.length} hostile ids are ERR_VALIDATION before any I/O`, async ({ store, backend }) => {
     const location = uniqueLocation()
     await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('victim') })
-    const before = await backend.list(`${store.prefix ? store.prefix + '/' : ''}${location.sessionId}/`, { limit: 1000 })
+    const before = await backend.list(`${store.prefix ? `${store.prefix}/` : ''}${location.sessionId}/`, { limit: 1000 })
     const spy = spyOn(store.backend)
     try {
       for (const id of HOSTILE_IDS) {
@@ -649,7 +655,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     } finally {
       spy.restore()
     }
-    const after = await backend.list(`${store.prefix ? store.prefix + '/' : ''}${location.sessionId}/`, { limit: 1000 })
+    const after = await backend.list(`${store.prefix ? `${store.prefix}/` : ''}${location.sessionId}/`, { limit: 1000 })
     equal(after.entries.map((e) => e.key), before.entries.map((e) => e.key), 'stored keys unchanged')
     equal((await store.loadSnapshot({ location }))?.appData.tag, 'victim', 'stored snapshot unchanged')
   })

@@ -95,7 +95,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     expect(new Set(ids).size).toBe(50)
     expect(keys).toBe(51) // 50 history objects + latest, nothing else
     const latest = await workerApi(url).loadSnapshot({ location })
-    expect((latest?.data.messages as unknown[]).length).toBe(50)
+    expect((latest!.data.messages as unknown[]).length).toBe(50)
     await expect.poll(() => page.locator('#pending').textContent()).toBe('0')
     expect(await page.locator('#last-sync').textContent()).not.toBe('never')
     await context.close()
@@ -159,7 +159,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(ids).toEqual([...written].sort())
     expect(keys).toBe(31)
-    expect(((await workerApi(url).loadSnapshot({ location }))?.data.messages as unknown[]).length).toBe(30)
+    expect(((await workerApi(url).loadSnapshot({ location }))!.data.messages as unknown[]).length).toBe(30)
     await expect.poll(() => reopened.evaluate(() => app.storage.pendingCount())).toBe(0)
     await context.close()
   })

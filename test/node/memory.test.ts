@@ -30,6 +30,7 @@ it('watchLatest: an unsubscribe while a change is being decoded silences that ch
     constructor(format: CompressionFormat) {
       stop()
       setTimeout(decoded, 50)
+      // biome-ignore lint/correctness/noConstructorReturn: a stand-in that hands out the real stream, to time the unsubscribe
       return new Real(format)
     }
   } as typeof DecompressionStream

@@ -40,7 +40,9 @@ beforeAll(async () => {
       }
     }
     server!.stdout!.on('data', onData)
-    server!.stderr!.on('data', (chunk: Buffer) => void (output += String(chunk)))
+    server!.stderr!.on('data', (chunk: Buffer) => {
+      output += String(chunk)
+    })
     server!.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`npm start exited (${code}) before printing ${url}:\n${output}`))

@@ -53,7 +53,10 @@ const tab = {
     return new Promise((resolve, reject) => {
       const request = indexedDB.open(dbName, version)
       request.onblocked = () => resolve('blocked')
-      request.onsuccess = () => (request.result.close(), resolve('opened'))
+      request.onsuccess = () => {
+        request.result.close()
+        resolve('opened')
+      }
       request.onerror = () => reject(request.error)
     })
   },
@@ -69,7 +72,8 @@ const tab = {
     const big = (i: number) => sampleSnapshot(i, { noise: Array.from({ length: 200 * 1024 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join('') })
     let failedId: string | undefined
     for (let i = 0; i < 100 && !error; i++) {
-      const id = (failedId = newSnapshotId())
+      const id = newSnapshotId()
+      failedId = id
       try {
         await storage.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: big(i) })
         saved.push(id)
