@@ -161,15 +161,18 @@ export class HttpBackend implements Backend {
    */
   async #send(call: HandlerCall): Promise<RetriedResponse> {
     const { headers: common, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this.#options
-    const headers = new Headers(typeof common === 'function' ? await common() : common)
+    const supplied = typeof common === 'function' ? await common() : common
+    const headers = new Headers(supplied)
     for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value)
+    // The caller's header values (credentials among them) never enter an error message.
+    const secrets = supplied === undefined ? [] : headerList(supplied).map(([, value]) => value)
     const { method, body } = call
     const what = `HTTP ${method} ${call.path.split('?')[0]}`
     const url = this.#base + call.path
     const answer = await fetchWithRetry((signal) => send(url, { method, headers, body, signal }), { retries, timeoutMs, signal: call.signal }, what)
     const { response } = answer
     if (response.ok || response.status === call.absent) return answer
-    throw errorOfAnswer(what, response, answer.body)
+    throw errorOfAnswer(what, response, answer.body, secrets)
   }
 }
 
