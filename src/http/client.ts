@@ -1,11 +1,11 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
-import { RemoteError, ValidationError } from '../core/errors.js'
+import { RemoteError, SnapshelfError, ValidationError } from '../core/errors.js'
 import { checkPrefix } from '../core/ids.js'
 import { joinPrefix } from '../core/keys.js'
 import { type RetriedResponse, type RetryPolicy, fetchWithRetry } from '../core/retry.js'
 import { chunks } from '../core/util.js'
 import { WriteTokens } from '../core/write-tokens.js'
-import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer } from './protocol.js'
+import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer, redactSecrets } from './protocol.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).
@@ -162,14 +162,23 @@ export class HttpBackend implements Backend {
   async #send(call: HandlerCall): Promise<RetriedResponse> {
     const { headers: common, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this.#options
     const supplied = typeof common === 'function' ? await common() : common
-    const headers = new Headers(supplied)
+    // Checked before `Headers` sees them (its error would quote a token); their values, credentials
+    // among them, are then kept out of every error message.
+    const list = supplied === undefined ? [] : headerList(supplied)
+    const secrets = list.map(([, value]) => value)
+    const headers = new Headers(list)
     for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value)
-    // The caller's header values (credentials among them) never enter an error message.
-    const secrets = supplied === undefined ? [] : headerList(supplied).map(([, value]) => value)
     const { method, body } = call
     const what = `HTTP ${method} ${call.path.split('?')[0]}`
     const url = this.#base + call.path
-    const answer = await fetchWithRetry((signal) => send(url, { method, headers, body, signal }), { retries, timeoutMs, signal: call.signal }, what)
+    const attempt = async (signal: AbortSignal): Promise<Response> => {
+      try {
+        return await send(url, { method, headers, body, signal })
+      } catch (error) {
+        throw scrubbed(error, secrets)
+      }
+    }
+    const answer = await fetchWithRetry(attempt, { retries, timeoutMs, signal: call.signal }, what)
     const { response } = answer
     if (response.ok || response.status === call.absent) return answer
     throw errorOfAnswer(what, response, answer.body, secrets)
@@ -183,6 +192,14 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1
 function checkOptions(options: HttpBackendOptions): void {
   const { baseUrl, retries, timeoutMs, fetch, headers } = options ?? ({} as HttpBackendOptions)
   if (typeof baseUrl !== 'string' || !baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
+  // Credentials in the URL would end up in fetch's own errors (undici quotes the URL): headers carry them.
+  let url: URL | undefined
+  try {
+    url = new URL(baseUrl, 'http://relative.invalid')
+  } catch {
+    // Refused just below, without the parser's message (which quotes the URL).
+  }
+  if (!url || url.username || url.password) throw new ValidationError('baseUrl', 'must be a URL without credentials (send them in headers)')
   if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) throw new ValidationError('retries', 'must be an integer >= 0')
   if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new ValidationError('timeoutMs', `must be an integer from 1 to ${MAX_TIMEOUT_MS}`)
@@ -191,17 +208,46 @@ function checkOptions(options: HttpBackendOptions): void {
   if (headers !== undefined && typeof headers !== 'function') headerList(headers)
 }
 
+/** An HTTP token (RFC 9110): what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~\w-]+$/
+/** What a header value may hold once `Headers` trims it: tabs, visible Latin-1, inner spaces; no line break, no NUL. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
 /**
- * The name / value pairs of a `HeadersInit`: a `Headers`, a list of pairs, or a record of
- * strings; anything else is a `ValidationError` (naming `headers`, never quoting a value).
+ * The name / value pairs of a `HeadersInit` (a `Headers`, a list of pairs, or a record of
+ * strings), each checked as `Headers` would: anything else is a `ValidationError` that names
+ * the header and never quotes its value, since the platform's own error quotes it (a token).
  */
 function headerList(init: unknown): [string, string][] {
-  if (init instanceof Headers) return [...init]
+  let list: [string, string][] | undefined
   const isPair = (pair: unknown): boolean => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === 'string')
-  if (Array.isArray(init) && init.every(isPair)) return init as [string, string][]
   const isRecord = typeof init === 'object' && init !== null && !Array.isArray(init)
-  if (isRecord && Object.values(init).every((value) => typeof value === 'string')) return Object.entries(init as Record<string, string>)
-  throw new ValidationError('headers', 'must be a Headers, a list of [name, value] string pairs, a record of strings, or a function returning one')
+  if (init instanceof Headers) list = [...init]
+  else if (Array.isArray(init) && init.every(isPair)) list = init as [string, string][]
+  else if (isRecord && Object.values(init).every((value) => typeof value === 'string')) list = Object.entries(init as Record<string, string>)
+  if (!list) throw new ValidationError('headers', 'must be a HeadersInit of strings, or a function returning one')
+  for (const [name, value] of list) {
+    if (!HEADER_NAME.test(name)) throw new ValidationError('headers', 'names must be HTTP tokens')
+    // `Headers` trims leading and trailing whitespace (newlines included) itself.
+    if (!HEADER_VALUE.test(value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ''))) {
+      throw new ValidationError(`headers.${name.toLowerCase()}`, 'must not hold a line break, NUL or a character past U+00FF')
+    }
+  }
+  return list
+}
+
+/**
+ * What a failed fetch threw, as `RemoteError` may keep it for `cause`: the same name, and
+ * messages (its causes' too) with the request's header values and anything else that looks like
+ * a credential redacted; our own typed errors as they are (they carry none).
+ */
+function scrubbed(error: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (error instanceof SnapshelfError) return error
+  if (!(error instanceof Error)) return new Error(redactSecrets(String(error), secrets))
+  const cause = error.cause === undefined || depth >= 4 ? undefined : { cause: scrubbed(error.cause, secrets, depth + 1) }
+  const copy = new Error(redactSecrets(error.message, secrets), cause)
+  copy.name = error.name
+  return copy
 }
 
 /** A 200 that is not what the handler answers: a captive portal, a proxy's page, a broken route. */
