@@ -242,7 +242,7 @@ describe('HttpStorage options', () => {
     // setTimeout turns anything past 2^31 - 1 ms into an immediate timeout.
     for (const timeoutMs of [0, -1, Number.NaN, '100', 2 ** 31, null]) invalid({ timeoutMs }, 'timeoutMs')
     for (const fetch of ['fetch', {}, 42, null]) invalid({ fetch }, 'fetch')
-    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [[1, 2]], { 'x-n': 1 }, null]) invalid({ headers }, 'headers')
+    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [['a', 'b', 'c']], { 'x n': 'v' }, null]) invalid({ headers }, 'headers')
     // What is valid stays valid.
     new HttpStorage({ baseUrl: '/api', retries: 0, timeoutMs: 1, fetch: async () => new Response(), headers: [['x-a', '1']] })
     new HttpStorage({ baseUrl: '/api', headers: new Headers({ 'x-a': '1' }) })
