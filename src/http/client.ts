@@ -1,11 +1,11 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
-import { RemoteError, ValidationError } from '../core/errors.js'
+import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { RemoteError, SnapshelfError, ValidationError } from '../core/errors.js'
 import { checkPrefix } from '../core/ids.js'
 import { joinPrefix } from '../core/keys.js'
 import { type RetriedResponse, type RetryPolicy, fetchWithRetry } from '../core/retry.js'
 import { chunks } from '../core/util.js'
 import { WriteTokens } from '../core/write-tokens.js'
-import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer } from './protocol.js'
+import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer, redactSecrets } from './protocol.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).
@@ -161,44 +161,76 @@ export class HttpBackend implements Backend {
    */
   async #send(call: HandlerCall): Promise<RetriedResponse> {
     const { headers: common, fetch: send = (input, init) => fetch(input, init), retries, timeoutMs } = this.#options
-    const headers = new Headers(typeof common === 'function' ? await common() : common)
+    const headers = headersOf(typeof common === 'function' ? await common() : common)
+    // The caller's header values, credentials among them, are kept out of every error message.
+    const secrets = [...headers.values()]
     for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value)
     const { method, body } = call
     const what = `HTTP ${method} ${call.path.split('?')[0]}`
     const url = this.#base + call.path
-    const answer = await fetchWithRetry((signal) => send(url, { method, headers, body, signal }), { retries, timeoutMs, signal: call.signal }, what)
+    const attempt = async (signal: AbortSignal): Promise<Response> => {
+      try {
+        return await send(url, { method, headers, body, signal })
+      } catch (error) {
+        throw scrubbed(error, secrets)
+      }
+    }
+    const answer = await fetchWithRetry(attempt, { retries, timeoutMs, signal: call.signal }, what)
     const { response } = answer
     if (response.ok || response.status === call.absent) return answer
-    throw errorOfAnswer(what, response, answer.body)
+    throw errorOfAnswer(what, response, answer.body, secrets)
   }
 }
 
 /** The longest timer `setTimeout` keeps: a longer delay fires at once. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
+const MAX_TIMEOUT_MS = 2_147_483_647 // 2^31 - 1, written out: an expression would stay in bundles that never use it
 
 /** Every option checked once, at construction: a bad one would otherwise fail each request, or none. */
 function checkOptions(options: HttpBackendOptions): void {
   const { baseUrl, retries, timeoutMs, fetch, headers } = options ?? ({} as HttpBackendOptions)
   if (typeof baseUrl !== 'string' || !baseUrl) throw new ValidationError('baseUrl', 'must be a URL string')
+  // Credentials in the URL would end up in fetch's own errors (undici quotes the URL): headers carry them.
+  let url: URL | undefined
+  try {
+    url = new URL(baseUrl, 'http://relative.invalid')
+  } catch {
+    // Refused just below, without the parser's message (which quotes the URL).
+  }
+  if (!url || url.username || url.password) throw new ValidationError('baseUrl', 'must be a URL without credentials (send them in headers)')
   if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) throw new ValidationError('retries', 'must be an integer >= 0')
   if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new ValidationError('timeoutMs', `must be an integer from 1 to ${MAX_TIMEOUT_MS}`)
   }
   if (fetch !== undefined && typeof fetch !== 'function') throw new ValidationError('fetch', 'must be a function (input, init) => Promise<Response>')
-  if (headers !== undefined && typeof headers !== 'function') headerList(headers)
+  if (headers !== undefined && typeof headers !== 'function') headersOf(headers)
 }
 
 /**
- * The name / value pairs of a `HeadersInit`: a `Headers`, a list of pairs, or a record of
- * strings; anything else is a `ValidationError` (naming `headers`, never quoting a value).
+ * The headers of a `HeadersInit`, as `Headers` builds them, or a `ValidationError` for what it
+ * refuses (a value with an inner line break, NUL or a character past U+00FF; a malformed list).
+ * The platform's own error quotes the offending value, a credential as likely as not: it is
+ * neither kept nor repeated.
  */
-function headerList(init: unknown): [string, string][] {
-  if (init instanceof Headers) return [...init]
-  const isPair = (pair: unknown): boolean => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === 'string')
-  if (Array.isArray(init) && init.every(isPair)) return init as [string, string][]
-  const isRecord = typeof init === 'object' && init !== null && !Array.isArray(init)
-  if (isRecord && Object.values(init).every((value) => typeof value === 'string')) return Object.entries(init as Record<string, string>)
-  throw new ValidationError('headers', 'must be a Headers, a list of [name, value] string pairs, a record of strings, or a function returning one')
+function headersOf(init: unknown): Headers {
+  try {
+    return new Headers(init as HeadersInit)
+  } catch {
+    throw new ValidationError('headers', 'must be a HeadersInit that Headers accepts (no line break, NUL or character past U+00FF in a value), or a function returning one')
+  }
+}
+
+/**
+ * What a failed fetch threw, as `RemoteError` may keep it for `cause`: the same name, and
+ * messages (its causes' too) with the request's header values and anything else that looks like
+ * a credential redacted; our own typed errors as they are (they carry none).
+ */
+function scrubbed(error: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (error instanceof SnapshelfError) return error
+  if (!(error instanceof Error)) return new Error(redactSecrets(String(error), secrets))
+  const cause = error.cause === undefined || depth >= 4 ? undefined : { cause: scrubbed(error.cause, secrets, depth + 1) }
+  const copy = new Error(redactSecrets(error.message, secrets), cause)
+  copy.name = error.name
+  return copy
 }
 
 /** A 200 that is not what the handler answers: a captive portal, a proxy's page, a broken route. */
@@ -218,25 +250,19 @@ function sizeOf(what: string, response: Response): number {
  * with every key under the requested `prefix`, or `undefined` for anything else.
  */
 function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefined {
-  let page: { entries?: unknown; truncated?: unknown } | null
+  let page: { entries?: Partial<BackendEntry>[]; truncated?: unknown } | null
   try {
     page = JSON.parse(new TextDecoder().decode(body))
   } catch {
     return undefined
   }
-  if (typeof page !== 'object' || page === null || !Array.isArray(page.entries) || typeof page.truncated !== 'boolean') return undefined
-  const entries = page.entries as BackendListPage['entries']
+  const entries = page?.entries
+  if (!Array.isArray(entries) || typeof page?.truncated !== 'boolean') return undefined
+  // `e?.`: an entry that is not an object has no key either.
   const wellFormed = entries.every(
-    (e) =>
-      typeof e === 'object' &&
-      e !== null &&
-      typeof e.key === 'string' &&
-      e.key.startsWith(prefix) &&
-      Number.isSafeInteger(e.size) &&
-      e.size >= 0 &&
-      (e.etag === undefined || typeof e.etag === 'string'),
+    (e) => typeof e?.key === 'string' && e.key.startsWith(prefix) && Number.isSafeInteger(e.size) && e.size! >= 0 && ['undefined', 'string'].includes(typeof e.etag),
   )
-  return wellFormed ? { entries, truncated: page.truncated } : undefined
+  return wellFormed ? { entries: entries as BackendEntry[], truncated: page.truncated } : undefined
 }
 
 function etagOf(response: Response): string {

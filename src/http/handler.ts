@@ -163,9 +163,10 @@ class SnapshotHandler {
       response = await this.#route(request)
     } catch (error) {
       if (error instanceof Refusal) response = error.response
-      else if (error instanceof ValidationError) response = new Refusal(400, error.message).response
       else {
-        // A storage failure: a status the client can act on, no internals in the body.
+        // A failure of the storage (a ValidationError there included: the request's own
+        // validation refuses with a 400 itself, so this is the server's misconfiguration): a
+        // status the client can act on, no internals in the body.
         response = storageRefusal(error).response
         try {
           this.#onError?.(error, request)
@@ -241,9 +242,9 @@ class SnapshotHandler {
     const prefix = query.get('prefix') ?? ''
     const startAfter = query.get('startAfter') ?? undefined
     const limit = query.get('limit') ?? String(MAX_BATCH)
-    const sessionId = sessionOfListing('prefix', prefix)
+    const sessionId = listingSession('prefix', prefix)
     // Confined to one session: the cursor must stay inside it too.
-    if (startAfter !== undefined && sessionOfListing('startAfter', startAfter) !== sessionId) throw new Refusal(400, 'startAfter: another session')
+    if (startAfter !== undefined && listingSession('startAfter', startAfter) !== sessionId) throw new Refusal(400, 'startAfter: another session')
     if (!/^[1-9]\d{0,3}$/.test(limit) || Number(limit) > MAX_BATCH) throw new Refusal(400, 'limit: 1..1000')
     await this.#check(request, sessionId, 'list')
     const root = this.#root
@@ -344,9 +345,18 @@ function checkOptions(options: SnapshotHandlerOptions): void {
 function sessionOfKey(value: unknown, op: SnapshotOperation): string {
   const parsed = parseKey(typeof value === 'string' ? value : '')
   if (!parsed || parsed.prefix || (parsed.kind === 'foreignHistory' && op !== 'delete')) {
-    throw new ValidationError('key', 'must follow the snapshot key layout')
+    throw new Refusal(400, 'key must follow the snapshot key layout')
   }
   return parsed.location.sessionId
+}
+
+/** The session a listing `prefix` or `startAfter` is confined to (`sessionOfListing`), or a 400 naming the rule. */
+function listingSession(field: string, value: string): string {
+  try {
+    return sessionOfListing(field, value)
+  } catch (error) {
+    throw error instanceof ValidationError ? new Refusal(400, error.message) : error
+  }
 }
 
 /**

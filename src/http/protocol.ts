@@ -123,23 +123,51 @@ export function storageRefusal(error: unknown): Refusal {
   return new Refusal(502, 'storage failed')
 }
 
+/** `Bearer <credential>` and the other `Authorization` schemes. */
+const AUTH_SCHEME = /\b(Bearer|Basic|Digest|Token|Negotiate|AWS4-HMAC-SHA256)\s+[^\s"',;]+/gi
+/** `<name>: <value>` / `<name>=<value>` where the name says it is a credential (`X-Amz-Signature=…`, `session=…`). */
+const NAMED_CREDENTIAL = /\b([\w-]*(?:authorization|cookie|token|secret|passw(?:or)?d|signature|credential|api[-_]?key|session)[\w-]*)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi
+/** A run of token characters long enough to be a key, signature or JWT. */
+const OPAQUE = /[\w+/=.~-]{20,}/g
+
+/**
+ * @internal `text` (a server's words, about to enter an error message) without anything that
+ * looks like a credential: the `secrets` we sent (header values, and their parts of 8 characters
+ * or more, since an echo may quote a token without its scheme), `Bearer …` and the other schemes,
+ * values of credential-named fields, and long opaque runs of letters and digits (keys,
+ * signatures, JWTs). An error body that echoes the request's headers must not carry them on.
+ *
+ * @example
+ * redactSecrets('bad header Authorization: Bearer abc123', ['Bearer abc123']) // 'bad header Authorization: [redacted]'
+ */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let redacted = text
+  const parts = secrets.flatMap((secret) => [secret, ...secret.split(/[\s,;=]+/)]).filter((part) => part.length >= 8)
+  // Longest first, so a value is replaced whole before any of its parts.
+  for (const part of parts.sort((a, b) => b.length - a.length)) redacted = redacted.split(part).join('[redacted]')
+  redacted = redacted.replace(AUTH_SCHEME, '$1 [redacted]').replace(NAMED_CREDENTIAL, '$1$2[redacted]')
+  return redacted.replace(OPAQUE, (run) => (/\d/.test(run) && /[a-z]/i.test(run) ? '[redacted]' : run))
+}
+
 /**
  * @internal The typed error of a failure answer: 401 / 403 `AuthError`, 413 `TooLargeError`,
  * 507 `QuotaError`, anything else `RemoteError`, each with `status`. The message is `what` (the
  * request, which must hold no secret), the status, and the handler's `{"error"}` message when the
- * body is one (a proxy's page is not quoted: the status text is all there is).
+ * body is one (a proxy's page is not quoted: the status text is all there is), with anything that
+ * looks like a credential, the request's own header values (`secrets`) first, redacted.
  *
  * @example
- * if (!response.ok) throw errorOfAnswer('HTTP GET /objects/k', response, body)
+ * if (!response.ok) throw errorOfAnswer('HTTP GET /objects/k', response, body, ['Bearer abc123'])
  */
-export function errorOfAnswer(what: string, response: Response, body: Uint8Array): SnapshelfError {
+export function errorOfAnswer(what: string, response: Response, body: Uint8Array, secrets: readonly string[]): SnapshelfError {
   const status = response.status
   let message = response.statusText
   try {
-    message = String(JSON.parse(new TextDecoder().decode(body)).error)
+    const error: unknown = JSON.parse(new TextDecoder().decode(body)).error
+    if (typeof error === 'string') message = error
   } catch {
     // Not our handler's JSON: the status text is all there is.
   }
   const Kind = status === 401 || status === 403 ? AuthError : status === 413 ? TooLargeError : status === 507 ? QuotaError : RemoteError
-  return new Kind(`${what}: ${status} ${message}`.slice(0, 300), { status })
+  return new Kind(`${what}: ${status} ${redactSecrets(message, secrets)}`.slice(0, 300), { status })
 }

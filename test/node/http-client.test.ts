@@ -242,10 +242,45 @@ describe('HttpStorage options', () => {
     // setTimeout turns anything past 2^31 - 1 ms into an immediate timeout.
     for (const timeoutMs of [0, -1, Number.NaN, '100', 2 ** 31, null]) invalid({ timeoutMs }, 'timeoutMs')
     for (const fetch of ['fetch', {}, 42, null]) invalid({ fetch }, 'fetch')
-    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [[1, 2]], { 'x-n': 1 }, null]) invalid({ headers }, 'headers')
+    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [['a', 'b', 'c']], { 'x n': 'v' }, null]) invalid({ headers }, 'headers')
     // What is valid stays valid.
     new HttpStorage({ baseUrl: '/api', retries: 0, timeoutMs: 1, fetch: async () => new Response(), headers: [['x-a', '1']] })
     new HttpStorage({ baseUrl: '/api', headers: new Headers({ 'x-a': '1' }) })
     new HttpStorage({ baseUrl: '/api', headers: () => ({ 'x-a': '1' }) })
+  })
+})
+
+describe('HttpStorage error messages', () => {
+  const location = { sessionId: 's-echo', scope: 'agent', scopeId: 'main' }
+  const TOKEN = 'tok_9f8e7d6c5b4a39281706'
+
+  it('redacts credentials an error answer echoes (request headers, signatures, tokens) before they enter a message', async () => {
+    const echoes: [number, string, string][] = [
+      [401, '', JSON.stringify({ error: `bad authorization: Bearer ${TOKEN}` })],
+      [403, '', JSON.stringify({ error: `token ${TOKEN} is not valid for s-echo` })],
+      [400, '', JSON.stringify({ error: `header was ${TOKEN}` })],
+      [502, `Bad Gateway (Authorization: Bearer ${TOKEN})`, '<html>upstream</html>'],
+      [500, '', JSON.stringify({ error: 'X-Amz-Signature=4f2a9c0e1b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1 mismatch' })],
+      [500, '', JSON.stringify({ error: 'cookie: session=8c1f3e5a7b9d0c2e4f6a; theme=dark' })],
+      [500, '', JSON.stringify({ error: 'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U rejected' })],
+    ]
+    const secrets = [TOKEN, '4f2a9c0e1b7d3a5f6e8c9b0a1d2e3f4a', '8c1f3e5a7b9d0c2e4f6a', 'eyJhbGciOiJIUzI1NiJ9', 'dozjgNryP4J3jVmNHl0w5N']
+    for (const [status, statusText, body] of echoes) {
+      const echo: Send = async () => new Response(body, { status, statusText })
+      const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: echo, headers: { authorization: `Bearer ${TOKEN}` }, retries: 0 })
+      const error = (await store.loadSnapshot({ location }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error & { status?: number }
+      expect(error.status, body).toBe(status)
+      expect(error.message, body).toContain(`${status}`)
+      for (const secret of secrets) expect(error.message, body).not.toContain(secret)
+    }
+  })
+
+  it("keeps the handler's own messages as they are", async () => {
+    const refused: Send = async () => Response.json({ error: 'limit: 1..1000' }, { status: 400 })
+    const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: refused, retries: 0 })
+    await expect(store.listSnapshots({ location })).rejects.toMatchObject({ message: 'HTTP GET /list: 400 limit: 1..1000' })
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryStorage, newSnapshotId } from 'snapshelf'
+import { MemoryStorage, ValidationError, newSnapshotId } from 'snapshelf'
 import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { sampleSnapshot } from 'snapshelf/testing'
 
@@ -265,5 +265,38 @@ describe('createSnapshotHandler options', () => {
     const quiet = createSnapshotHandler({ storage: server, authorize: () => true })
     expect((await quiet(new Request(`https://h.test/objects/${key}`, { method: 'PUT', body: body.fill(4) }))).status).toBe(204)
     expect((await server.backend.get(key))!.body).toEqual(body)
+  })
+})
+
+describe('createSnapshotHandler failures of its own storage', () => {
+  it("answers a ValidationError from the server's backend as a 502 without its message, not as the client's 400", async () => {
+    const storage = new MemoryStorage({ prefix: 'root' })
+    const misconfigured = new ValidationError('bucket', 'must be an R2 bucket binding (env.SNAPSHOTS_PROD)')
+    for (const method of ['get', 'head', 'put', 'delete', 'list'] as const) {
+      Object.assign(storage.backend, { [method]: () => Promise.reject(misconfigured) })
+    }
+    const logged: unknown[] = []
+    const handle = createSnapshotHandler({ storage, authorize: () => true, onError: (error) => logged.push(error) })
+    const key = 'alice/scopes/agent/main/snapshots/snapshot_latest.json'
+    const json = { 'content-type': 'application/json' }
+    const requests: [string, RequestInit][] = [
+      [`objects/${key}`, {}],
+      [`objects/${key}`, { method: 'HEAD' }],
+      [`objects/${key}`, { method: 'PUT', body: new Uint8Array([1]) }],
+      [`objects/${key}`, { method: 'DELETE' }],
+      ['list?prefix=alice/', {}],
+      ['delete', { method: 'POST', headers: json, body: JSON.stringify({ keys: [key] }) }],
+    ]
+    for (const [path, init] of requests) {
+      const res = await handle(new Request(`https://h.test/${path}`, init))
+      expect(res.status, `${init.method ?? 'GET'} ${path}`).toBe(502)
+      expect(await res.text()).not.toMatch(/SNAPSHOTS_PROD|bucket/)
+    }
+    expect(logged).toEqual(requests.map(() => misconfigured))
+    // The request's own validation is still the client's 400, with its message.
+    const bad = await handle(new Request('https://h.test/list?prefix=al/../ice/'))
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toEqual({ error: expect.stringMatching(/^prefix /) })
+    expect((await handle(new Request('https://h.test/objects/alice/x'))).status).toBe(400)
   })
 })
