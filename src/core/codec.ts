@@ -1,4 +1,5 @@
 import { CorruptError, TooLargeError, ValidationError } from './errors.js'
+import { readBounded } from './util.js'
 
 /**
  * JSON ⇄ stored bytes. Writers gzip through `CompressionStream` (or write plain JSON); readers
@@ -88,30 +89,12 @@ export function isObject(value: unknown): value is object {
 }
 
 async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
-  const reader = feed(new DecompressionStream('gzip'), bytes).getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
+  let out: Uint8Array | undefined
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      total += value.length
-      if (total > maxBytes) {
-        void reader.cancel().catch(() => {})
-        throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
-      }
-      chunks.push(value)
-    }
+    out = await readBounded(feed(new DecompressionStream('gzip'), bytes), maxBytes)
   } catch (cause) {
-    if (cause instanceof TooLargeError) throw cause
     throw new CorruptError(`${key} is not valid gzip`, { key, cause })
   }
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
+  if (!out) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
   return out
 }

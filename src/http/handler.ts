@@ -1,6 +1,7 @@
 import type { Backend, BackendPutOptions } from '../core/backend.js'
 import { ValidationError } from '../core/errors.js'
 import { joinPrefix, parseKey, sessionOfListing } from '../core/keys.js'
+import { readBounded } from '../core/util.js'
 import {
   DIGEST_HEADER,
   MAX_BATCH,
@@ -398,28 +399,13 @@ async function readBody(request: Request, max: number): Promise<Uint8Array> {
   const declared = request.headers.get('content-length')
   if (declared !== null && !/^\d+$/.test(declared)) throw new Refusal(400, 'bad Content-Length')
   if (declared !== null && Number(declared) > max) throw new Refusal(413, 'body too large')
-  const reader = request.body?.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
+  let body: Uint8Array | undefined
   try {
-    for (;;) {
-      const next = await reader?.read()
-      if (!next || next.done) break
-      size += next.value.length
-      if (size > max) throw new Refusal(413, 'body too large')
-      chunks.push(next.value)
-    }
-  } catch (error) {
-    // Stop the client's upload; a failing cancel changes nothing about the answer.
-    reader?.cancel().catch(() => {})
-    throw error instanceof Refusal ? error : new Refusal(400, 'unreadable body')
+    body = request.body ? await readBounded(request.body, max) : new Uint8Array(0)
+  } catch {
+    throw new Refusal(400, 'unreadable body')
   }
-  if (declared !== null && size !== Number(declared)) throw new Refusal(400, 'body does not match Content-Length')
-  const body = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    body.set(chunk, at)
-    at += chunk.length
-  }
+  if (!body) throw new Refusal(413, 'body too large')
+  if (declared !== null && body.length !== Number(declared)) throw new Refusal(400, 'body does not match Content-Length')
   return body
 }
