@@ -46,12 +46,12 @@ export class HttpBackend implements Backend {
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     const got = await this._call('GET', this._object(key), o, 404)
-    return got && { body: got[1], ...this._remember(got[0]) }
+    return got && { body: got[1], ...this._remember(got[0], key) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
     const got = await this._call('HEAD', this._object(key), o, 404)
-    return got && { size: Number(got[0].headers.get(SIZE_HEADER)), ...this._remember(got[0]) }
+    return got && { size: Number(got[0].headers.get(SIZE_HEADER)), ...this._remember(got[0], key) }
   }
 
   /**
@@ -73,13 +73,13 @@ export class HttpBackend implements Backend {
     const { ifMatch, ifNoneMatch } = o
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     else if (ifNoneMatch) headers['if-none-match'] = '*'
-    const tokens = this._tokens.forPut(ifMatch, ifNoneMatch)
+    const tokens = this._tokens.forPut(key, ifMatch, ifNoneMatch)
     if (tokens.length) headers[TOKENS_HEADER] = tokens.join()
     let attempts = 0
     const done = await this._call('PUT', this._object(key), o, 412, body as Uint8Array<ArrayBuffer>, headers, () => attempts++)
-    if (done) return { etag: this._tokens.keep(etagOf(done[0]), tokens) }
+    if (done) return { etag: this._tokens.keep(key, etagOf(done[0]), tokens) }
     // Retried (timeout, reset, 5xx, lost answer), then refused: maybe our own first attempt.
-    return attempts > 1 && tokens.length ? this._tokens.settle(key, tokens, await this.head(key, o), ifNoneMatch) : null
+    return attempts > 1 && tokens.length ? this._tokens.settle(key, tokens, await this.head(key, o)) : null
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
@@ -99,10 +99,10 @@ export class HttpBackend implements Backend {
   }
 
   /** The ETag and write tokens of a GET / HEAD answer, kept for the next conditional PUT. */
-  private _remember(res: Response): { etag: string; tokens?: string[] } {
+  private _remember(res: Response, key: string): { etag: string; tokens?: string[] } {
     const header = res.headers.get(TOKENS_HEADER)
     const tokens = header ? header.split(',') : undefined
-    return { etag: this._tokens.keep(etagOf(res), tokens), tokens }
+    return { etag: this._tokens.keep(key, etagOf(res), tokens), tokens }
   }
 
   private _object(key: string): string {

@@ -168,20 +168,20 @@ export class S3Backend implements Backend {
     // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
     // so no runtime ever decompresses our bytes behind our back).
     const headers: Record<string, string> = { 'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json' }
-    const mine = this.#tokens.forPut(ifMatch, ifNoneMatch)
+    const mine = this.#tokens.forPut(key, ifMatch, ifNoneMatch)
     const [token, ...chain] = mine
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     if (ifNoneMatch) headers['if-none-match'] = '*'
     if (token) headers[WRITE_META] = token
     if (chain.length) headers[CHAIN_META] = chain.join(',')
     const { res, attempts, xml, failure } = await this.#request({ method: 'PUT', operation: 'PutObject', key, signal: o.signal, headers, body })
-    if (res.ok) return { etag: this.#tokens.keep(unquote(res.headers.get('etag') ?? ''), mine) }
+    if (res.ok) return { etag: this.#tokens.keep(key, unquote(res.headers.get('etag') ?? ''), mine) }
     // 412: precondition failed. 409 ConditionalRequestConflict: a concurrent conditional write
     // won (AWS). 404 on If-Match: the key is gone (AWS; Ceph answers 412). All mean "lost the race".
     const lost = res.status === 412 || res.status === 409 || (res.status === 404 && ifMatch !== undefined && xml('Code') !== 'NoSuchBucket')
     if (!token || !lost) throw failure()
     // Retried (timeout, reset, 5xx, lost response), then refused: maybe our own first attempt.
-    return attempts > 1 ? this.#tokens.settle(key, mine, await this.#inspect(key, o.signal), ifNoneMatch) : null
+    return attempts > 1 ? this.#tokens.settle(key, mine, await this.#inspect(key, o.signal)) : null
   }
 
   /**
@@ -317,7 +317,7 @@ export class S3Backend implements Backend {
     if (!raw) throw new RemoteError(`S3 returned no ETag for ${key} (CORS must expose ETag)`, { key, status: res.status })
     const own = res.headers.get(WRITE_META)
     const tokens = own ? [own, ...(res.headers.get(CHAIN_META)?.split(',') ?? [])] : []
-    return { etag: this.#tokens.keep(unquote(raw), tokens), tokens }
+    return { etag: this.#tokens.keep(key, unquote(raw), tokens), tokens }
   }
 
   /** HEAD with the write tokens; `null` when absent (a HEAD's 404 has no body to tell a missing bucket apart). */
