@@ -214,7 +214,9 @@ export class S3Backend implements Backend {
   /**
    * ListObjectsV2 with `prefix`, `start-after` and `max-keys` = the page asked for, so S3 never
    * reads more than the caller wants. A server may answer a truncated page shorter than asked;
-   * then we follow its continuation token for the rest of the page only.
+   * then we follow its continuation token for the rest of the page only. A continuation that
+   * does not advance (a token already followed, a key already listed) is a `RemoteError`: a
+   * server repeating a page would otherwise keep this loop going forever.
    *
    * @example
    * const { entries, truncated } = await backend.list('session-42/', { startAfter: lastKey, limit: 100 })
@@ -225,6 +227,8 @@ export class S3Backend implements Backend {
     if (!(Number.isInteger(limit) && limit > 0)) fail('limit', 'must be an integer >= 1')
     const want = Math.min(limit, PAGE_SIZE)
     const entries: BackendEntry[] = []
+    const listed = new Set<string>()
+    const followed = new Set<string>()
     let token: string | undefined
     for (;;) {
       const query: [string, string | undefined][] = [
@@ -242,11 +246,16 @@ export class S3Backend implements Backend {
       })
       if (!res.ok) throw failure()
       for (const item of blocks('Contents')) {
-        entries.push({ key: xmlText(item, 'Key')!, size: Number(xmlText(item, 'Size')), etag: unquote(xmlText(item, 'ETag') ?? '') })
+        const key = xmlText(item, 'Key')!
+        if (listed.has(key)) stalled(prefix)
+        listed.add(key)
+        entries.push({ key, size: Number(xmlText(item, 'Size')), etag: unquote(xmlText(item, 'ETag') ?? '') })
       }
       const truncated = xml('IsTruncated') === 'true'
       token = xml('NextContinuationToken')
       if (!truncated || entries.length >= want || !token) return { entries, truncated }
+      if (followed.has(token)) stalled(prefix)
+      followed.add(token)
     }
   }
 
@@ -343,6 +352,11 @@ export function encodeRfc3986(value: string): string {
 /** `"abc"` / `W/"abc"` → `abc`: the one form we keep and send (see `put`). */
 function unquote(etag: string): string {
   return etag.replace(/^W\/|"/g, '')
+}
+
+/** A listing whose next page repeats what it already gave: following it would never end. */
+function stalled(prefix: string): never {
+  throw new RemoteError(`S3 ListObjectsV2 "${prefix}": the listing did not advance (a page repeated)`)
 }
 
 function fail(field: string, rule: string): never {
