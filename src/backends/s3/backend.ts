@@ -275,7 +275,9 @@ export class S3Backend implements Backend {
         const signer = new AwsV4Signer({ method, url, headers, ...this.#credentials })
         signer.signature = async () => toHex(await hmac(await this.#signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
         const signed = await signer.sign()
-        const init = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal }
+        // Never follow a redirect: the signed request, session token included, would go to
+        // whatever host the answer names (and a 404 there would read as "no such object").
+        const init: RequestInit = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal, redirect: 'manual' }
         // The global fetch is looked up per call, so one patched after construction is honoured;
         // called as a plain function, never as a method of ours (a browser's fetch needs that).
         const send = this.#fetch ?? fetch
@@ -290,13 +292,16 @@ export class S3Backend implements Backend {
     const blocks = (tag: string) => xmlBlocks((text ??= new TextDecoder().decode(answer)), tag)
     const xml = (tag: string) => xmlText((text ??= new TextDecoder().decode(answer)), tag)
     /** A typed error from an S3 error response: only status, code, message and request id are kept. */
-    const failure = () => {
+    const failure = (note = '') => {
       const serverCode = xml('Code') ?? (res.status === 403 ? 'AccessDenied' : res.statusText || undefined)
       const details = { status: res.status, serverCode, requestId: xml('RequestId') ?? res.headers.get('x-amz-request-id') ?? undefined, key }
-      const text = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${xml('Message')?.slice(0, 200) ?? ''}`
+      const message = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${xml('Message')?.slice(0, 200) ?? ''}${note}`
       if (serverCode === 'NoSuchBucket') return new RemoteError(`S3 bucket "${this.bucket}" does not exist (NoSuchBucket)`, details)
-      return res.status === 401 || res.status === 403 ? new AuthError(`${text} (check credentials and access to bucket "${this.bucket}")`, details) : new RemoteError(text, details)
+      return res.status === 401 || res.status === 403 ? new AuthError(`${message} (check credentials and access to bucket "${this.bucket}")`, details) : new RemoteError(message, details)
     }
+    // The redirect, unfollowed: workerd, Node, Deno and Bun show its 3xx; a browser only an
+    // opaque answer with status 0. Either is an error of its own, whatever the operation.
+    if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400)) throw failure(' (a redirect: not followed; check endpoint and region)')
     return { res, body: answer, attempts, xml, blocks, failure }
   }
 
