@@ -110,9 +110,11 @@ export class S3Backend implements Backend {
     if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || /\.\.|\.-|-\.|^[\d.]+$/.test(bucket)) {
       fail('bucket', 'must be a valid S3 bucket name (3-63 of a-z 0-9 . -)')
     }
+    // Printable ASCII only: the key id and the token travel in headers, where a newline or a
+    // non-ASCII character makes the runtime throw an error that quotes the whole header value.
     for (const [field, value] of Object.entries({ accessKeyId, secretAccessKey, sessionToken })) {
       const optional = field === 'sessionToken' && value === undefined
-      if (!optional && (typeof value !== 'string' || !value || value !== value.trim())) fail(field, 'must be a non-empty string')
+      if (!optional && (typeof value !== 'string' || !/^[!-~]+$/.test(value))) fail(field, 'must be a non-empty string of printable ASCII, no spaces')
     }
     if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) fail('retries', 'must be an integer >= 0')
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) fail('timeoutMs', 'must be an integer >= 1')
@@ -165,6 +167,8 @@ export class S3Backend implements Backend {
     const { ifNoneMatch } = o
     const ifMatch = o.ifMatch === undefined ? undefined : unquote(o.ifMatch)
     if (ifNoneMatch !== undefined && (ifNoneMatch !== '*' || ifMatch !== undefined)) fail('ifNoneMatch', "must be '*', without ifMatch")
+    // A header value, like the credentials: checked before it can make the runtime throw.
+    if (ifMatch !== undefined && !/^[!-~]+$/.test(ifMatch)) fail('ifMatch', 'must be an ETag (printable ASCII)')
     // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
     // so no runtime ever decompresses our bytes behind our back).
     const headers: Record<string, string> = { 'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json' }
@@ -271,17 +275,22 @@ export class S3Backend implements Backend {
     headers['x-amz-content-sha256'] = body ? await sha256Hex(body) : EMPTY_SHA256
     const { response: res, body: answer, attempts } = await fetchWithRetry(
       async (attemptSignal) => {
-        // aws4fetch canonicalises; the signature itself uses our cached key (see `#signingKeys`).
-        const signer = new AwsV4Signer({ method, url, headers, ...this.#credentials })
-        signer.signature = async () => toHex(await hmac(await this.#signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
-        const signed = await signer.sign()
-        // Never follow a redirect: the signed request, session token included, would go to
-        // whatever host the answer names (and a 404 there would read as "no such object").
-        const init: RequestInit = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal, redirect: 'manual' }
-        // The global fetch is looked up per call, so one patched after construction is honoured;
-        // called as a plain function, never as a method of ours (a browser's fetch needs that).
-        const send = this.#fetch ?? fetch
-        return send(url, init)
+        try {
+          // aws4fetch canonicalises; the signature itself uses our cached key (see `#signingKeys`).
+          const signer = new AwsV4Signer({ method, url, headers, ...this.#credentials })
+          signer.signature = async () => toHex(await hmac(await this.#signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
+          const signed = await signer.sign()
+          // Never follow a redirect: the signed request, session token included, would go to
+          // whatever host the answer names (and a 404 there would read as "no such object").
+          const init: RequestInit = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal, redirect: 'manual' }
+          // The global fetch is looked up per call, so one patched after construction is honoured;
+          // called as a plain function, never as a method of ours (a browser's fetch needs that).
+          const send = this.#fetch ?? fetch
+          return await send(url, init)
+        } catch (error) {
+          // Becomes the `cause` of the error the caller sees: never one that quotes our credentials.
+          throw this.#unquoted(error)
+        }
       },
       { ...this.#retry, signal },
       // Names the request in errors: operation, bucket, key. Never a header, never a signed URL.
@@ -303,6 +312,23 @@ export class S3Backend implements Backend {
     // opaque answer with status 0. Either is an error of its own, whatever the operation.
     if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400)) throw failure(' (a redirect: not followed; check endpoint and region)')
     return { res, body: answer, attempts, xml, blocks, failure }
+  }
+
+  /**
+   * `error`, unless anything in it (message, stack, fields, causes) quotes a credential or a
+   * signature, as some runtimes and custom fetches do with a header they refuse: then a bare
+   * error of the same kind, which still says what failed.
+   */
+  #unquoted(error: unknown): unknown {
+    const { secretAccessKey, sessionToken } = this.#credentials
+    // An error that cannot be read through is treated as quoting them.
+    let text = 'Signature='
+    try {
+      text = textOf(error)
+    } catch {}
+    if (![secretAccessKey, sessionToken, 'Signature=', 'Credential='].some((secret) => secret && text.includes(secret))) return error
+    const Kind = error instanceof TypeError ? TypeError : Error
+    return new Kind('the request failed; details withheld: they quoted request credentials')
   }
 
   #signingKey(date: string): Promise<CryptoKey> {
@@ -357,6 +383,12 @@ export function encodeRfc3986(value: string): string {
 /** `"abc"` / `W/"abc"` → `abc`: the one form we keep and send (see `put`). */
 function unquote(etag: string): string {
   return etag.replace(/^W\/|"/g, '')
+}
+
+/** Everything an error shows (message, stack, own fields, causes), to search for secrets; may throw. */
+function textOf(error: unknown, depth = 0): string {
+  if (!(error instanceof Error) || depth > 8) return `${String(error)} ${JSON.stringify(error)}`
+  return `${error.stack} ${error.message} ${JSON.stringify(error)} ${textOf(error.cause, depth + 1)}`
 }
 
 /** A listing whose next page repeats what it already gave: following it would never end. */
