@@ -67,6 +67,15 @@ interface S3Request {
   body?: Uint8Array
 }
 
+/** What `#redact` puts in place of a credential. */
+const REDACTED = '[redacted]'
+/**
+ * Looks like a credential, a signature or a token: a SigV4 `Signature=` or `Credential=`, a
+ * token or authorization header as echoed, an AWS access key id, a long base64 or hex run
+ * (signatures are 64 hex digits, secret keys 40 base64 characters, session tokens hundreds).
+ */
+const CREDENTIAL_LIKE = /\b(?:Signature|Credential)=[^\s,;&]*|\b(?:x-amz-security-token|authorization)\s*[:=]\s*\S+|\bA[KS]IA[0-9A-Z]{16}|[A-Za-z0-9+/=]{32,}/gi
+
 /** SHA-256 of the empty string: the payload hash of every body-less request. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 /** Random token of the conditional PUT that wrote an object (see `put`). */
@@ -204,7 +213,7 @@ export class S3Backend implements Backend {
       const headers = { 'content-type': 'application/xml', 'content-md5': md5Base64(body) }
       const { res, blocks, failure } = await this.#request({ method: 'POST', operation: 'DeleteObjects', query: 'delete', signal: o.signal, headers, body })
       if (!res.ok) throw failure()
-      const failed = blocks('Error').map((e) => [xmlText(e, 'Key'), xmlText(e, 'Code')])
+      const failed = blocks('Error').map((e) => [this.#redact(xmlText(e, 'Key')), this.#redact(xmlText(e, 'Code'))])
       if (failed.length) {
         throw new RemoteError(`S3 DeleteObjects failed for ${failed.length} of ${batch.length} keys: ${failed.slice(0, 5).map(([k, c]) => `${k} (${c})`).join(', ')}`, {
           status: res.status,
@@ -289,7 +298,7 @@ export class S3Backend implements Backend {
           return await send(url, init)
         } catch (error) {
           // Becomes the `cause` of the error the caller sees: never one that quotes our credentials.
-          throw this.#unquoted(error)
+          throw this.#scrubbed(error) ?? new Error('the request failed')
         }
       },
       { ...this.#retry, signal },
@@ -300,11 +309,15 @@ export class S3Backend implements Backend {
     let text: string | undefined
     const blocks = (tag: string) => xmlBlocks((text ??= new TextDecoder().decode(answer)), tag)
     const xml = (tag: string) => xmlText((text ??= new TextDecoder().decode(answer)), tag)
-    /** A typed error from an S3 error response: only status, code, message and request id are kept. */
+    /**
+     * A typed error from an S3 error response: only status, code, message and request id are
+     * kept, redacted (see `#redact`) before the message is cut to length.
+     */
     const failure = (note = '') => {
-      const serverCode = xml('Code') ?? (res.status === 403 ? 'AccessDenied' : res.statusText || undefined)
-      const details = { status: res.status, serverCode, requestId: xml('RequestId') ?? res.headers.get('x-amz-request-id') ?? undefined, key }
-      const message = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${xml('Message')?.slice(0, 200) ?? ''}${note}`
+      const serverCode = this.#redact(xml('Code') ?? (res.status === 403 ? 'AccessDenied' : res.statusText || undefined))
+      const requestId = this.#redact(xml('RequestId') ?? res.headers.get('x-amz-request-id') ?? undefined)
+      const details = { status: res.status, serverCode, requestId, key }
+      const message = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${this.#redact(xml('Message'))?.slice(0, 200) ?? ''}${note}`
       if (serverCode === 'NoSuchBucket') return new RemoteError(`S3 bucket "${this.bucket}" does not exist (NoSuchBucket)`, details)
       return res.status === 401 || res.status === 403 ? new AuthError(`${message} (check credentials and access to bucket "${this.bucket}")`, details) : new RemoteError(message, details)
     }
@@ -315,20 +328,32 @@ export class S3Backend implements Backend {
   }
 
   /**
-   * `error`, unless anything in it (message, stack, fields, causes) quotes a credential or a
-   * signature, as some runtimes and custom fetches do with a header they refuse: then a bare
-   * error of the same kind, which still says what failed.
+   * Server text with anything that looks like a credential, a signature or a token replaced, before
+   * it enters an error: a server (or a proxy) may echo our request headers in its answer. Our own
+   * key id and session token are replaced wherever they appear, raw or URL-encoded.
    */
-  #unquoted(error: unknown): unknown {
-    const { secretAccessKey, sessionToken } = this.#credentials
-    // An error that cannot be read through is treated as quoting them.
-    let text = 'Signature='
-    try {
-      text = textOf(error)
-    } catch {}
-    if (![secretAccessKey, sessionToken, 'Signature=', 'Credential='].some((secret) => secret && text.includes(secret))) return error
+  #redact<T extends string | undefined>(text: T): T {
+    if (text === undefined) return text
+    let out: string = text
+    const { accessKeyId, secretAccessKey, sessionToken } = this.#credentials
+    for (const secret of [accessKeyId, secretAccessKey, sessionToken]) {
+      if (secret) out = out.replaceAll(secret, REDACTED).replaceAll(encodeURIComponent(secret), REDACTED)
+    }
+    return out.replace(CREDENTIAL_LIKE, REDACTED) as T
+  }
+
+  /**
+   * A copy of a failed attempt's error, and of its causes, whose messages went through `#redact`:
+   * what becomes the `cause` the caller sees cannot quote a credential even where the runtime's
+   * or a custom fetch's error did (some quote a header they refuse, value and all). Stacks and
+   * other fields stay behind; names and messages say what failed.
+   */
+  #scrubbed(error: unknown, depth = 0): Error | undefined {
+    if (!(error instanceof Error) || depth > 3) return undefined
     const Kind = error instanceof TypeError ? TypeError : Error
-    return new Kind('the request failed; details withheld: they quoted request credentials')
+    const copy = new Kind(this.#redact(error.message), { cause: this.#scrubbed(error.cause, depth + 1) })
+    copy.name = this.#redact(error.name)
+    return copy
   }
 
   #signingKey(date: string): Promise<CryptoKey> {
@@ -383,12 +408,6 @@ export function encodeRfc3986(value: string): string {
 /** `"abc"` / `W/"abc"` → `abc`: the one form we keep and send (see `put`). */
 function unquote(etag: string): string {
   return etag.replace(/^W\/|"/g, '')
-}
-
-/** Everything an error shows (message, stack, own fields, causes), to search for secrets; may throw. */
-function textOf(error: unknown, depth = 0): string {
-  if (!(error instanceof Error) || depth > 8) return `${String(error)} ${JSON.stringify(error)}`
-  return `${error.stack} ${error.message} ${JSON.stringify(error)} ${textOf(error.cause, depth + 1)}`
 }
 
 /** A listing whose next page repeats what it already gave: following it would never end. */
