@@ -114,8 +114,10 @@ export class R2Backend implements Backend {
   async list(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     const limit = Math.min(o.limit ?? PAGE_SIZE, PAGE_SIZE)
     let cursor: string | undefined
+    const followed = new Set<string>()
     // R2 may answer a truncated page with fewer objects than asked (even none); follow its
     // cursor until there is something to return, so a caller never mistakes that for the end.
+    // A cursor already followed would lead back here forever: that page did not advance.
     for (;;) {
       throwIfAborted(o.signal)
       const page = await this.#call('list', prefix, () =>
@@ -126,6 +128,8 @@ export class R2Backend implements Backend {
       if (objects.length || !truncated || !page.cursor) {
         return { entries: objects.map((x) => ({ key: x.key, size: x.size, etag: x.etag })), truncated: truncated && objects.length > 0 }
       }
+      if (followed.has(page.cursor)) throw new RemoteError(`R2 list ${prefix}: the listing did not advance (a page repeated)`, { key: prefix })
+      followed.add(page.cursor)
       cursor = page.cursor
     }
   }

@@ -78,13 +78,13 @@ export class HttpBackend implements Backend {
     const { response, body } = await this.#send({ method: 'GET', path, signal: o?.signal, absent: 404 })
     if (!response.ok) return null
     if (sizeOf(`HTTP GET ${path}`, response) !== body.length) throw notTheHandlers(`HTTP GET ${path}`, response)
-    return { body, ...this.#remember(response) }
+    return { body, ...this.#remember(response, key) }
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
     const path = this.#objectPath(key)
     const { response } = await this.#send({ method: 'HEAD', path, signal: o?.signal, absent: 404 })
-    return response.ok ? { size: sizeOf(`HTTP HEAD ${path}`, response), ...this.#remember(response) } : null
+    return response.ok ? { size: sizeOf(`HTTP HEAD ${path}`, response), ...this.#remember(response, key) } : null
   }
 
   /**
@@ -107,13 +107,13 @@ export class HttpBackend implements Backend {
     const headers: Record<string, string> = { [DIGEST_HEADER]: await contentDigest(body) }
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     else if (ifNoneMatch) headers['if-none-match'] = '*'
-    const tokens = this.#tokens.forPut(ifMatch, ifNoneMatch)
+    const tokens = this.#tokens.forPut(key, ifMatch, ifNoneMatch)
     if (tokens.length) headers[TOKENS_HEADER] = tokens.join()
     const path = this.#objectPath(key)
     const answer = await this.#send({ method: 'PUT', path, signal: o.signal, body: body as Uint8Array<ArrayBuffer>, headers, absent: 412 })
-    if (answer.response.ok) return { etag: this.#tokens.keep(etagOf(answer.response), tokens) }
+    if (answer.response.ok) return { etag: this.#tokens.keep(key, etagOf(answer.response), tokens) }
     // Refused after a retry (timeout, reset, 5xx, lost answer): maybe our own first attempt landed.
-    if (answer.attempts > 1 && tokens.length) return this.#tokens.settle(key, tokens, await this.head(key, o), ifNoneMatch)
+    if (answer.attempts > 1 && tokens.length) return this.#tokens.settle(key, tokens, await this.head(key, o))
     return null
   }
 
@@ -137,10 +137,10 @@ export class HttpBackend implements Backend {
   }
 
   /** The ETag and write tokens of a GET / HEAD answer, kept for the next conditional PUT. */
-  #remember(response: Response): { etag: string; tokens?: string[] } {
+  #remember(response: Response, key: string): { etag: string; tokens?: string[] } {
     const header = response.headers.get(TOKENS_HEADER)
     const tokens = header ? header.split(',') : undefined
-    return { etag: this.#tokens.keep(etagOf(response), tokens), tokens }
+    return { etag: this.#tokens.keep(key, etagOf(response), tokens), tokens }
   }
 
   #objectPath(key: string): string {

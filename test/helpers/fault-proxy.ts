@@ -33,7 +33,21 @@ export interface FaultProxyOptions {
 }
 
 /**
+ * One HTTP answer, as the proxy sends it back (`content-length` is set from `body`).
+ *
+ * @example
+ * const answer: ProxyAnswer = { status: 307, headers: { location: 'http://elsewhere/' }, body: Buffer.alloc(0) }
+ */
+export interface ProxyAnswer {
+  status: number
+  headers: http.OutgoingHttpHeaders
+  body: Buffer
+}
+
+/**
  * A running proxy.
+
+
  *
  * @example
  * const proxy = await startFaultProxy({ target: 'http://127.0.0.1:7480', rate: 0.1 })
@@ -48,10 +62,25 @@ export interface FaultProxy {
   faults: Fault[]
   /** Forces the next `n` eligible requests matching `when` to get `fault`, regardless of `rate`. */
   force(fault: Fault, n?: number, when?: (req: http.IncomingMessage) => boolean): void
+  /**
+   * When set, answers a request itself (the request and its body as received) instead of
+   * forwarding it; `undefined` forwards as usual. For servers that misbehave in ways no fault
+   * above covers: redirects, error bodies that echo the request.
+   */
+  intercept?: (req: http.IncomingMessage, body: Buffer) => ProxyAnswer | undefined
+  /** When set, rewrites the real server's answer before it goes back (a server that repeats a page). */
+  rewrite?: (req: http.IncomingMessage, answer: ProxyAnswer) => ProxyAnswer
   close(): Promise<void>
 }
 
 const ALL: Fault[] = ['500', '503', '429', 'reset', 'stall', 'lost']
+
+/** Sends a made or rewritten `answer`, with the length of its body (rarely the original's). */
+function send(res: http.ServerResponse, answer: ProxyAnswer): void {
+  const headers = { ...answer.headers, 'content-length': String(answer.body.length) }
+  delete headers['transfer-encoding']
+  res.writeHead(answer.status, headers).end(answer.body)
+}
 
 /**
  * Starts a fault proxy.
@@ -86,6 +115,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       res.writeHead(Number(fault), { 'content-type': 'application/xml', ...(fault === '429' ? { 'retry-after': String(options.retryAfterSeconds ?? 0) } : {}) })
       return res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>proxy-${stats.requests}</RequestId></Error>`)
     }
+    const own = proxy.intercept?.(req, body)
+    if (own) return send(res, own)
     if (fault === 'reset') return req.socket.destroy()
     if (fault === 'stall') return // held until the client gives up and closes, or close()
     if (fault === 'tamper' && body.length) (body = Buffer.from(body)), (body[body.length >> 1]! ^= 0x01)
@@ -95,8 +126,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         const answer: Buffer[] = []
         for await (const c of up) answer.push(c as Buffer)
         if (fault === 'lost') return req.socket.destroy()
-        res.writeHead(up.statusCode ?? 502, up.headers)
-        res.end(Buffer.concat(answer))
+        const real = { status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(answer) }
+        if (proxy.rewrite) return send(res, proxy.rewrite(req, real))
+        res.writeHead(real.status, real.headers).end(real.body)
       },
     )
     upstream.on('error', () => req.socket.destroy())

@@ -48,3 +48,26 @@ it('R2Backend stores bytes opaquely (no contentEncoding) and never lists more th
   await backend.delete([...keys, `${prefix}a`, `${prefix}never`])
   equal((await backend.list(prefix)).entries, [], 'batch delete removed everything')
 })
+
+it('R2Backend follows an empty truncated page to the next, but a cursor that repeats is ERR_REMOTE, not a loop', async () => {
+  // The real binding, with `list` replaced.
+  const backend = (list: R2BucketLike['list']): R2Backend =>
+    new R2Backend({ get: (k) => bucket.get(k), head: (k) => bucket.head(k), put: (k, v, o) => bucket.put(k, v, o), delete: (k) => bucket.delete(k), list })
+  const prefix = `cursor-${newSnapshotId()}/`
+  await bucket.put(`${prefix}a`, new Uint8Array([1]))
+  // R2 may answer a truncated page with no objects: its cursor leads on to the rest.
+  let calls = 0
+  const once = backend(async (o) => (calls++ === 0 ? { objects: [], truncated: true, cursor: 'next' } : bucket.list({ prefix: o?.prefix })))
+  equal((await once.list(prefix)).entries.map((e) => e.key), [`${prefix}a`])
+  equal(calls, 2)
+  // A binding (or a wrapper of one) that answers the same empty page for its own cursor.
+  calls = 0
+  const stuck = backend(async () => {
+    if (++calls > 50) throw new Error('still listing after 50 pages')
+    return { objects: [], truncated: true, cursor: 'same' }
+  })
+  const error = await rejects(() => stuck.list(prefix), 'ERR_REMOTE')
+  ok(/did not advance/.test(error.message), error.message)
+  equal(calls, 2)
+  await bucket.delete(`${prefix}a`)
+})

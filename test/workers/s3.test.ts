@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
-import { afterAll, describe, it } from 'vitest'
-import { S3Storage, type S3StorageOptions } from 'snapshelf/s3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { S3Backend, S3Storage, type S3StorageOptions } from 'snapshelf/s3'
 import { runContractSuite } from 'snapshelf/testing'
 
 // S3Storage inside real workerd (workerd's fetch, Web Crypto and streams) against the real Ceph
@@ -32,4 +32,20 @@ if (!server) console.warn(`\n${'!'.repeat(70)}\n!!  SKIPPED S3Storage in workerd
     }
   })
   runContractSuite(it, { name: 'S3Storage (workerd → Ceph)', create: async (o) => ({ store: new S3Storage(options(o)) }) })
+
+  it('asks workerd not to follow redirects, and a 3xx answer is ERR_REMOTE, never "no such object"', async () => {
+    // workerd's own fetch sends the real signed request to Ceph; its answer comes back as the
+    // redirect a misconfigured endpoint or a hostile middlebox would give (workerd, unlike a
+    // browser, shows an unfollowed redirect as the 3xx itself).
+    const modes: (RequestRedirect | undefined)[] = []
+    const redirecting: typeof fetch = async (input, init) => {
+      modes.push(init?.redirect)
+      await (await fetch(input, init)).arrayBuffer()
+      return new Response(null, { status: 307, headers: { location: 'http://127.0.0.1:9/elsewhere' } })
+    }
+    const backend = new S3Backend(options({ fetch: redirecting, sessionToken: 'workerd-session-token', retries: 0 }))
+    await expect(backend.get(`${prefix}/redirected`)).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 307, message: expect.stringContaining('redirect') })
+    await expect(backend.list(`${prefix}/`)).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 307 })
+    expect(modes).toEqual(['manual', 'manual'])
+  })
 })

@@ -67,6 +67,15 @@ interface S3Request {
   body?: Uint8Array
 }
 
+/** What `#redact` puts in place of a credential. */
+const REDACTED = '[redacted]'
+/**
+ * Looks like a credential, a signature or a token: a SigV4 `Signature=` or `Credential=`, a
+ * token or authorization header as echoed, an AWS access key id, a long base64 or hex run
+ * (signatures are 64 hex digits, secret keys 40 base64 characters, session tokens hundreds).
+ */
+const CREDENTIAL_LIKE = /\b(?:Signature|Credential)=[^\s,;&]*|\b(?:x-amz-security-token|authorization)\s*[:=]\s*\S+|\bA[KS]IA[0-9A-Z]{16}|[A-Za-z0-9+/=]{32,}/gi
+
 /** SHA-256 of the empty string: the payload hash of every body-less request. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 /** Random token of the conditional PUT that wrote an object (see `put`). */
@@ -110,9 +119,11 @@ export class S3Backend implements Backend {
     if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || /\.\.|\.-|-\.|^[\d.]+$/.test(bucket)) {
       fail('bucket', 'must be a valid S3 bucket name (3-63 of a-z 0-9 . -)')
     }
+    // Printable ASCII only: the key id and the token travel in headers, where a newline or a
+    // non-ASCII character makes the runtime throw an error that quotes the whole header value.
     for (const [field, value] of Object.entries({ accessKeyId, secretAccessKey, sessionToken })) {
       const optional = field === 'sessionToken' && value === undefined
-      if (!optional && (typeof value !== 'string' || !value || value !== value.trim())) fail(field, 'must be a non-empty string')
+      if (!optional && (typeof value !== 'string' || !/^[!-~]+$/.test(value))) fail(field, 'must be a non-empty string of printable ASCII, no spaces')
     }
     if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) fail('retries', 'must be an integer >= 0')
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) fail('timeoutMs', 'must be an integer >= 1')
@@ -165,23 +176,25 @@ export class S3Backend implements Backend {
     const { ifNoneMatch } = o
     const ifMatch = o.ifMatch === undefined ? undefined : unquote(o.ifMatch)
     if (ifNoneMatch !== undefined && (ifNoneMatch !== '*' || ifMatch !== undefined)) fail('ifNoneMatch', "must be '*', without ifMatch")
+    // A header value, like the credentials: checked before it can make the runtime throw.
+    if (ifMatch !== undefined && !/^[!-~]+$/.test(ifMatch)) fail('ifMatch', 'must be an ETag (printable ASCII)')
     // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
     // so no runtime ever decompresses our bytes behind our back).
     const headers: Record<string, string> = { 'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json' }
-    const mine = this.#tokens.forPut(ifMatch, ifNoneMatch)
+    const mine = this.#tokens.forPut(key, ifMatch, ifNoneMatch)
     const [token, ...chain] = mine
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     if (ifNoneMatch) headers['if-none-match'] = '*'
     if (token) headers[WRITE_META] = token
     if (chain.length) headers[CHAIN_META] = chain.join(',')
     const { res, attempts, xml, failure } = await this.#request({ method: 'PUT', operation: 'PutObject', key, signal: o.signal, headers, body })
-    if (res.ok) return { etag: this.#tokens.keep(unquote(res.headers.get('etag') ?? ''), mine) }
+    if (res.ok) return { etag: this.#tokens.keep(key, unquote(res.headers.get('etag') ?? ''), mine) }
     // 412: precondition failed. 409 ConditionalRequestConflict: a concurrent conditional write
     // won (AWS). 404 on If-Match: the key is gone (AWS; Ceph answers 412). All mean "lost the race".
     const lost = res.status === 412 || res.status === 409 || (res.status === 404 && ifMatch !== undefined && xml('Code') !== 'NoSuchBucket')
     if (!token || !lost) throw failure()
     // Retried (timeout, reset, 5xx, lost response), then refused: maybe our own first attempt.
-    return attempts > 1 ? this.#tokens.settle(key, mine, await this.#inspect(key, o.signal), ifNoneMatch) : null
+    return attempts > 1 ? this.#tokens.settle(key, mine, await this.#inspect(key, o.signal)) : null
   }
 
   /**
@@ -200,7 +213,7 @@ export class S3Backend implements Backend {
       const headers = { 'content-type': 'application/xml', 'content-md5': md5Base64(body) }
       const { res, blocks, failure } = await this.#request({ method: 'POST', operation: 'DeleteObjects', query: 'delete', signal: o.signal, headers, body })
       if (!res.ok) throw failure()
-      const failed = blocks('Error').map((e) => [xmlText(e, 'Key'), xmlText(e, 'Code')])
+      const failed = blocks('Error').map((e) => [this.#redact(xmlText(e, 'Key')), this.#redact(xmlText(e, 'Code'))])
       if (failed.length) {
         throw new RemoteError(`S3 DeleteObjects failed for ${failed.length} of ${batch.length} keys: ${failed.slice(0, 5).map(([k, c]) => `${k} (${c})`).join(', ')}`, {
           status: res.status,
@@ -214,7 +227,9 @@ export class S3Backend implements Backend {
   /**
    * ListObjectsV2 with `prefix`, `start-after` and `max-keys` = the page asked for, so S3 never
    * reads more than the caller wants. A server may answer a truncated page shorter than asked;
-   * then we follow its continuation token for the rest of the page only.
+   * then we follow its continuation token for the rest of the page only. A continuation that
+   * does not advance (a token already followed, a key already listed) is a `RemoteError`: a
+   * server repeating a page would otherwise keep this loop going forever.
    *
    * @example
    * const { entries, truncated } = await backend.list('session-42/', { startAfter: lastKey, limit: 100 })
@@ -225,6 +240,8 @@ export class S3Backend implements Backend {
     if (!(Number.isInteger(limit) && limit > 0)) fail('limit', 'must be an integer >= 1')
     const want = Math.min(limit, PAGE_SIZE)
     const entries: BackendEntry[] = []
+    const listed = new Set<string>()
+    const followed = new Set<string>()
     let token: string | undefined
     for (;;) {
       const query: [string, string | undefined][] = [
@@ -242,11 +259,16 @@ export class S3Backend implements Backend {
       })
       if (!res.ok) throw failure()
       for (const item of blocks('Contents')) {
-        entries.push({ key: xmlText(item, 'Key')!, size: Number(xmlText(item, 'Size')), etag: unquote(xmlText(item, 'ETag') ?? '') })
+        const key = xmlText(item, 'Key')!
+        if (listed.has(key)) stalled(prefix)
+        listed.add(key)
+        entries.push({ key, size: Number(xmlText(item, 'Size')), etag: unquote(xmlText(item, 'ETag') ?? '') })
       }
       const truncated = xml('IsTruncated') === 'true'
       token = xml('NextContinuationToken')
       if (!truncated || entries.length >= want || !token) return { entries, truncated }
+      if (followed.has(token)) stalled(prefix)
+      followed.add(token)
     }
   }
 
@@ -262,15 +284,22 @@ export class S3Backend implements Backend {
     headers['x-amz-content-sha256'] = body ? await sha256Hex(body) : EMPTY_SHA256
     const { response: res, body: answer, attempts } = await fetchWithRetry(
       async (attemptSignal) => {
-        // aws4fetch canonicalises; the signature itself uses our cached key (see `#signingKeys`).
-        const signer = new AwsV4Signer({ method, url, headers, ...this.#credentials })
-        signer.signature = async () => toHex(await hmac(await this.#signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
-        const signed = await signer.sign()
-        const init = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal }
-        // The global fetch is looked up per call, so one patched after construction is honoured;
-        // called as a plain function, never as a method of ours (a browser's fetch needs that).
-        const send = this.#fetch ?? fetch
-        return send(url, init)
+        try {
+          // aws4fetch canonicalises; the signature itself uses our cached key (see `#signingKeys`).
+          const signer = new AwsV4Signer({ method, url, headers, ...this.#credentials })
+          signer.signature = async () => toHex(await hmac(await this.#signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
+          const signed = await signer.sign()
+          // Never follow a redirect: the signed request, session token included, would go to
+          // whatever host the answer names (and a 404 there would read as "no such object").
+          const init: RequestInit = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal, redirect: 'manual' }
+          // The global fetch is looked up per call, so one patched after construction is honoured;
+          // called as a plain function, never as a method of ours (a browser's fetch needs that).
+          const send = this.#fetch ?? fetch
+          return await send(url, init)
+        } catch (error) {
+          // Becomes the `cause` of the error the caller sees: never one that quotes our credentials.
+          throw this.#scrubbed(error) ?? new Error('the request failed')
+        }
       },
       { ...this.#retry, signal },
       // Names the request in errors: operation, bucket, key. Never a header, never a signed URL.
@@ -280,15 +309,51 @@ export class S3Backend implements Backend {
     let text: string | undefined
     const blocks = (tag: string) => xmlBlocks((text ??= new TextDecoder().decode(answer)), tag)
     const xml = (tag: string) => xmlText((text ??= new TextDecoder().decode(answer)), tag)
-    /** A typed error from an S3 error response: only status, code, message and request id are kept. */
-    const failure = () => {
-      const serverCode = xml('Code') ?? (res.status === 403 ? 'AccessDenied' : res.statusText || undefined)
-      const details = { status: res.status, serverCode, requestId: xml('RequestId') ?? res.headers.get('x-amz-request-id') ?? undefined, key }
-      const text = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${xml('Message')?.slice(0, 200) ?? ''}`
+    /**
+     * A typed error from an S3 error response: only status, code, message and request id are
+     * kept, redacted (see `#redact`) before the message is cut to length.
+     */
+    const failure = (note = '') => {
+      const serverCode = this.#redact(xml('Code') ?? (res.status === 403 ? 'AccessDenied' : res.statusText || undefined))
+      const requestId = this.#redact(xml('RequestId') ?? res.headers.get('x-amz-request-id') ?? undefined)
+      const details = { status: res.status, serverCode, requestId, key }
+      const message = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${this.#redact(xml('Message'))?.slice(0, 200) ?? ''}${note}`
       if (serverCode === 'NoSuchBucket') return new RemoteError(`S3 bucket "${this.bucket}" does not exist (NoSuchBucket)`, details)
-      return res.status === 401 || res.status === 403 ? new AuthError(`${text} (check credentials and access to bucket "${this.bucket}")`, details) : new RemoteError(text, details)
+      return res.status === 401 || res.status === 403 ? new AuthError(`${message} (check credentials and access to bucket "${this.bucket}")`, details) : new RemoteError(message, details)
     }
+    // The redirect, unfollowed: workerd, Node, Deno and Bun show its 3xx; a browser only an
+    // opaque answer with status 0. Either is an error of its own, whatever the operation.
+    if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400)) throw failure(' (a redirect: not followed; check endpoint and region)')
     return { res, body: answer, attempts, xml, blocks, failure }
+  }
+
+  /**
+   * Server text with anything that looks like a credential, a signature or a token replaced, before
+   * it enters an error: a server (or a proxy) may echo our request headers in its answer. Our own
+   * key id and session token are replaced wherever they appear, raw or URL-encoded.
+   */
+  #redact<T extends string | undefined>(text: T): T {
+    if (text === undefined) return text
+    let out: string = text
+    const { accessKeyId, secretAccessKey, sessionToken } = this.#credentials
+    for (const secret of [accessKeyId, secretAccessKey, sessionToken]) {
+      if (secret) out = out.replaceAll(secret, REDACTED).replaceAll(encodeURIComponent(secret), REDACTED)
+    }
+    return out.replace(CREDENTIAL_LIKE, REDACTED) as T
+  }
+
+  /**
+   * A copy of a failed attempt's error, and of its causes, whose messages went through `#redact`:
+   * what becomes the `cause` the caller sees cannot quote a credential even where the runtime's
+   * or a custom fetch's error did (some quote a header they refuse, value and all). Stacks and
+   * other fields stay behind; names and messages say what failed.
+   */
+  #scrubbed(error: unknown, depth = 0): Error | undefined {
+    if (!(error instanceof Error) || depth > 3) return undefined
+    const Kind = error instanceof TypeError ? TypeError : Error
+    const copy = new Kind(this.#redact(error.message), { cause: this.#scrubbed(error.cause, depth + 1) })
+    copy.name = this.#redact(error.name)
+    return copy
   }
 
   #signingKey(date: string): Promise<CryptoKey> {
@@ -317,7 +382,7 @@ export class S3Backend implements Backend {
     if (!raw) throw new RemoteError(`S3 returned no ETag for ${key} (CORS must expose ETag)`, { key, status: res.status })
     const own = res.headers.get(WRITE_META)
     const tokens = own ? [own, ...(res.headers.get(CHAIN_META)?.split(',') ?? [])] : []
-    return { etag: this.#tokens.keep(unquote(raw), tokens), tokens }
+    return { etag: this.#tokens.keep(key, unquote(raw), tokens), tokens }
   }
 
   /** HEAD with the write tokens; `null` when absent (a HEAD's 404 has no body to tell a missing bucket apart). */
@@ -343,6 +408,11 @@ export function encodeRfc3986(value: string): string {
 /** `"abc"` / `W/"abc"` → `abc`: the one form we keep and send (see `put`). */
 function unquote(etag: string): string {
   return etag.replace(/^W\/|"/g, '')
+}
+
+/** A listing whose next page repeats what it already gave: following it would never end. */
+function stalled(prefix: string): never {
+  throw new RemoteError(`S3 ListObjectsV2 "${prefix}": the listing did not advance (a page repeated)`)
 }
 
 function fail(field: string, rule: string): never {
