@@ -19,7 +19,10 @@ export interface TieredBackendOptions {
   localPrefix?: string
   /** The remote tier's own key prefix. Default none. */
   remotePrefix?: string
-  /** The prefix of the store layered on this backend: every key it hands over starts with `prefix/`. */
+  /**
+   * The prefix of the store layered on this backend: every key it hands over starts with
+   * `prefix/`. It namespaces the store in the local tier only; remote keys carry `remotePrefix`.
+   */
   prefix?: string
   /** A local miss reads the remote and caches what it finds. Default true. */
   readThrough?: boolean

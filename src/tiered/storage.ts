@@ -26,6 +26,11 @@ export type Tier = Backend | { readonly backend: Backend; readonly prefix?: stri
  * new TieredStorage({ local: new IndexedDBStorage(), remote: new HttpStorage({ baseUrl: '/api' }), autoSyncDelayMs: 500 })
  */
 export interface TieredStorageOptions extends StoreOptions {
+  /**
+   * Namespaces this store inside the local tier (several stores can share one IndexedDB). The
+   * remote keeps its own placement: the remote storage's `prefix` (an HTTP server decides its own).
+   */
+  prefix?: string
   /** Where writes land and reads start: IndexedDB in a browser, memory elsewhere. */
   local: Tier
   /** Where `sync` pushes to and pulls from: HTTP, S3, R2. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryBackend, MemoryStorage, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
+import { MemoryBackend, MemoryStorage, RemoteError, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
+import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
 import { TieredStorage } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
 
@@ -132,5 +133,52 @@ describe('item 2: a delete issued while a sync is running', () => {
     expect((await d.local.list(`${d.location.sessionId}/`, { limit: 10 })).entries).toEqual([])
     expect((await d.remote.inner.list(`${d.location.sessionId}/`, { limit: 10 })).entries).toEqual([])
     d.store.close()
+  })
+})
+
+describe('item 16: TieredStorage({ prefix }) over an HttpStorage remote', () => {
+  function server() {
+    const storage = new MemoryStorage({ prefix: 'tenant' })
+    const handler = createSnapshotHandler({ storage, authorize: () => true, basePath: '/api' })
+    const fetch = async (input: string, init: RequestInit) => handler(new Request(new URL(input, 'http://app.test'), init))
+    return { storage, remote: new HttpStorage({ baseUrl: '/api', fetch, retries: 0 }) }
+  }
+
+  it('syncs: the prefix namespaces the local tier, the server decides where bytes live', async () => {
+    const s = server()
+    const local = new MemoryStorage()
+    const store = new TieredStorage({ local, remote: s.remote, prefix: 'app', retries: 0 })
+    const location = where()
+    const snapshotId = newSnapshotId()
+    await store.saveSnapshot({ location, snapshotId, isLatest: true, snapshot: sampleSnapshot('prefixed') })
+    expect(await store.sync()).toMatchObject({ pushed: 2, conflicts: [] })
+    expect(store.status).toMatchObject({ online: true, lastError: null })
+    expect((await s.storage.loadSnapshot({ location }))?.appData.tag).toBe('prefixed')
+    expect(await s.storage.listSnapshotIds({ location })).toEqual([snapshotId])
+    // Locally everything lives under the tiered prefix.
+    expect((await local.backend.list(`app/${location.sessionId}/`, { limit: 10 })).entries).toHaveLength(2)
+
+    // A second device with the same prefix pulls it; one without a prefix sees the same remote.
+    for (const prefix of ['app', undefined]) {
+      const other = new TieredStorage({ local: new MemoryStorage(), remote: s.remote, prefix, retries: 0 })
+      await other.hydrate({ location })
+      expect(await other.listSnapshotIds({ location })).toEqual([snapshotId])
+      expect((await other.loadSnapshot({ location }))?.appData.tag).toBe('prefixed')
+      other.close()
+    }
+    store.close()
+  })
+
+  it('a remote that refuses a request (4xx) is an error, not "offline"', async () => {
+    const refusing = new MemoryBackend()
+    refusing.put = async () => {
+      throw new RemoteError('HTTP PUT /objects/…: 400 must follow the snapshot key layout', { status: 400 })
+    }
+    const store = new TieredStorage({ local: new MemoryStorage(), remote: refusing, retries: 2 })
+    await store.saveSnapshot({ location: where(), snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('x') })
+    await expect(store.sync()).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 400 })
+    expect(store.status.online).toBe(true)
+    expect(store.status.lastError).toMatchObject({ status: 400 })
+    store.close()
   })
 })
