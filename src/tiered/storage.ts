@@ -122,8 +122,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   #timer?: ReturnType<typeof setTimeout>
 
   constructor(options: TieredStorageOptions) {
-    const local = tierOf(options?.local, 'local')
-    const remote = tierOf(options?.remote, 'remote')
+    const settings = checkSettings(options)
+    const local = tierOf(options.local, 'local')
+    const remote = tierOf(options.remote, 'remote')
     const prefix = checkPrefix(options.prefix)
     // The backend reports to this storage from construction on; its callbacks only run after
     // `super` returns (nothing is written while the store is being built).
@@ -141,18 +142,8 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     this.#tiers = tiers
     const { name = 'snapshelf' } = options
     checkId('name', name)
-    const setting = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min = 1): number => {
-      const value = options[field] ?? fallback
-      if (typeof value !== 'number' || !(value >= min && value < Infinity)) throw new ValidationError(field, `must be a number >= ${min}`)
-      return value
-    }
-    this.#settings = {
-      concurrency: setting('concurrency', 16),
-      retries: setting('retries', 3, 0),
-      lookbackMs: setting('lookbackMs', 86_400_000),
-      maxDecodedBytes: this.maxDecodedBytes,
-    }
-    if (options.autoSyncDelayMs !== undefined) this.#autoSyncDelayMs = setting('autoSyncDelayMs', 1)
+    this.#settings = { ...settings, maxDecodedBytes: this.maxDecodedBytes }
+    this.#autoSyncDelayMs = settings.autoSyncDelayMs
     this.#lockName = `snapshelf-sync:${name}`
     this.#state = { online: navigatorOf()?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
     this.#listenToWindow(name, options.syncOnOnline ?? true)
@@ -198,7 +189,8 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * @example
    * const { pushed, pulled } = await storage.sync({ signal: AbortSignal.timeout(30_000) })
    */
-  sync(p: SyncOptions = {}): Promise<SyncResult> {
+  async sync(p: SyncOptions = {}): Promise<SyncResult> {
+    checkCallOptions(p)
     return this.#exclusive(p, { push: 'outbox', pull: p.full ? 'all' : 'window' })
   }
 
@@ -210,7 +202,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.hydrate({ location }) // e.g. on a new device, before listing history
    */
   async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this.#exclusive(p, { push: 'nothing', pull: 'all', folder: folderAt(p) })
+    const folder = folderAt(p)
+    checkCallOptions(p)
+    return this.#exclusive(p, { push: 'nothing', pull: 'all', folder })
   }
 
   /**
@@ -221,7 +215,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.flush({ location }) // before handing the session to a server-side agent
    */
   async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder: folderAt(p) })
+    const folder = folderAt(p)
+    checkCallOptions(p)
+    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder })
   }
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
@@ -334,6 +330,50 @@ function navigatorOf(): Navigator | undefined {
 /** The validated location's folder, relative to the store prefix. */
 function folderAt(p: { location: SnapshotLocation }): string {
   return scopeFolder('', checkLocation(p?.location))
+}
+
+/** The largest delay `setTimeout` honours: a longer one fires at once, which would turn auto-sync into a loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** The sync settings of `options`, validated, with their defaults. */
+function checkSettings(options: TieredStorageOptions): Omit<SyncSettings, 'maxDecodedBytes'> & { autoSyncDelayMs?: number } {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object')
+  const count = (field: 'concurrency' | 'retries', fallback: number, min: number): number => {
+    const value = options[field] ?? fallback
+    if (!Number.isInteger(value) || value < min) throw new ValidationError(field, `must be an integer >= ${min}`)
+    return value
+  }
+  const span = (field: 'lookbackMs' | 'autoSyncDelayMs', fallback: number, max: number): number => {
+    const value = options[field] ?? fallback
+    if (typeof value !== 'number' || !(value >= 1 && value <= max)) throw new ValidationError(field, `must be a number of ms, 1 to ${max}`)
+    return value
+  }
+  for (const field of ['readThrough', 'syncOnOnline'] as const) {
+    if (options[field] !== undefined && typeof options[field] !== 'boolean') throw new ValidationError(field, 'must be a boolean')
+  }
+  return {
+    concurrency: count('concurrency', 16, 1),
+    retries: count('retries', 3, 0),
+    lookbackMs: span('lookbackMs', 86_400_000, Number.MAX_VALUE),
+    autoSyncDelayMs: options.autoSyncDelayMs === undefined ? undefined : span('autoSyncDelayMs', 0, MAX_TIMER_MS),
+  }
+}
+
+/**
+ * Checks the options of `sync`, `hydrate` and `flush` before any I/O: an object whose `signal`
+ * is an `AbortSignal` (checked by shape: signals of another realm count), `onProgress` a
+ * function, `full` and `ifAvailable` booleans, each when given.
+ */
+function checkCallOptions(p: unknown): void {
+  if (typeof p !== 'object' || p === null) throw new ValidationError('options', 'must be an object')
+  const { signal, onProgress, full, ifAvailable } = p as SyncOptions
+  if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    throw new ValidationError('signal', 'must be an AbortSignal')
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValidationError('onProgress', 'must be a function')
+  for (const [field, value] of [['full', full], ['ifAvailable', ifAvailable]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') throw new ValidationError(field, 'must be a boolean')
+  }
 }
 
 /** A tier as a backend and its key prefix (a storage's own, or none for a bare backend). */

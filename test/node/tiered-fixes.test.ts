@@ -182,3 +182,50 @@ describe('item 16: TieredStorage({ prefix }) over an HttpStorage remote', () => 
     store.close()
   })
 })
+
+describe('item 17: TieredStorage options are validated', () => {
+  const base = () => ({ local: new MemoryStorage(), remote: new MemoryStorage() })
+  const invalid = (field: string) => expect.objectContaining({ code: 'ERR_VALIDATION', field })
+
+  it('construction: numbers in range (timers at most 2^31-1 ms), integers where counted, booleans', () => {
+    expect(() => new TieredStorage({ ...base(), autoSyncDelayMs: 2 ** 31 })).toThrow(invalid('autoSyncDelayMs'))
+    expect(() => new TieredStorage({ ...base(), autoSyncDelayMs: Number.NaN })).toThrow(invalid('autoSyncDelayMs'))
+    expect(() => new TieredStorage({ ...base(), concurrency: 1.5 })).toThrow(invalid('concurrency'))
+    expect(() => new TieredStorage({ ...base(), retries: -1 })).toThrow(invalid('retries'))
+    expect(() => new TieredStorage({ ...base(), retries: 0.5 })).toThrow(invalid('retries'))
+    expect(() => new TieredStorage({ ...base(), lookbackMs: Infinity })).toThrow(invalid('lookbackMs'))
+    expect(() => new TieredStorage({ ...base(), readThrough: 'yes' as never })).toThrow(invalid('readThrough'))
+    expect(() => new TieredStorage({ ...base(), syncOnOnline: 1 as never })).toThrow(invalid('syncOnOnline'))
+    expect(() => new TieredStorage(null as never)).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION' }))
+    // The largest timer delay is fine.
+    new TieredStorage({ ...base(), autoSyncDelayMs: 2 ** 31 - 1 }).close()
+  })
+
+  it('sync, hydrate and flush: options are an object of the documented types, checked before any I/O', async () => {
+    const local = new MemoryBackend()
+    let calls = 0
+    const counted = new Proxy(local, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver)
+        return typeof value === 'function' && ['get', 'put', 'list', 'delete', 'head'].includes(String(name))
+          ? (...args: unknown[]) => (calls++, value.apply(target, args))
+          : value
+      },
+    })
+    const store = new TieredStorage({ local: counted, remote: new MemoryStorage() })
+    await new Promise((r) => setTimeout(r, 10)) // whatever the store reads when it starts
+    calls = 0
+    const location = where()
+    await expect(store.sync(null as never)).rejects.toThrow(invalid('options'))
+    await expect(store.sync('all' as never)).rejects.toThrow(invalid('options'))
+    await expect(store.sync({ signal: 'stop' as never })).rejects.toThrow(invalid('signal'))
+    await expect(store.sync({ onProgress: 'log' as never })).rejects.toThrow(invalid('onProgress'))
+    await expect(store.sync({ full: 'yes' as never })).rejects.toThrow(invalid('full'))
+    await expect(store.sync({ ifAvailable: 1 as never })).rejects.toThrow(invalid('ifAvailable'))
+    await expect(store.hydrate({ location, onProgress: 5 as never })).rejects.toThrow(invalid('onProgress'))
+    await expect(store.flush({ location, signal: {} as never })).rejects.toThrow(invalid('signal'))
+    expect(calls).toBe(0)
+    expect(store.status.lastError).toBeNull() // a bad call is the caller's, not the storage's state
+    store.close()
+  })
+})
