@@ -68,7 +68,11 @@ export interface TieredStatus {
   /** False after the remote failed for network reasons or the browser went offline. */
   online: boolean
   syncing: boolean
-  /** Keys (and session deletions) waiting in the outbox. */
+  /**
+   * Keys (and session deletions) waiting in the outbox: counted when the storage starts (a local
+   * listing), current as soon as a write or a sync resolves, and recounted when another tab
+   * writes or syncs.
+   */
   pending: number
   lastSyncAt: Date | null
   lastError: unknown
@@ -112,6 +116,12 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   readonly #tiers: Tiers
   readonly #settings: SyncSettings
   readonly #listeners = new Set<(status: TieredStatus) => void>()
+  /** What `status.pending` counts: the `rel`s in the outbox as last listed, plus those queued since. */
+  #pending = new Set<string>()
+  /** The `rel`s queued since the latest count began: a count that listed too early misses none. */
+  #queuedSinceCount = new Set<string>()
+  /** Numbers the counts, so a slow one never overwrites a newer one. */
+  #counts = 0
   readonly #lockName: string
   readonly #autoSyncDelayMs?: number
   #channel?: BroadcastChannel
@@ -135,7 +145,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       remotePrefix: remote.prefix,
       prefix,
       readThrough: options.readThrough,
-      onQueued: () => this.#queued(),
+      onQueued: (rels) => this.#queued(rels),
       onRemoteError: (lastError) => this.#set({ online: false, lastError }),
     })
     super({ compression: local.compression, ...options, prefix, backend })
@@ -147,6 +157,8 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     this.#lockName = `snapshelf-sync:${name}`
     this.#state = { online: navigatorOf()?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
     this.#listenToWindow(name, options.syncOnOnline ?? true)
+    // Entries left by an earlier page or process: the status counts them from the start.
+    this.#recount().catch(ignore)
   }
 
   /** The current status (a copy). */
@@ -164,7 +176,6 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   onStatus(listener: (status: TieredStatus) => void): () => void {
     if (typeof listener !== 'function') throw new ValidationError('listener', 'must be a function')
     this.#listeners.add(listener)
-    this.#countPending()
     return () => {
       this.#listeners.delete(listener)
     }
@@ -222,8 +233,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
     // One outbox entry for the whole session, instead of one per key.
-    await dropSession(this.#tiers, checkId('sessionId', p?.sessionId), { signal: p.signal })
-    this.#queued()
+    const sessionId = checkId('sessionId', p?.sessionId)
+    await dropSession(this.#tiers, sessionId, { signal: p.signal })
+    this.#queued([sessionId])
   }
 
   /**
@@ -248,7 +260,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       this.#channel = channel
       channel.onmessage = (event) => {
         if (event.data === 'synced') this.#set({ lastSyncAt: new Date(), online: true })
-        this.#countPending()
+        this.#recount().catch(ignore)
       }
       this.#stops.push(() => channel.close())
     }
@@ -263,10 +275,14 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     })
   }
 
-  /** After a local write queued an entry: tell other tabs, recount, and schedule an auto-sync. */
-  #queued(): void {
+  /** After a local write queued `rels`: count them, tell other tabs, and schedule an auto-sync. */
+  #queued(rels: string[]): void {
+    for (const rel of rels) {
+      this.#pending.add(rel)
+      this.#queuedSinceCount.add(rel)
+    }
+    if (this.#pending.size !== this.#state.pending) this.#set({ pending: this.#pending.size })
     this.#channel?.postMessage('queued')
-    this.#countPending()
     if (this.#autoSyncDelayMs === undefined) return
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => {
@@ -291,8 +307,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
         this.#set({ lastError: error, ...(isOffline(error) && { online: false }) })
         throw error
       } finally {
+        // Counted before the job resolves: `status.pending` is current once `sync()` is.
+        await this.#recount().catch(ignore)
         this.#set({ syncing: false })
-        this.#countPending()
       }
     }
     const locks = navigatorOf()?.locks
@@ -308,15 +325,33 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
 
   #set(change: Partial<TieredStatus>): void {
     this.#state = { ...this.#state, ...change }
-    for (const listener of this.#listeners) listener(this.status)
+    for (const listener of this.#listeners) {
+      try {
+        listener(this.status)
+      } catch (error) {
+        // As EventTarget does: a listener's bug surfaces globally, never inside a write or a sync.
+        const report = (globalThis as { reportError?: (error: unknown) => void }).reportError
+        if (report) report(error)
+        else
+          queueMicrotask(() => {
+            throw error
+          })
+      }
+    }
   }
 
-  /** Recounts the outbox for listeners (a local listing: cheap next to any remote call). */
-  #countPending(): void {
-    if (!this.#listeners.size) return
-    this.pendingCount().then((pending) => {
-      if (pending !== this.#state.pending) this.#set({ pending })
-    }, ignore)
+  /**
+   * Lists the outbox (a local listing: cheap next to any remote call) into `status.pending`,
+   * keeping what was queued while it listed.
+   */
+  async #recount(): Promise<void> {
+    const count = ++this.#counts
+    const since = new Set<string>()
+    this.#queuedSinceCount = since
+    const entries = await listEntries(this.#tiers)
+    if (count !== this.#counts) return
+    this.#pending = new Set([...entries.map((e) => e.rel), ...since])
+    if (this.#pending.size !== this.#state.pending) this.#set({ pending: this.#pending.size })
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryBackend, MemoryStorage, RemoteError, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
 import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
-import { TieredStorage } from 'snapshelf/tiered'
+import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
 
 // Regressions of issue 10 (tiered data loss and status), one `describe` per item.
@@ -227,5 +227,80 @@ describe('item 17: TieredStorage options are validated', () => {
     expect(calls).toBe(0)
     expect(store.status.lastError).toBeNull() // a bad call is the caller's, not the storage's state
     store.close()
+  })
+})
+
+describe('item 18: status.pending', () => {
+  it('is counted when the storage starts, without a listener', async () => {
+    const local = new MemoryStorage()
+    const remote = new MemoryStorage()
+    const first = new TieredStorage({ local, remote })
+    const location = where()
+    for (let i = 0; i < 3; i++) await first.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot(i) })
+    first.close()
+    const second = new TieredStorage({ local, remote }) // the "reloaded" page
+    await expect.poll(() => second.status.pending, { timeout: 1000 }).toBe(3)
+    second.close()
+  })
+
+  it('is current as soon as a write or a sync resolves, with or without a listener', async () => {
+    for (const listening of [false, true]) {
+      const store = new TieredStorage({ local: new MemoryStorage(), remote: new MemoryStorage() })
+      const heard: number[] = []
+      if (listening) store.onStatus((s: TieredStatus) => heard.push(s.pending))
+      await new Promise((r) => setTimeout(r, 10)) // the starting count
+      const location = where()
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('a') })
+      expect(store.status.pending).toBe(2) // the history key and latest
+      await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
+      expect(store.status.pending).toBe(3)
+      await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
+      expect(store.status.pending).toBe(3) // the same key again
+      if (listening) expect(heard.at(-1)).toBe(3)
+      await store.sync()
+      expect(store.status.pending).toBe(0)
+      if (listening) expect(heard.at(-1)).toBe(0)
+      await store.deleteSession({ sessionId: location.sessionId })
+      expect(store.status.pending).toBe(1)
+      store.close()
+    }
+  })
+
+  it('a write during a sync stays counted after it', async () => {
+    const remote = new HookedBackend(new MemoryBackend())
+    const store = new TieredStorage({ local: new MemoryStorage(), remote })
+    const location = where()
+    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('before') })
+    remote.beforeList = async () => {
+      remote.beforeList = undefined
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('during') })
+    }
+    await store.sync()
+    expect(store.status.pending).toBe(await store.pendingCount())
+    expect(store.status.pending).toBe(1)
+    store.close()
+  })
+
+  it('a listener that throws breaks neither a write nor a sync', async () => {
+    const store = new TieredStorage({ local: new MemoryStorage(), remote: new MemoryStorage() })
+    // The storage reports a listener's error the way EventTarget does (reportError, as in
+    // browsers, Deno and Bun); captured here instead of reaching the console.
+    const errors: unknown[] = []
+    const global = globalThis as { reportError?: (error: unknown) => void }
+    const saved = global.reportError
+    global.reportError = (error) => errors.push(error)
+    try {
+      store.onStatus(() => {
+        throw new Error('listener bug')
+      })
+      const location = where()
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') })
+      await expect(store.sync()).resolves.toMatchObject({ pushed: 2 })
+      expect(errors.length).toBeGreaterThan(0)
+      expect(errors[0]).toMatchObject({ message: 'listener bug' })
+    } finally {
+      global.reportError = saved
+      store.close()
+    }
   })
 })
