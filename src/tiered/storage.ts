@@ -329,13 +329,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       try {
         listener(this.status)
       } catch (error) {
-        // As EventTarget does: a listener's bug surfaces globally, never inside a write or a sync.
-        const report = (globalThis as { reportError?: (error: unknown) => void }).reportError
-        if (report) report(error)
-        else
-          queueMicrotask(() => {
-            throw error
-          })
+        // A listener's bug is reported (as EventTarget reports it), never thrown into a write or a sync.
+        const report = (globalThis as { reportError?: (error: unknown) => void }).reportError ?? console.error
+        report(error)
       }
     }
   }
@@ -372,42 +368,40 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** The sync settings of `options`, validated, with their defaults. */
 function checkSettings(options: TieredStorageOptions): Omit<SyncSettings, 'maxDecodedBytes'> & { autoSyncDelayMs?: number } {
-  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object')
-  const count = (field: 'concurrency' | 'retries', fallback: number, min: number): number => {
+  checkFields(options, { readThrough: 'boolean', syncOnOnline: 'boolean' })
+  /** An option within [min, max]; an integer when it counts something. */
+  const number = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min: number, max: number): number => {
     const value = options[field] ?? fallback
-    if (!Number.isInteger(value) || value < min) throw new ValidationError(field, `must be an integer >= ${min}`)
+    const counts = field === 'concurrency' || field === 'retries'
+    if (typeof value !== 'number' || !(value >= min && value <= max) || (counts && !Number.isInteger(value))) {
+      throw new ValidationError(field, `must be ${counts ? 'an integer' : 'a number'} from ${min} to ${max}`)
+    }
     return value
-  }
-  const span = (field: 'lookbackMs' | 'autoSyncDelayMs', fallback: number, max: number): number => {
-    const value = options[field] ?? fallback
-    if (typeof value !== 'number' || !(value >= 1 && value <= max)) throw new ValidationError(field, `must be a number of ms, 1 to ${max}`)
-    return value
-  }
-  for (const field of ['readThrough', 'syncOnOnline'] as const) {
-    if (options[field] !== undefined && typeof options[field] !== 'boolean') throw new ValidationError(field, 'must be a boolean')
   }
   return {
-    concurrency: count('concurrency', 16, 1),
-    retries: count('retries', 3, 0),
-    lookbackMs: span('lookbackMs', 86_400_000, Number.MAX_VALUE),
-    autoSyncDelayMs: options.autoSyncDelayMs === undefined ? undefined : span('autoSyncDelayMs', 0, MAX_TIMER_MS),
+    concurrency: number('concurrency', 16, 1, Number.MAX_SAFE_INTEGER),
+    retries: number('retries', 3, 0, Number.MAX_SAFE_INTEGER),
+    lookbackMs: number('lookbackMs', 86_400_000, 1, Number.MAX_VALUE),
+    autoSyncDelayMs: options.autoSyncDelayMs === undefined ? undefined : number('autoSyncDelayMs', 0, 1, MAX_TIMER_MS),
   }
 }
 
 /**
- * Checks the options of `sync`, `hydrate` and `flush` before any I/O: an object whose `signal`
- * is an `AbortSignal` (checked by shape: signals of another realm count), `onProgress` a
- * function, `full` and `ifAvailable` booleans, each when given.
+ * Checks the options of `sync`, `hydrate` and `flush` before any I/O: each given field of its
+ * documented type. A signal is checked by shape, so a signal of another realm counts.
  */
-function checkCallOptions(p: unknown): void {
-  if (typeof p !== 'object' || p === null) throw new ValidationError('options', 'must be an object')
-  const { signal, onProgress, full, ifAvailable } = p as SyncOptions
-  if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
-    throw new ValidationError('signal', 'must be an AbortSignal')
-  }
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValidationError('onProgress', 'must be a function')
-  for (const [field, value] of [['full', full], ['ifAvailable', ifAvailable]] as const) {
-    if (value !== undefined && typeof value !== 'boolean') throw new ValidationError(field, 'must be a boolean')
+function checkCallOptions(p: SyncOptions): void {
+  checkFields(p, { onProgress: 'function', full: 'boolean', ifAvailable: 'boolean' })
+  const { signal } = p
+  if (signal !== undefined && typeof signal?.aborted !== 'boolean') throw new ValidationError('signal', 'must be an AbortSignal')
+}
+
+/** Checks that `options` is an object and each of `types`' fields, when given, has that type. */
+function checkFields(options: unknown, types: Record<string, 'boolean' | 'function'>): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object')
+  for (const [field, type] of Object.entries(types)) {
+    const value = (options as Record<string, unknown>)[field]
+    if (value !== undefined && typeof value !== type) throw new ValidationError(field, `must be a ${type}`)
   }
 }
 
