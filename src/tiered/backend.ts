@@ -19,12 +19,15 @@ export interface TieredBackendOptions {
   localPrefix?: string
   /** The remote tier's own key prefix. Default none. */
   remotePrefix?: string
-  /** The prefix of the store layered on this backend: every key it hands over starts with `prefix/`. */
+  /**
+   * The prefix of the store layered on this backend: every key it hands over starts with
+   * `prefix/`. It namespaces the store in the local tier only; remote keys carry `remotePrefix`.
+   */
   prefix?: string
   /** A local miss reads the remote and caches what it finds. Default true. */
   readThrough?: boolean
-  /** Called after each local write or delete that queued an outbox entry. */
-  onQueued?: () => void
+  /** Called after each local write or delete with the keys it queued (relative to `prefix`). */
+  onQueued?: (rels: string[]) => void
   /** Called when a read-through failed because the remote is unreachable (the read answers "absent"). */
   onRemoteError?: (error: unknown) => void
 }
@@ -56,7 +59,7 @@ export class TieredBackend implements Backend {
   readonly subscribe?: (key: string, onChange: () => void) => () => void
   readonly #tiers: Tiers
   readonly #readThrough: boolean
-  readonly #onQueued?: () => void
+  readonly #onQueued?: (rels: string[]) => void
   readonly #onRemoteError?: (error: unknown) => void
 
   constructor(options: TieredBackendOptions)
@@ -116,17 +119,18 @@ export class TieredBackend implements Backend {
       return null
     }
     if (kind !== 'create') await addEntry(this.#tiers, rel, kind, options)
-    this.#onQueued?.()
+    this.#onQueued?.([rel])
     return done
   }
 
   async delete(keys: string[], options?: BackendCallOptions): Promise<void> {
-    for (const key of keys) await addEntry(this.#tiers, this.#relative(key), 'delete', options)
+    const rels = keys.map((key) => this.#relative(key))
+    for (const rel of rels) await addEntry(this.#tiers, rel, 'delete', options)
     await this.local.delete(
-      keys.map((key) => this.#localKey(key)),
+      rels.map((rel) => this.#tiers.localRoot + rel),
       options,
     )
-    if (keys.length) this.#onQueued?.()
+    if (rels.length) this.#onQueued?.(rels)
   }
 
   async list(prefix: string, options: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
@@ -151,7 +155,7 @@ export class TieredBackend implements Backend {
  * read and write the same keys, passed explicitly rather than as members of the public class.
  *
  * @example
- * const { backend, tiers } = createTieredBackend({ local, remote, onQueued: () => schedule() })
+ * const { backend, tiers } = createTieredBackend({ local, remote, onQueued: (rels) => schedule(rels) })
  */
 export function createTieredBackend(options: TieredBackendOptions): { backend: TieredBackend; tiers: Tiers } {
   return { backend: new TieredBackend(options), tiers: tiersOf(options) }

@@ -26,6 +26,11 @@ export type Tier = Backend | { readonly backend: Backend; readonly prefix?: stri
  * new TieredStorage({ local: new IndexedDBStorage(), remote: new HttpStorage({ baseUrl: '/api' }), autoSyncDelayMs: 500 })
  */
 export interface TieredStorageOptions extends StoreOptions {
+  /**
+   * Namespaces this store inside the local tier (several stores can share one IndexedDB). The
+   * remote keeps its own placement: the remote storage's `prefix` (an HTTP server decides its own).
+   */
+  prefix?: string
   /** Where writes land and reads start: IndexedDB in a browser, memory elsewhere. */
   local: Tier
   /** Where `sync` pushes to and pulls from: HTTP, S3, R2. */
@@ -63,7 +68,11 @@ export interface TieredStatus {
   /** False after the remote failed for network reasons or the browser went offline. */
   online: boolean
   syncing: boolean
-  /** Keys (and session deletions) waiting in the outbox. */
+  /**
+   * Keys (and session deletions) waiting in the outbox: counted when the storage starts (a local
+   * listing), current as soon as a write or a sync resolves, and recounted when another tab
+   * writes or syncs.
+   */
   pending: number
   lastSyncAt: Date | null
   lastError: unknown
@@ -107,6 +116,12 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   readonly #tiers: Tiers
   readonly #settings: SyncSettings
   readonly #listeners = new Set<(status: TieredStatus) => void>()
+  /** What `status.pending` counts: the `rel`s in the outbox as last listed, plus those queued since. */
+  #pending = new Set<string>()
+  /** The `rel`s queued since the latest count began: a count that listed too early misses none. */
+  #queuedSinceCount = new Set<string>()
+  /** Numbers the counts, so a slow one never overwrites a newer one. */
+  #counts = 0
   readonly #lockName: string
   readonly #autoSyncDelayMs?: number
   #channel?: BroadcastChannel
@@ -117,8 +132,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   #timer?: ReturnType<typeof setTimeout>
 
   constructor(options: TieredStorageOptions) {
-    const local = tierOf(options?.local, 'local')
-    const remote = tierOf(options?.remote, 'remote')
+    const settings = checkSettings(options)
+    const local = tierOf(options.local, 'local')
+    const remote = tierOf(options.remote, 'remote')
     const prefix = checkPrefix(options.prefix)
     // The backend reports to this storage from construction on; its callbacks only run after
     // `super` returns (nothing is written while the store is being built).
@@ -129,28 +145,20 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       remotePrefix: remote.prefix,
       prefix,
       readThrough: options.readThrough,
-      onQueued: () => this.#queued(),
+      onQueued: (rels) => this.#queued(rels),
       onRemoteError: (lastError) => this.#set({ online: false, lastError }),
     })
     super({ compression: local.compression, ...options, prefix, backend })
     this.#tiers = tiers
     const { name = 'snapshelf' } = options
     checkId('name', name)
-    const setting = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min = 1): number => {
-      const value = options[field] ?? fallback
-      if (typeof value !== 'number' || !(value >= min && value < Infinity)) throw new ValidationError(field, `must be a number >= ${min}`)
-      return value
-    }
-    this.#settings = {
-      concurrency: setting('concurrency', 16),
-      retries: setting('retries', 3, 0),
-      lookbackMs: setting('lookbackMs', 86_400_000),
-      maxDecodedBytes: this.maxDecodedBytes,
-    }
-    if (options.autoSyncDelayMs !== undefined) this.#autoSyncDelayMs = setting('autoSyncDelayMs', 1)
+    this.#settings = { ...settings, maxDecodedBytes: this.maxDecodedBytes }
+    this.#autoSyncDelayMs = settings.autoSyncDelayMs
     this.#lockName = `snapshelf-sync:${name}`
     this.#state = { online: navigatorOf()?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
     this.#listenToWindow(name, options.syncOnOnline ?? true)
+    // Entries left by an earlier page or process: the status counts them from the start.
+    this.#recount().catch(ignore)
   }
 
   /** The current status (a copy). */
@@ -168,7 +176,6 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   onStatus(listener: (status: TieredStatus) => void): () => void {
     if (typeof listener !== 'function') throw new ValidationError('listener', 'must be a function')
     this.#listeners.add(listener)
-    this.#countPending()
     return () => {
       this.#listeners.delete(listener)
     }
@@ -193,7 +200,8 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * @example
    * const { pushed, pulled } = await storage.sync({ signal: AbortSignal.timeout(30_000) })
    */
-  sync(p: SyncOptions = {}): Promise<SyncResult> {
+  async sync(p: SyncOptions = {}): Promise<SyncResult> {
+    checkCallOptions(p)
     return this.#exclusive(p, { push: 'outbox', pull: p.full ? 'all' : 'window' })
   }
 
@@ -205,7 +213,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.hydrate({ location }) // e.g. on a new device, before listing history
    */
   async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this.#exclusive(p, { push: 'nothing', pull: 'all', folder: folderAt(p) })
+    const folder = folderAt(p)
+    checkCallOptions(p)
+    return this.#exclusive(p, { push: 'nothing', pull: 'all', folder })
   }
 
   /**
@@ -216,13 +226,16 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * await storage.flush({ location }) // before handing the session to a server-side agent
    */
   async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
-    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder: folderAt(p) })
+    const folder = folderAt(p)
+    checkCallOptions(p)
+    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder })
   }
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
     // One outbox entry for the whole session, instead of one per key.
-    await dropSession(this.#tiers, checkId('sessionId', p?.sessionId), { signal: p.signal })
-    this.#queued()
+    const sessionId = checkId('sessionId', p?.sessionId)
+    await dropSession(this.#tiers, sessionId, { signal: p.signal })
+    this.#queued([sessionId])
   }
 
   /**
@@ -247,7 +260,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       this.#channel = channel
       channel.onmessage = (event) => {
         if (event.data === 'synced') this.#set({ lastSyncAt: new Date(), online: true })
-        this.#countPending()
+        this.#recount().catch(ignore)
       }
       this.#stops.push(() => channel.close())
     }
@@ -262,10 +275,14 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     })
   }
 
-  /** After a local write queued an entry: tell other tabs, recount, and schedule an auto-sync. */
-  #queued(): void {
+  /** After a local write queued `rels`: count them, tell other tabs, and schedule an auto-sync. */
+  #queued(rels: string[]): void {
+    for (const rel of rels) {
+      this.#pending.add(rel)
+      this.#queuedSinceCount.add(rel)
+    }
+    if (this.#pending.size !== this.#state.pending) this.#set({ pending: this.#pending.size })
     this.#channel?.postMessage('queued')
-    this.#countPending()
     if (this.#autoSyncDelayMs === undefined) return
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => {
@@ -290,8 +307,9 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
         this.#set({ lastError: error, ...(isOffline(error) && { online: false }) })
         throw error
       } finally {
+        // Counted before the job resolves: `status.pending` is current once `sync()` is.
+        await this.#recount().catch(ignore)
         this.#set({ syncing: false })
-        this.#countPending()
       }
     }
     const locks = navigatorOf()?.locks
@@ -307,15 +325,29 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
 
   #set(change: Partial<TieredStatus>): void {
     this.#state = { ...this.#state, ...change }
-    for (const listener of this.#listeners) listener(this.status)
+    for (const listener of this.#listeners) {
+      try {
+        listener(this.status)
+      } catch (error) {
+        // A listener's bug is reported (as EventTarget reports it), never thrown into a write or a sync.
+        const report = (globalThis as { reportError?: (error: unknown) => void }).reportError ?? console.error
+        report(error)
+      }
+    }
   }
 
-  /** Recounts the outbox for listeners (a local listing: cheap next to any remote call). */
-  #countPending(): void {
-    if (!this.#listeners.size) return
-    this.pendingCount().then((pending) => {
-      if (pending !== this.#state.pending) this.#set({ pending })
-    }, ignore)
+  /**
+   * Lists the outbox (a local listing: cheap next to any remote call) into `status.pending`,
+   * keeping what was queued while it listed.
+   */
+  async #recount(): Promise<void> {
+    const count = ++this.#counts
+    const since = new Set<string>()
+    this.#queuedSinceCount = since
+    const entries = await listEntries(this.#tiers)
+    if (count !== this.#counts) return
+    this.#pending = new Set([...entries.map((e) => e.rel), ...since])
+    if (this.#pending.size !== this.#state.pending) this.#set({ pending: this.#pending.size })
   }
 }
 
@@ -329,6 +361,48 @@ function navigatorOf(): Navigator | undefined {
 /** The validated location's folder, relative to the store prefix. */
 function folderAt(p: { location: SnapshotLocation }): string {
   return scopeFolder('', checkLocation(p?.location))
+}
+
+/** The largest delay `setTimeout` honours: a longer one fires at once, which would turn auto-sync into a loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** The sync settings of `options`, validated, with their defaults. */
+function checkSettings(options: TieredStorageOptions): Omit<SyncSettings, 'maxDecodedBytes'> & { autoSyncDelayMs?: number } {
+  checkFields(options, { readThrough: 'boolean', syncOnOnline: 'boolean' })
+  /** An option within [min, max]; an integer when it counts something. */
+  const number = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min: number, max: number): number => {
+    const value = options[field] ?? fallback
+    const counts = field === 'concurrency' || field === 'retries'
+    if (typeof value !== 'number' || !(value >= min && value <= max) || (counts && !Number.isInteger(value))) {
+      throw new ValidationError(field, `must be ${counts ? 'an integer' : 'a number'} from ${min} to ${max}`)
+    }
+    return value
+  }
+  return {
+    concurrency: number('concurrency', 16, 1, Number.MAX_SAFE_INTEGER),
+    retries: number('retries', 3, 0, Number.MAX_SAFE_INTEGER),
+    lookbackMs: number('lookbackMs', 86_400_000, 1, Number.MAX_VALUE),
+    autoSyncDelayMs: options.autoSyncDelayMs === undefined ? undefined : number('autoSyncDelayMs', 0, 1, MAX_TIMER_MS),
+  }
+}
+
+/**
+ * Checks the options of `sync`, `hydrate` and `flush` before any I/O: each given field of its
+ * documented type. A signal is checked by shape, so a signal of another realm counts.
+ */
+function checkCallOptions(p: SyncOptions): void {
+  checkFields(p, { onProgress: 'function', full: 'boolean', ifAvailable: 'boolean' })
+  const { signal } = p
+  if (signal !== undefined && typeof signal?.aborted !== 'boolean') throw new ValidationError('signal', 'must be an AbortSignal')
+}
+
+/** Checks that `options` is an object and each of `types`' fields, when given, has that type. */
+function checkFields(options: unknown, types: Record<string, 'boolean' | 'function'>): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object')
+  for (const [field, type] of Object.entries(types)) {
+    const value = (options as Record<string, unknown>)[field]
+    if (value !== undefined && typeof value !== type) throw new ValidationError(field, `must be a ${type}`)
+  }
 }
 
 /** A tier as a backend and its key prefix (a storage's own, or none for a bare backend). */

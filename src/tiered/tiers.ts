@@ -1,11 +1,16 @@
 import type { Backend } from '../core/backend.js'
 import { RemoteError, TimeoutError } from '../core/errors.js'
 import { joinPrefix } from '../core/keys.js'
+import { isRetryableStatus } from '../core/retry.js'
 
 /**
  * Where each tier keeps what: the one description of the tiered layout, built once by
  * `createTieredBackend` and handed explicitly to the backend's helpers and to every sync step.
  * Data keys inside the tiered store are `rel`ative to its prefix (`<sessionId>/scopes/…`).
+ *
+ * Each tier places keys under its own prefix. The tiered store's prefix namespaces it inside the
+ * local tier only: the remote's placement belongs to the remote, and an HTTP remote cannot take
+ * a prefix at all (the server's storage decides where bytes live; it refuses any other key).
  *
  * @example
  * const tiers = tiersOf({ local, remote, prefix: 'agents' })
@@ -18,7 +23,7 @@ export interface Tiers {
   readonly prefix: string
   /** `[localPrefix/][prefix/]`: a data key's local name is this plus its `rel`. */
   readonly localRoot: string
-  /** `[remotePrefix/][prefix/]`: a data key's remote name is this plus its `rel`. */
+  /** `[remotePrefix/]`: a data key's remote name is this plus its `rel`. */
   readonly remoteRoot: string
   /** Local namespace of outbox entries: `[localPrefix/][prefix/].snapshelf/outbox/`. */
   readonly outboxPrefix: string
@@ -40,18 +45,24 @@ export function tiersOf(options: { local: Backend; remote: Backend; localPrefix?
     remote: options.remote,
     prefix,
     localRoot,
-    remoteRoot: joinPrefix(options.remotePrefix ?? '') + prefix,
+    remoteRoot: joinPrefix(options.remotePrefix ?? ''),
     outboxPrefix: `${localRoot}.snapshelf/outbox/`,
     statePrefix: `${localRoot}.snapshelf/sync/`,
   }
 }
 
 /**
- * A failure of the network or the remote service (as opposed to bad input or a bug): "offline".
+ * A failure of the network or the remote service, as opposed to bad input, a refusal or a bug:
+ * "offline", and worth retrying. A remote error without a status is a network failure; with
+ * one, only 408, 429 and 5xx are (a 400 or 404 will answer the same again).
  *
  * @example
  * if (isOffline(error)) setStatus({ online: false })
  */
 export function isOffline(error: unknown): boolean {
-  return error instanceof RemoteError || error instanceof TimeoutError
+  if (error instanceof TimeoutError) return true
+  if (!(error instanceof RemoteError)) return false
+  const { status } = error
+  // No status (or 0): the request never got an answer.
+  return !status || status === 408 || isRetryableStatus(status)
 }

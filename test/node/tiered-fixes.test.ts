@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryBackend, MemoryStorage, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
-import { TieredStorage } from 'snapshelf/tiered'
+import { MemoryBackend, MemoryStorage, RemoteError, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
+import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
+import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
 
 // Regressions of issue 10 (tiered data loss and status), one `describe` per item.
@@ -132,5 +133,174 @@ describe('item 2: a delete issued while a sync is running', () => {
     expect((await d.local.list(`${d.location.sessionId}/`, { limit: 10 })).entries).toEqual([])
     expect((await d.remote.inner.list(`${d.location.sessionId}/`, { limit: 10 })).entries).toEqual([])
     d.store.close()
+  })
+})
+
+describe('item 16: TieredStorage({ prefix }) over an HttpStorage remote', () => {
+  function server() {
+    const storage = new MemoryStorage({ prefix: 'tenant' })
+    const handler = createSnapshotHandler({ storage, authorize: () => true, basePath: '/api' })
+    const fetch = async (input: string, init: RequestInit) => handler(new Request(new URL(input, 'http://app.test'), init))
+    return { storage, remote: new HttpStorage({ baseUrl: '/api', fetch, retries: 0 }) }
+  }
+
+  it('syncs: the prefix namespaces the local tier, the server decides where bytes live', async () => {
+    const s = server()
+    const local = new MemoryStorage()
+    const store = new TieredStorage({ local, remote: s.remote, prefix: 'app', retries: 0 })
+    const location = where()
+    const snapshotId = newSnapshotId()
+    await store.saveSnapshot({ location, snapshotId, isLatest: true, snapshot: sampleSnapshot('prefixed') })
+    expect(await store.sync()).toMatchObject({ pushed: 2, conflicts: [] })
+    expect(store.status).toMatchObject({ online: true, lastError: null })
+    expect((await s.storage.loadSnapshot({ location }))?.appData.tag).toBe('prefixed')
+    expect(await s.storage.listSnapshotIds({ location })).toEqual([snapshotId])
+    // Locally everything lives under the tiered prefix.
+    expect((await local.backend.list(`app/${location.sessionId}/`, { limit: 10 })).entries).toHaveLength(2)
+
+    // A second device with the same prefix pulls it; one without a prefix sees the same remote.
+    for (const prefix of ['app', undefined]) {
+      const other = new TieredStorage({ local: new MemoryStorage(), remote: s.remote, prefix, retries: 0 })
+      await other.hydrate({ location })
+      expect(await other.listSnapshotIds({ location })).toEqual([snapshotId])
+      expect((await other.loadSnapshot({ location }))?.appData.tag).toBe('prefixed')
+      other.close()
+    }
+    store.close()
+  })
+
+  it('a remote that refuses a request (4xx) is an error, not "offline"', async () => {
+    const refusing = new MemoryBackend()
+    refusing.put = async () => {
+      throw new RemoteError('HTTP PUT /objects/…: 400 must follow the snapshot key layout', { status: 400 })
+    }
+    const store = new TieredStorage({ local: new MemoryStorage(), remote: refusing, retries: 2 })
+    await store.saveSnapshot({ location: where(), snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('x') })
+    await expect(store.sync()).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 400 })
+    expect(store.status.online).toBe(true)
+    expect(store.status.lastError).toMatchObject({ status: 400 })
+    store.close()
+  })
+})
+
+describe('item 17: TieredStorage options are validated', () => {
+  const base = () => ({ local: new MemoryStorage(), remote: new MemoryStorage() })
+  const invalid = (field: string) => expect.objectContaining({ code: 'ERR_VALIDATION', field })
+
+  it('construction: numbers in range (timers at most 2^31-1 ms), integers where counted, booleans', () => {
+    expect(() => new TieredStorage({ ...base(), autoSyncDelayMs: 2 ** 31 })).toThrow(invalid('autoSyncDelayMs'))
+    expect(() => new TieredStorage({ ...base(), autoSyncDelayMs: Number.NaN })).toThrow(invalid('autoSyncDelayMs'))
+    expect(() => new TieredStorage({ ...base(), concurrency: 1.5 })).toThrow(invalid('concurrency'))
+    expect(() => new TieredStorage({ ...base(), retries: -1 })).toThrow(invalid('retries'))
+    expect(() => new TieredStorage({ ...base(), retries: 0.5 })).toThrow(invalid('retries'))
+    expect(() => new TieredStorage({ ...base(), lookbackMs: Infinity })).toThrow(invalid('lookbackMs'))
+    expect(() => new TieredStorage({ ...base(), readThrough: 'yes' as never })).toThrow(invalid('readThrough'))
+    expect(() => new TieredStorage({ ...base(), syncOnOnline: 1 as never })).toThrow(invalid('syncOnOnline'))
+    expect(() => new TieredStorage(null as never)).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION' }))
+    // The largest timer delay is fine.
+    new TieredStorage({ ...base(), autoSyncDelayMs: 2 ** 31 - 1 }).close()
+  })
+
+  it('sync, hydrate and flush: options are an object of the documented types, checked before any I/O', async () => {
+    const local = new MemoryBackend()
+    let calls = 0
+    const counted = new Proxy(local, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver)
+        return typeof value === 'function' && ['get', 'put', 'list', 'delete', 'head'].includes(String(name))
+          ? (...args: unknown[]) => (calls++, value.apply(target, args))
+          : value
+      },
+    })
+    const store = new TieredStorage({ local: counted, remote: new MemoryStorage() })
+    await new Promise((r) => setTimeout(r, 10)) // whatever the store reads when it starts
+    calls = 0
+    const location = where()
+    await expect(store.sync(null as never)).rejects.toThrow(invalid('options'))
+    await expect(store.sync('all' as never)).rejects.toThrow(invalid('options'))
+    await expect(store.sync({ signal: 'stop' as never })).rejects.toThrow(invalid('signal'))
+    await expect(store.sync({ onProgress: 'log' as never })).rejects.toThrow(invalid('onProgress'))
+    await expect(store.sync({ full: 'yes' as never })).rejects.toThrow(invalid('full'))
+    await expect(store.sync({ ifAvailable: 1 as never })).rejects.toThrow(invalid('ifAvailable'))
+    await expect(store.hydrate({ location, onProgress: 5 as never })).rejects.toThrow(invalid('onProgress'))
+    await expect(store.flush({ location, signal: {} as never })).rejects.toThrow(invalid('signal'))
+    expect(calls).toBe(0)
+    expect(store.status.lastError).toBeNull() // a bad call is the caller's, not the storage's state
+    store.close()
+  })
+})
+
+describe('item 18: status.pending', () => {
+  it('is counted when the storage starts, without a listener', async () => {
+    const local = new MemoryStorage()
+    const remote = new MemoryStorage()
+    const first = new TieredStorage({ local, remote })
+    const location = where()
+    for (let i = 0; i < 3; i++) await first.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot(i) })
+    first.close()
+    const second = new TieredStorage({ local, remote }) // the "reloaded" page
+    await expect.poll(() => second.status.pending, { timeout: 1000 }).toBe(3)
+    second.close()
+  })
+
+  it('is current as soon as a write or a sync resolves, with or without a listener', async () => {
+    for (const listening of [false, true]) {
+      const store = new TieredStorage({ local: new MemoryStorage(), remote: new MemoryStorage() })
+      const heard: number[] = []
+      if (listening) store.onStatus((s: TieredStatus) => heard.push(s.pending))
+      await new Promise((r) => setTimeout(r, 10)) // the starting count
+      const location = where()
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('a') })
+      expect(store.status.pending).toBe(2) // the history key and latest
+      await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
+      expect(store.status.pending).toBe(3)
+      await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
+      expect(store.status.pending).toBe(3) // the same key again
+      if (listening) expect(heard.at(-1)).toBe(3)
+      await store.sync()
+      expect(store.status.pending).toBe(0)
+      if (listening) expect(heard.at(-1)).toBe(0)
+      await store.deleteSession({ sessionId: location.sessionId })
+      expect(store.status.pending).toBe(1)
+      store.close()
+    }
+  })
+
+  it('a write during a sync stays counted after it', async () => {
+    const remote = new HookedBackend(new MemoryBackend())
+    const store = new TieredStorage({ local: new MemoryStorage(), remote })
+    const location = where()
+    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('before') })
+    remote.beforeList = async () => {
+      remote.beforeList = undefined
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('during') })
+    }
+    await store.sync()
+    expect(store.status.pending).toBe(await store.pendingCount())
+    expect(store.status.pending).toBe(1)
+    store.close()
+  })
+
+  it('a listener that throws breaks neither a write nor a sync', async () => {
+    const store = new TieredStorage({ local: new MemoryStorage(), remote: new MemoryStorage() })
+    // The storage reports a listener's error the way EventTarget does (reportError, as in
+    // browsers, Deno and Bun); captured here instead of reaching the console.
+    const errors: unknown[] = []
+    const global = globalThis as { reportError?: (error: unknown) => void }
+    const saved = global.reportError
+    global.reportError = (error) => errors.push(error)
+    try {
+      store.onStatus(() => {
+        throw new Error('listener bug')
+      })
+      const location = where()
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') })
+      await expect(store.sync()).resolves.toMatchObject({ pushed: 2 })
+      expect(errors.length).toBeGreaterThan(0)
+      expect(errors[0]).toMatchObject({ message: 'listener bug' })
+    } finally {
+      global.reportError = saved
+      store.close()
+    }
   })
 })

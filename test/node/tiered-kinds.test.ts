@@ -174,7 +174,7 @@ describe('what the previous version stored keeps syncing', () => {
     const local = new MemoryBackend()
     const remote = new MemoryBackend()
     const backend = new TieredBackend(local, 'l', remote, 'r', 'p')
-    await remote.put('r/p/s1/x.json', json({ v: 1 }))
+    await remote.put('r/s1/x.json', json({ v: 1 })) // the remote has its own placement
     expect(text((await backend.get('p/s1/x.json'))?.body)).toBe('{"v":1}')
     expect(await keys(local, 'l/p/s1/')).toEqual(['l/p/s1/x.json']) // cached under the local prefix
     await backend.put('p/s1/y.json', json({ v: 2 }))
