@@ -35,7 +35,8 @@ export class MemoryBackend implements Backend {
     if (o.ifNoneMatch === '*' && current) return null
     if (o.ifMatch !== undefined && current?.etag !== o.ifMatch) return null
     const etag = `m${++this.#version}`
-    this.#objects.set(key, { body: body.slice(), etag })
+    // A copy, always a plain Uint8Array: a Node Buffer's `slice` would share the caller's memory.
+    this.#objects.set(key, { body: new Uint8Array(body), etag })
     this.#notify(key)
     return { etag }
   }

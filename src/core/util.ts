@@ -125,7 +125,9 @@ export async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: 
     reader.cancel().catch(() => {})
     throw error
   }
-  if (chunks.length === 1) return chunks[0]!
+  // One chunk is returned as it is, unless it is a subclass (Node hands out Buffers, whose
+  // `slice` shares memory): callers get a plain Uint8Array either way.
+  if (chunks.length === 1 && chunks[0]!.constructor === Uint8Array) return chunks[0]
   const out = new Uint8Array(total)
   let at = 0
   for (const chunk of chunks) {

@@ -54,7 +54,8 @@ describe('nested prefixes (memory)', () => {
   it('a tiered deleteSession erases the session locally and remotely, never the nested store', async () => {
     const remote = new MemoryBackend()
     const { inner } = await nestedPair(remote, 'p')
-    const tiered = new TieredStorage({ local: new MemoryBackend(), remote: { backend: remote, prefix: '' }, prefix: 'p' })
+    // The remote storage's prefix places the tiered store's keys remotely (its own prefix is local only).
+    const tiered = new TieredStorage({ local: new MemoryBackend(), remote: { backend: remote, prefix: 'p' }, prefix: 'device' })
     await tiered.hydrate({ location: at('tenantB') })
     expect((await tiered.loadSnapshot({ location: at('tenantB') }))?.appData.tag).toBe('outer')
     await tiered.deleteSession({ sessionId: 'tenantB' })
