@@ -41,7 +41,9 @@ export async function* listAll(
  */
 export function nextCursor(previous: string | undefined, page: BackendListPage, prefix: string): string | undefined {
   const last = page.entries.at(-1)?.key
-  if (page.truncated && (last === undefined || (previous !== undefined && last <= previous))) {
+  // Identity, not `<=`: S3 and R2 list in UTF-8 byte order, which JavaScript's UTF-16 string
+  // order disagrees with (an astral key sorts before U+E000 in one, after it in the other).
+  if (page.truncated && (last === undefined || last === previous)) {
     throw new RemoteError(`listing ${prefix} did not advance past ${previous ?? 'its start'}`, { key: prefix })
   }
   return last
