@@ -18,7 +18,7 @@ export const testDist = process.env.SNAPSHELF_TEST_DIST === '1'
 
 const root = fileURLToPath(new URL('./', import.meta.url))
 const src = `${root}src/`
-const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing'] as const
+const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands'] as const
 
 function distAlias() {
   if (!existsSync(`${root}dist/index.js`)) throw new Error('SNAPSHELF_TEST_DIST=1 but dist/ is not built: run `npx tsup` (npm test builds it first)')
@@ -34,7 +34,7 @@ export const packageAlias = testDist
   ? distAlias()
   : [
       { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
-      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing)$/, replacement: `${src}entries/$1.ts` },
+      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands)$/, replacement: `${src}entries/$1.ts` },
     ]
 
 /**
