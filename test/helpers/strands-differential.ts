@@ -30,7 +30,10 @@ export function prng(seed: number): () => number {
   }
 }
 
-/** Segments every tier must keep exactly: S3/HTTP URL specials, XML specials, Unicode, dots inside. */
+/**
+ * Segments every tier must keep exactly: URL specials (a URL parser reads an unescaped `%2e%2e` as
+ * `..`), XML specials, Unicode, dots inside a name.
+ */
 const SEGMENTS = [
   'a',
   'b',
@@ -44,6 +47,8 @@ const SEGMENTS = [
   '😀',
   'sp ace',
   '%41',
+  '%2e%2e',
+  '%2E',
   '+',
   '?q',
   '#h',
