@@ -334,11 +334,15 @@ describe('StrandsStorage: listing', () => {
     expect(await new StrandsStorage({ storage: { backend, prefix: '' } }).list('')).toEqual(['ok'])
   })
 
-  it('a listing that does not advance is ERR_REMOTE, not an endless loop', async () => {
+  it('a listing that does not advance, or cycles, is ERR_REMOTE, not an endless loop', async () => {
     const backend = new MemoryBackend()
     await backend.put('k', enc('x'))
     backend.list = async () => ({ entries: [{ key: 'k', size: 1 }], truncated: true })
     await expect(new StrandsStorage({ storage: { backend, prefix: '' } }).list('')).rejects.toMatchObject({ code: 'ERR_REMOTE' })
+    let calls = 0
+    backend.list = async () => ({ entries: [{ key: ++calls % 2 ? 'a' : 'b', size: 1 }], truncated: true })
+    await expect(new StrandsStorage({ storage: { backend, prefix: '' } }).list('')).rejects.toMatchObject({ code: 'ERR_REMOTE' })
+    expect(calls).toBe(3)
   })
 })
 
@@ -379,6 +383,23 @@ describeS3('StrandsStorage over S3Storage (real S3)', () => {
       [`${prefix}/many/`, '1000'],
     ])
   }, 120_000)
+
+  it('pages in S3 order (UTF-8 bytes) and answers in Strands order (UTF-16): keys mixing astral characters and U+E000+', async () => {
+    const s3 = new S3Backend(s3Options())
+    // One key per page, so every page boundary falls between keys the two orders disagree on.
+    const paged: Backend = {
+      get: (k, o) => s3.get(k, o),
+      head: (k, o) => s3.head(k, o),
+      put: (k, b, o) => s3.put(k, b, o),
+      delete: (k, o) => s3.delete(k, o),
+      list: (p, o) => s3.list(p, { ...o, limit: 1 }),
+      maxListPage: 1,
+    }
+    const storage = new StrandsStorage({ storage: { backend: paged, prefix } })
+    const keys = ['order/a\ue000', 'order/a😀', 'order/a\uffef', 'order/b']
+    for (const key of keys) await storage.write(key, enc(key))
+    expect(await storage.list('order/')).toEqual([...keys].sort())
+  })
 
   it('server failures are typed: bad credentials ERR_AUTH, an unreachable endpoint ERR_REMOTE', async () => {
     const denied = new StrandsStorage({ storage: new S3Storage(s3Options({ prefix, secretAccessKey: 'wrong-secret-key' })) })

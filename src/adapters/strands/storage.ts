@@ -171,6 +171,10 @@ export class StrandsStorage {
     const wanted = normalizePrefix('prefix', prefix, ns)
     const from = root + pushdownPrefix(wanted)
     const keys: string[] = []
+    // Not core's listAll: its progress guard compares cursors in UTF-16 order, and S3 and R2 list
+    // in UTF-8 byte order, which disagrees for keys mixing astral characters with U+E000-U+FFFF
+    // (never in the snapshot layout, whose ids are ASCII; any Unicode in Strands keys).
+    const cursors = new Set<string>()
     let startAfter: string | undefined
     for (;;) {
       const page = await backend.list(from, { startAfter, limit: backend.maxListPage ?? PAGE_SIZE })
@@ -182,8 +186,9 @@ export class StrandsStorage {
       }
       const last = page.entries.at(-1)?.key
       if (!page.truncated) break
-      // A truncated page that does not move on would loop forever.
-      if (last === undefined || last === startAfter) throw new RemoteError(`listing ${from} did not advance`, { key: from })
+      // A truncated page must move on: a backend repeating a page, or cycling, would loop forever.
+      if (last === undefined || cursors.has(last)) throw new RemoteError(`listing ${from} did not advance`, { key: from })
+      cursors.add(last)
       startAfter = last
     }
     // Strands' order (UTF-16 code units), whatever order the backend lists in (S3: UTF-8 bytes).
