@@ -147,11 +147,8 @@ describeS3('every key Strands may write syncs through TieredStorage (Memory -> S
   const prefix = uniquePrefix('strands-tiered-keys')
   afterAll(() => wipePrefix(prefix))
 
-  // 🚨🚨🚨 NOT RUN YET (it.skip): cannot pass against main's TieredStorage. Its outbox entry keys are
-  // 🚨🚨🚨 `<key>!<op>!<uuidv7>` split on '!', so a key holding '!' (legal for Strands, and for every
-  // 🚨🚨🚨 backend) is parsed wrongly and stays pending forever, never pushed. Enable with the tiered
-  // 🚨🚨🚨 sync redesign (see the report).
-  it.skip("keys with '!', URL and XML specials, and Unicode reach the remote and leave the outbox", async () => {
+  // Outbox entries are `<key>!<op>!<uuidv7>`: a key holding '!' must still be read back whole.
+  it("keys with '!', URL and XML specials, and Unicode reach the remote and leave the outbox", async () => {
     const tiered = new TieredStorage({ local: new MemoryStorage(), remote: new S3Storage(s3Options({ prefix })) })
     const storage = new StrandsStorage({ storage: tiered })
     const keys = [
