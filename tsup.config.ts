@@ -11,6 +11,7 @@ export default defineConfig({
     http: 'src/entries/http.ts',
     tiered: 'src/entries/tiered.ts',
     testing: 'src/entries/testing.ts',
+    strands: 'src/entries/strands.ts',
   },
   format: ['esm'],
   target: 'es2022',

@@ -18,7 +18,7 @@ export const testDist = process.env.SNAPSHELF_TEST_DIST === '1'
 
 const root = fileURLToPath(new URL('./', import.meta.url))
 const src = `${root}src/`
-const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing'] as const
+const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands'] as const
 
 function distAlias() {
   if (!existsSync(`${root}dist/index.js`)) throw new Error('SNAPSHELF_TEST_DIST=1 but dist/ is not built: run `npx tsup` (npm test builds it first)')
@@ -34,7 +34,7 @@ export const packageAlias = testDist
   ? distAlias()
   : [
       { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
-      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing)$/, replacement: `${src}entries/$1.ts` },
+      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands)$/, replacement: `${src}entries/$1.ts` },
     ]
 
 /**
@@ -59,9 +59,9 @@ export const packagePlugins: Plugin[] = testDist
  * with it, that tier's own checks in the same file). Unit tests of internals stay source-only.
  */
 export const distInclude = {
-  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb'].map((f) => `test/node/${f}.test.ts`),
-  workers: ['r2', 'http', 's3'].map((f) => `test/workers/${f}.test.ts`),
-  browser: ['test/browser/indexeddb.test.ts'],
+  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb', 'strands-storage', 'strands-differential', 'strands-agent'].map((f) => `test/node/${f}.test.ts`),
+  workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
+  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
 }
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the

@@ -46,7 +46,17 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
   if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
   const raw = new TextEncoder().encode(json)
   if (raw.length > maxBytes) throw new TooLargeError(`${field} is over ${maxBytes} bytes`)
-  if (compression === 'none') return raw
+  return compression === 'none' ? raw : gzip(raw)
+}
+
+/**
+ * @internal Gzips bytes as they are (no JSON): the byte-level half of `encodeJSON`, for adapters
+ * whose callers hand over bytes (Strands' unified `Storage`).
+ *
+ * @example
+ * isGzip(await gzip(new TextEncoder().encode('{}'))) // true
+ */
+export async function gzip(raw: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(feed(new CompressionStream('gzip'), raw)).arrayBuffer())
 }
 
@@ -88,7 +98,15 @@ export function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
+/**
+ * @internal Gunzips bytes, bounded: more than `maxBytes` decoded is a `TooLargeError` (a gzip
+ * bomb costs at most that much memory), garbage or truncated gzip a `CorruptError`; both name
+ * `key`. The byte-level half of `decodeJSON`.
+ *
+ * @example
+ * const raw = await gunzip(stored, key, DEFAULT_MAX_DECODED_BYTES)
+ */
+export async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
   let out: Uint8Array | undefined
   try {
     out = await readBounded(feed(new DecompressionStream('gzip'), bytes), maxBytes)
