@@ -138,16 +138,28 @@ export function sessionOfRelative(rel: string): string {
 }
 
 /**
- * The session a listing prefix or cursor (relative to a store prefix) is confined to:
- * `<sessionId>/` then id segments, the last of which may be partial or empty (any prefix of a
- * valid id is a valid id). Throws `ValidationError` naming `field` otherwise.
+ * The session a listing prefix or cursor (relative to a store prefix) is confined to. It must be
+ * the beginning of a layout key of that one session — `<sessionId>/scopes/<scope>/<scopeId>/
+ * snapshots/…`, the last segment possibly partial — so it can match no key outside the session's
+ * snapshots (a prefix like `<sessionId>/other/` would reach keys another writer, e.g. a framework
+ * adapter, keeps under a folder of that name). Throws `ValidationError` naming `field` otherwise.
+ *
+ * @example
+ * sessionOfListing('prefix', 's1/scopes/agent/') // 's1'
  */
 export function sessionOfListing(field: string, value: string): string {
   const parts = value.split('/')
-  // A layout key has at most 8 segments below the prefix; one more allows a trailing slash.
-  if (parts.length < 2 || parts.length > 9) throw new ValidationError(field, 'must be <sessionId>/…')
+  const refuse = (): never => {
+    throw new ValidationError(field, 'must be the start of a snapshot key: <sessionId>/scopes/<scope>/<scopeId>/snapshots/…')
+  }
+  // `<sessionId>` must be whole (followed by `/`); the layout has 7 segments at most.
+  if (parts.length < 2 || parts.length > 7) refuse()
+  const last = parts.length - 1
   parts.forEach((part, i) => {
-    if (part || i < parts.length - 1) checkId(field, part)
+    // What each position may hold: a literal folder name, an id, or (5 and 6) a file name.
+    const words = i === 1 ? ['scopes'] : i === 4 ? ['snapshots'] : i === 5 ? (i === last ? [LATEST_FILE, MANIFEST_FILE, HISTORY_DIR] : [HISTORY_DIR]) : undefined
+    const ok = words ? words.some((w) => (i === last ? w.startsWith(part) : w === part)) : (i === last && !part) || isId(part)
+    if (!ok) refuse()
   })
   return parts[0]!
 }

@@ -52,6 +52,11 @@ describe('parseKey', () => {
   it('sessionOfListing confines a listing prefix to one session', () => {
     expect(sessionOfListing('prefix', 's-1/')).toBe('s-1')
     expect(sessionOfListing('prefix', 's-1/scopes/ag')).toBe('s-1')
-    for (const bad of ['s-1', '../x/', 's-1/../', '/s-1/']) expect(() => sessionOfListing('prefix', bad), bad).toThrow(/prefix/)
+    expect(sessionOfListing('prefix', 's-1/scopes/agent/a/snapshots/immutable_history/')).toBe('s-1')
+    expect(sessionOfListing('startAfter', historyKey('', location, newSnapshotId()))).toBe('s-1')
+    expect(sessionOfListing('startAfter', latestKey('', location))).toBe('s-1')
+    for (const bad of ['s-1', '../x/', 's-1/../', '/s-1/', 's-1/other/', 'session/victim/', 's-1/scopes/agent/a/other/', 's-1/scopes/a/b/snapshots/x/y', 's-1/scopes/a/b/snapshots/immutable_history/x/y']) {
+      expect(() => sessionOfListing('prefix', bad), bad).toThrow(/prefix/)
+    }
   })
 })
