@@ -14,6 +14,8 @@ import { xmlBlocks, xmlEscape, xmlText } from './xml.js'
  * per call). Speaks to AWS S3, Cloudflare R2's S3 API, Ceph RGW and MinIO. Every request goes
  * through `fetchWithRetry` (timeouts, backoff, `Retry-After`, abort) and every upload carries its
  * SHA-256 in the signed `x-amz-content-sha256`, so the server rejects a body altered in flight.
+ * Signed requests go to the configured endpoint only: redirects are never followed. No error
+ * carries a credential: they are checked up front, and server text and causes are redacted.
  */
 
 /**
@@ -70,11 +72,11 @@ interface S3Request {
 /** What `#redact` puts in place of a credential. */
 const REDACTED = '[redacted]'
 /**
- * Looks like a credential, a signature or a token: a SigV4 `Signature=` or `Credential=`, a
- * token or authorization header as echoed, an AWS access key id, a long base64 or hex run
- * (signatures are 64 hex digits, secret keys 40 base64 characters, session tokens hundreds).
+ * Looks like a credential, a signature or a token: a SigV4 `Signature=` or `Credential=` and its
+ * value, or a long run of base64 or hex (signatures are 64 hex digits, secret keys 40 base64
+ * characters, session tokens hundreds). Our own key id and token are also replaced by value.
  */
-const CREDENTIAL_LIKE = /\b(?:Signature|Credential)=[^\s,;&]*|\b(?:x-amz-security-token|authorization)\s*[:=]\s*\S+|\bA[KS]IA[0-9A-Z]{16}|[A-Za-z0-9+/=]{32,}/gi
+const CREDENTIAL_LIKE = /\b(?:Signature|Credential)=[^\s,;&]*|[A-Za-z0-9+/=]{32,}/g
 
 /** SHA-256 of the empty string: the payload hash of every body-less request. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
@@ -323,7 +325,7 @@ export class S3Backend implements Backend {
     }
     // The redirect, unfollowed: workerd, Node, Deno and Bun show its 3xx; a browser only an
     // opaque answer with status 0. Either is an error of its own, whatever the operation.
-    if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400)) throw failure(' (a redirect: not followed; check endpoint and region)')
+    if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400)) throw failure(' (redirect not followed: check endpoint and region)')
     return { res, body: answer, attempts, xml, blocks, failure }
   }
 
