@@ -21,7 +21,8 @@ const src = `${root}src/`
 const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands'] as const
 
 function distAlias() {
-  if (!existsSync(`${root}dist/index.js`)) throw new Error('SNAPSHELF_TEST_DIST=1 but dist/ is not built: run `npx tsup` (npm test builds it first)')
+  if (!existsSync(`${root}dist/index.js`))
+    throw new Error('SNAPSHELF_TEST_DIST=1 but dist/ is not built: run `npx tsup` (npm test builds it first)')
   // The `require` resolver honours the same `exports` entries (we only ship `types` + `default`).
   const resolve = createRequire(`${root}package.json`).resolve
   return [
@@ -47,7 +48,8 @@ export const packagePlugins: Plugin[] = testDist
         name: 'snapshelf:dist-only',
         enforce: 'pre',
         load(id) {
-          if (id.startsWith(src)) throw new Error(`SNAPSHELF_TEST_DIST=1: ${id} is a source file; a dist run must load the package only from dist/`)
+          if (id.startsWith(src))
+            throw new Error(`SNAPSHELF_TEST_DIST=1: ${id} is a source file; a dist run must load the package only from dist/`)
           return null
         },
       },
@@ -59,7 +61,9 @@ export const packagePlugins: Plugin[] = testDist
  * with it, that tier's own checks in the same file). Unit tests of internals stay source-only.
  */
 export const distInclude = {
-  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb', 'strands-storage', 'strands-differential', 'strands-agent'].map((f) => `test/node/${f}.test.ts`),
+  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb', 'strands-storage', 'strands-differential', 'strands-agent'].map(
+    (f) => `test/node/${f}.test.ts`,
+  ),
   workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
   browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
 }

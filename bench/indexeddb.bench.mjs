@@ -58,7 +58,9 @@ try {
     for (const [name, { save, load }] of Object.entries(r.results)) {
       const s = median(save)
       const l = median(load)
-      console.log(`${name.padEnd(44)} ${fmt(s).padStart(9)} ${(s / baseSave).toFixed(2).padStart(6)} ${fmt(l).padStart(9)} ${(l / baseLoad).toFixed(2).padStart(6)}`)
+      console.log(
+        `${name.padEnd(44)} ${fmt(s).padStart(9)} ${(s / baseSave).toFixed(2).padStart(6)} ${fmt(l).padStart(9)} ${(l / baseLoad).toFixed(2).padStart(6)}`,
+      )
     }
   }
   console.log(

@@ -20,7 +20,14 @@ const env = { ...process.env }
 if (!env.S3_ENDPOINT) {
   const { ensureS3 } = await import('../scripts/s3-server.mjs')
   const s3 = await ensureS3({ required: false })
-  if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey, S3_BUCKET: s3.bucket })
+  if (s3)
+    Object.assign(env, {
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: s3.region,
+      S3_ACCESS_KEY: s3.accessKeyId,
+      S3_SECRET_KEY: s3.secretAccessKey,
+      S3_BUCKET: s3.bucket,
+    })
 }
 
 let failed = 0

@@ -45,13 +45,31 @@ function snapshotOf(bytes) {
   const words = ['the', 'agent', 'called', 'a', 'tool', 'with', 'result', 'user', 'asked', 'about', 'weather', 'in', 'Paris', '42', 'ok']
   let text = ''
   for (let i = 0; text.length < bytes - 200; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 11 ? ' ' : '. ')
-  return { scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(), data: { messages: [{ role: 'user', content: [{ text }] }] }, appData: {} }
+  return {
+    scope: 'agent',
+    schemaVersion: '1.0',
+    createdAt: new Date().toISOString(),
+    data: { messages: [{ role: 'user', content: [{ text }] }] },
+    appData: {},
+  }
 }
 
 /** The five contenders over one server (`s3`) and SDK client; `runId` scopes every key. */
 function libraries(s3, sdk, runId, snapshot, size) {
-  const common = { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
-  const a4f = new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, service: 's3', retries: 0 })
+  const common = {
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+  }
+  const a4f = new AwsClient({
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    region: s3.region,
+    service: 's3',
+    retries: 0,
+  })
   const base = `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}`
   const location = { sessionId: runId.replace('/', '-'), scope: 'agent', scopeId: `s${size}` }
   const encode = () => new TextEncoder().encode(JSON.stringify(snapshot))
@@ -100,7 +118,11 @@ function libraries(s3, sdk, runId, snapshot, size) {
       (Key, Body) => sdk.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body, ContentType: 'application/json' })),
       async (Key) => (await sdk.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).Body.transformToByteArray(),
     ),
-    aws4fetch: keyed('a4f', a4fPut(() => ({})), a4fGet),
+    aws4fetch: keyed(
+      'a4f',
+      a4fPut(() => ({})),
+      a4fGet,
+    ),
     'a4f same': keyed(
       'a4f-same',
       a4fPut(async (body) => ({
@@ -131,17 +153,29 @@ const sdkClient = (s3, requestHandler) =>
 // hashing, codec, request/response objects. aws4fetch and ours go through the global `fetch`;
 // the SDK has its own HTTP handler, replaced by an equivalent stub.
 {
-  const fake = { endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', bucket: 'snapshelf-bench', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' }
+  const fake = {
+    endpoint: 'http://127.0.0.1:7480',
+    region: 'us-east-1',
+    bucket: 'snapshelf-bench',
+    accessKeyId: 'AKIDEXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  }
   const objects = new Map()
   const shapes = {}
   const ETAG = '"0123456789abcdef0123456789abcdef"'
   let who = ''
   const remember = (method, headers) =>
-    (shapes[`${who} ${method}`] ??= Object.entries(headers).filter(([k]) => !/^(authorization|x-amz-date|host|content-length|user-agent|x-amz-user-agent|amz-sdk-invocation-id)$/.test(k)).map(([k, v]) => `${k}: ${v.length > 20 ? `${v.slice(0, 12)}…` : v}`).join(', '))
+    (shapes[`${who} ${method}`] ??= Object.entries(headers)
+      .filter(([k]) => !/^(authorization|x-amz-date|host|content-length|user-agent|x-amz-user-agent|amz-sdk-invocation-id)$/.test(k))
+      .map(([k, v]) => `${k}: ${v.length > 20 ? `${v.slice(0, 12)}…` : v}`)
+      .join(', '))
   const realFetch = globalThis.fetch
   globalThis.fetch = async (input, init = {}) => {
     // aws4fetch hands over a Request; ours a URL and init (its body is already bytes).
-    const req = input instanceof Request ? input : { url: input, method: init.method ?? 'GET', headers: new Headers(init.headers), arrayBuffer: async () => init.body }
+    const req =
+      input instanceof Request
+        ? input
+        : { url: input, method: init.method ?? 'GET', headers: new Headers(init.headers), arrayBuffer: async () => init.body }
     const path = new URL(req.url).pathname
     remember(req.method, Object.fromEntries(req.headers))
     if (req.method === 'PUT') {
@@ -159,7 +193,14 @@ const sdkClient = (s3, requestHandler) =>
       remember(request.method, request.headers)
       if (request.method === 'PUT') objects.set(request.path, request.body)
       const body = request.method === 'GET' ? objects.get(request.path) : new Uint8Array(0)
-      return { response: { statusCode: 200, reason: 'OK', headers: { etag: ETAG, 'content-length': String(body.length) }, body: Readable.from([Buffer.from(body)]) } }
+      return {
+        response: {
+          statusCode: 200,
+          reason: 'OK',
+          headers: { etag: ETAG, 'content-length': String(body.length) },
+          body: Readable.from([Buffer.from(body)]),
+        },
+      }
     },
   })
   const rows = []
@@ -185,7 +226,10 @@ const sdkClient = (s3, requestHandler) =>
   sdk.destroy()
   console.log(`\nClient CPU per request, fetch stubbed: µs, median of 7 rounds, sequential (lower is better)`)
   console.log(`size    op    ${NAMES.map((n) => n.padStart(12)).join('')} | none/a4f-same`)
-  for (const row of rows) console.log(`${row.label.padEnd(7)} ${row.op.padEnd(4)}  ${NAMES.map((n) => row[n].toFixed(0).padStart(12)).join('')} | ${(row['ours (none)'] / row['a4f same']).toFixed(2)}×`)
+  for (const row of rows)
+    console.log(
+      `${row.label.padEnd(7)} ${row.op.padEnd(4)}  ${NAMES.map((n) => row[n].toFixed(0).padStart(12)).join('')} | ${(row['ours (none)'] / row['a4f same']).toFixed(2)}×`,
+    )
   console.log('What each PUT / GET sends (besides authorization, x-amz-date, host, length, user agents):')
   for (const [k, v] of Object.entries(shapes)) console.log(`  ${k.padEnd(16)} ${v}`)
   if (cpuOnly) process.exit(0)
@@ -194,7 +238,13 @@ const sdkClient = (s3, requestHandler) =>
 // ---- Part 2: ops/s against the real server --------------------------------------------------
 let s3
 if (process.env.S3_ENDPOINT) {
-  s3 = { endpoint: process.env.S3_ENDPOINT, region: process.env.S3_REGION || 'us-east-1', accessKeyId: process.env.S3_ACCESS_KEY, secretAccessKey: process.env.S3_SECRET_KEY, bucket: process.env.S3_BUCKET || 'snapshelf-test' }
+  s3 = {
+    endpoint: process.env.S3_ENDPOINT,
+    region: process.env.S3_REGION || 'us-east-1',
+    accessKeyId: process.env.S3_ACCESS_KEY,
+    secretAccessKey: process.env.S3_SECRET_KEY,
+    bucket: process.env.S3_BUCKET || 'snapshelf-test',
+  }
 } else {
   s3 = await ensureS3({ required: false })
   if (!s3) {
@@ -203,16 +253,24 @@ if (process.env.S3_ENDPOINT) {
   }
 }
 const runId = `bench/${Date.now().toString(36)}`
-const common = { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+const common = {
+  bucket: s3.bucket,
+  endpoint: s3.endpoint,
+  region: s3.region,
+  accessKeyId: s3.accessKeyId,
+  secretAccessKey: s3.secretAccessKey,
+}
 const sdk = sdkClient(s3)
 
 /** Runs `ops` calls of `fn` with `concurrency` in flight; returns ops/s. */
 async function measure(fn, ops, concurrency) {
   let next = 0
   const t0 = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < ops) await fn(next++)
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < ops) await fn(next++)
+    }),
+  )
   return ops / ((performance.now() - t0) / 1000)
 }
 
@@ -228,7 +286,12 @@ for (const [label, size, opsBy] of SIZES) {
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, lib] of Object.entries(libs)) results[name].push(await measure(lib[op], opsBy[concurrency], concurrency))
       }
-      rows.push({ label, op: op.toUpperCase(), concurrency, ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) })
+      rows.push({
+        label,
+        op: op.toUpperCase(),
+        concurrency,
+        ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])),
+      })
     }
   }
   if (size > 10_000) {
@@ -256,7 +319,13 @@ for (const row of rows) {
 // until the client's delayed ACK (~40 ms): every client then GETs small objects ~22/s. A gzipped
 // 256 KB snapshot is that small, which is why "256 KB GET" with gzip tracks the 1 KB rate.
 {
-  const a4f = new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, service: 's3', retries: 0 })
+  const a4f = new AwsClient({
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    region: s3.region,
+    service: 's3',
+    retries: 0,
+  })
   const line = []
   for (const size of [gzipSize, 1024, 16 * 1024, 60_000, 70_000, 256 * 1024]) {
     const url = `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}/${runId}/by-size/${size}`
@@ -275,6 +344,7 @@ for (;;) {
   if (page.entries.length) await cleaner.delete(page.entries.map((e) => e.key))
   if (!page.truncated) break
 }
-for (const loc of ['ours-gzip', 'ours-none']) await new S3Storage({ ...common, prefix: `${runId}/${loc}` }).deleteSession({ sessionId: runId.replace('/', '-') })
+for (const loc of ['ours-gzip', 'ours-none'])
+  await new S3Storage({ ...common, prefix: `${runId}/${loc}` }).deleteSession({ sessionId: runId.replace('/', '-') })
 sdk.destroy()
 if (!process.env.S3_ENDPOINT) await stopS3()

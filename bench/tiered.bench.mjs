@@ -22,11 +22,27 @@ class SlowBackend {
     this.requests++
     await new Promise((r) => setTimeout(r, LATENCY_MS))
   }
-  async get(k, o) { await this.wait(); return this.inner.get(k, o) }
-  async head(k, o) { await this.wait(); return this.inner.head(k, o) }
-  async put(k, b, o) { await this.wait(); this.bytesSent += b.length; return this.inner.put(k, b, o) }
-  async delete(k, o) { await this.wait(); return this.inner.delete(k, o) }
-  async list(p, o) { await this.wait(); return this.inner.list(p, o) }
+  async get(k, o) {
+    await this.wait()
+    return this.inner.get(k, o)
+  }
+  async head(k, o) {
+    await this.wait()
+    return this.inner.head(k, o)
+  }
+  async put(k, b, o) {
+    await this.wait()
+    this.bytesSent += b.length
+    return this.inner.put(k, b, o)
+  }
+  async delete(k, o) {
+    await this.wait()
+    return this.inner.delete(k, o)
+  }
+  async list(p, o) {
+    await this.wait()
+    return this.inner.list(p, o)
+  }
 }
 
 const location = { sessionId: 'bench', scope: 'agent', scopeId: 'main' }
@@ -37,7 +53,13 @@ for (let i = 0; i < N; i++) {
   if (messages.length > 20) messages.shift()
   snapshots.push({
     id: newSnapshotId(),
-    snapshot: { scope: 'agent', schemaVersion: '1.0', createdAt: new Date().toISOString(), data: { messages: [...messages] }, appData: { turn: i } },
+    snapshot: {
+      scope: 'agent',
+      schemaVersion: '1.0',
+      createdAt: new Date().toISOString(),
+      data: { messages: [...messages] },
+      appData: { turn: i },
+    },
   })
 }
 const rawBytes = snapshots.reduce((n, s) => n + JSON.stringify(s.snapshot).length, 0)
@@ -46,7 +68,8 @@ const rawBytes = snapshots.reduce((n, s) => n + JSON.stringify(s.snapshot).lengt
 const localStore = new MemoryStorage()
 const ourRemote = new SlowBackend()
 const tiered = new TieredStorage({ local: localStore, remote: ourRemote })
-for (const [i, s] of snapshots.entries()) await tiered.saveSnapshot({ location, snapshotId: s.id, isLatest: i === N - 1, snapshot: s.snapshot })
+for (const [i, s] of snapshots.entries())
+  await tiered.saveSnapshot({ location, snapshotId: s.id, isLatest: i === N - 1, snapshot: s.snapshot })
 const stored = (await localStore.backend.list('bench/', { limit: 100_000 })).entries.reduce((n, e) => n + e.size, 0)
 let t0 = performance.now()
 const result = await tiered.sync()
@@ -58,16 +81,29 @@ if (remoteIds.length !== N || result.pushed !== N + 1) throw new Error(`sync pus
 const serialRemote = new SlowBackend()
 const serialStore = new BackendSnapshotStore({ backend: serialRemote })
 t0 = performance.now()
-for (const [i, s] of snapshots.entries()) await serialStore.saveSnapshot({ location, snapshotId: s.id, isLatest: i === N - 1, snapshot: s.snapshot })
+for (const [i, s] of snapshots.entries())
+  await serialStore.saveSnapshot({ location, snapshotId: s.id, isLatest: i === N - 1, snapshot: s.snapshot })
 const serialMs = performance.now() - t0
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`
 console.log(`TieredStorage sync of ${N} local snapshots to a remote with ${LATENCY_MS} ms per request`)
 console.table([
-  { method: 'TieredStorage.sync() (concurrency 16)', ms: Math.round(oursMs), requests: ourRemote.requests, 'bytes sent': kb(ourRemote.bytesSent) },
-  { method: 'serial saveSnapshot loop', ms: Math.round(serialMs), requests: serialRemote.requests, 'bytes sent': kb(serialRemote.bytesSent) },
+  {
+    method: 'TieredStorage.sync() (concurrency 16)',
+    ms: Math.round(oursMs),
+    requests: ourRemote.requests,
+    'bytes sent': kb(ourRemote.bytesSent),
+  },
+  {
+    method: 'serial saveSnapshot loop',
+    ms: Math.round(serialMs),
+    requests: serialRemote.requests,
+    'bytes sent': kb(serialRemote.bytesSent),
+  },
 ])
 console.log(`speed-up: ${(serialMs / oursMs).toFixed(1)}x (goal >= 10x)`)
-console.log(`bytes: raw JSON ${kb(rawBytes)}, stored locally ${kb(stored)}, sent by sync ${kb(ourRemote.bytesSent)} (${ourRemote.bytesSent === stored ? 'identical: no re-encoding' : 'DIFFERENT'})`)
+console.log(
+  `bytes: raw JSON ${kb(rawBytes)}, stored locally ${kb(stored)}, sent by sync ${kb(ourRemote.bytesSent)} (${ourRemote.bytesSent === stored ? 'identical: no re-encoding' : 'DIFFERENT'})`,
+)
 tiered.close()
 if (serialMs / oursMs < 10 || ourRemote.bytesSent !== stored) process.exitCode = 1

@@ -35,17 +35,29 @@ export async function ensureS3({ required }) {
       bucket: env.S3_BUCKET || DEFAULT_BUCKET,
       startedByUs: false,
     }
-    if (!config.accessKeyId || !config.secretAccessKey) return unavailable(required, 'S3_ENDPOINT is set but S3_ACCESS_KEY / S3_SECRET_KEY are not')
+    if (!config.accessKeyId || !config.secretAccessKey)
+      return unavailable(required, 'S3_ENDPOINT is set but S3_ACCESS_KEY / S3_SECRET_KEY are not')
   } else if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    const wasUp = await run(SCRIPT, ['status']).then(() => true, () => false)
+    const wasUp = await run(SCRIPT, ['status']).then(
+      () => true,
+      () => false,
+    )
     let out
     try {
       // Registered as a user of the shared gateway, so a parallel run's teardown leaves it up.
-      out = await run(SCRIPT, ['up'], { S3_BUCKET: env.S3_BUCKET || DEFAULT_BUCKET, ...(registerAsUser ? { CEPH_S3_USER: String(process.pid) } : {}) })
+      out = await run(SCRIPT, ['up'], {
+        S3_BUCKET: env.S3_BUCKET || DEFAULT_BUCKET,
+        ...(registerAsUser ? { CEPH_S3_USER: String(process.pid) } : {}),
+      })
     } catch (error) {
       return unavailable(required, `scripts/ceph-s3.sh up failed: ${error.message}`)
     }
-    const vars = Object.fromEntries(out.split('\n').filter((l) => /^S3_[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+    const vars = Object.fromEntries(
+      out
+        .split('\n')
+        .filter((l) => /^S3_[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    )
     config = {
       endpoint: vars.S3_ENDPOINT,
       region: vars.S3_REGION || 'us-east-1',
@@ -100,7 +112,10 @@ function unavailable(required, why) {
 /** Creates the bucket with a signed PUT; owning it already (200 or 409 BucketAlreadyOwnedByYou) is fine. */
 async function createBucket({ endpoint, region, accessKeyId, secretAccessKey, bucket }) {
   const url = `${endpoint.replace(/\/+$/, '')}/${bucket}`
-  const body = region === 'us-east-1' ? undefined : `<CreateBucketConfiguration><LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`
+  const body =
+    region === 'us-east-1'
+      ? undefined
+      : `<CreateBucketConfiguration><LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`
   const signed = await new AwsV4Signer({ method: 'PUT', url, body, accessKeyId, secretAccessKey, region, service: 's3' }).sign()
   const res = await fetch(url, { method: 'PUT', headers: signed.headers, body, signal: AbortSignal.timeout(15_000) })
   const text = await res.text()
@@ -123,7 +138,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (cmd === 'up') {
     registerAsUser = false
     const s3 = await ensureS3({ required: true })
-    console.log(`S3_ENDPOINT=${s3.endpoint}\nS3_REGION=${s3.region}\nS3_ACCESS_KEY=${s3.accessKeyId}\nS3_SECRET_KEY=${s3.secretAccessKey}\nS3_BUCKET=${s3.bucket}`)
+    console.log(
+      `S3_ENDPOINT=${s3.endpoint}\nS3_REGION=${s3.region}\nS3_ACCESS_KEY=${s3.accessKeyId}\nS3_SECRET_KEY=${s3.secretAccessKey}\nS3_BUCKET=${s3.bucket}`,
+    )
   } else if (cmd === 'down') {
     await stopS3({ force: true })
   } else {

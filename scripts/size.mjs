@@ -39,10 +39,25 @@ const entries = [
     10.25 * KB,
     ['idb'],
   ],
-  ['snapshelf/r2', `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`, 5 * KB, ['aws4fetch', 'idb']],
-  ['snapshelf/indexeddb', `${core} import { IndexedDBStorage } from 'snapshelf/indexeddb'; ${use('new IndexedDBStorage()')}`, 6 * KB, ['aws4fetch']],
+  [
+    'snapshelf/r2',
+    `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`,
+    5 * KB,
+    ['aws4fetch', 'idb'],
+  ],
+  [
+    'snapshelf/indexeddb',
+    `${core} import { IndexedDBStorage } from 'snapshelf/indexeddb'; ${use('new IndexedDBStorage()')}`,
+    6 * KB,
+    ['aws4fetch'],
+  ],
   // The HTTP entry ships as two programs, never one: the client in a page, the handler in a Worker.
-  ['snapshelf/http client (page)', `${core} import { HttpStorage } from 'snapshelf/http'; ${use("new HttpStorage({ baseUrl: '/api' })")}`, 6 * KB, ['aws4fetch', 'idb']],
+  [
+    'snapshelf/http client (page)',
+    `${core} import { HttpStorage } from 'snapshelf/http'; ${use("new HttpStorage({ baseUrl: '/api' })")}`,
+    6 * KB,
+    ['aws4fetch', 'idb'],
+  ],
   [
     'snapshelf/http handler + R2 (Worker)',
     `import { createSnapshotHandler } from 'snapshelf/http'; import { R2Storage } from 'snapshelf/r2';

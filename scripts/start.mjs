@@ -26,10 +26,14 @@ const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.j
 const args = [
   wrangler,
   'dev',
-  '--config', 'examples/worker/wrangler.toml',
-  '--ip', '127.0.0.1',
-  '--port', port,
-  '--persist-to', '.data',
+  '--config',
+  'examples/worker/wrangler.toml',
+  '--ip',
+  '127.0.0.1',
+  '--port',
+  port,
+  '--persist-to',
+  '.data',
   '--local',
   '--show-interactive-dev-session=false',
 ]

@@ -121,7 +121,11 @@ async function vitest(name, config, env) {
   banner(`vitest: ${name} (${config})`)
   const report = `${root}.cache/vitest-${name.replace(/\W+/g, '-')}.json`
   rmSync(report, { force: true })
-  const { code } = await run(bin('vitest'), ['run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], { env })
+  const { code } = await run(
+    bin('vitest'),
+    ['run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    { env },
+  )
   const json = readJson(report)
   if (!json) {
     results.push({ runner: name, passed: 0, failed: 1, skipped: 0, note: `vitest exited ${code} without a report` })
@@ -129,18 +133,31 @@ async function vitest(name, config, env) {
   }
   const skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0)
   // A suite that failed to load counts as a failure even when no test inside it ran.
-  const broken = (json.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length
-  results.push({ runner: name, passed: json.numPassedTests, failed: json.numFailedTests + broken, skipped, note: code ? `exit ${code}` : '' })
+  const broken = (json.testResults ?? []).filter(
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+  ).length
+  results.push({
+    runner: name,
+    passed: json.numPassedTests,
+    failed: json.numFailedTests + broken,
+    skipped,
+    note: code ? `exit ${code}` : '',
+  })
 }
 
 async function deno(env) {
   banner('Deno: contract suites on the built package (dist/)')
-  const { code, out } = await run(bin('deno'), ['test', '--no-check', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', 'test/runtime/deno/'], {
-    env: { ...env, NO_COLOR: '1' },
-    capture: true,
-  })
+  const { code, out } = await run(
+    bin('deno'),
+    ['test', '--no-check', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', 'test/runtime/deno/'],
+    {
+      env: { ...env, NO_COLOR: '1' },
+      capture: true,
+    },
+  )
   const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/.exec(out)
-  if (!m) return void results.push({ runner: 'deno (dist)', passed: 0, failed: 1, skipped: 0, note: `deno exited ${code} without a summary` })
+  if (!m)
+    return void results.push({ runner: 'deno (dist)', passed: 0, failed: 1, skipped: 0, note: `deno exited ${code} without a summary` })
   results.push({ runner: 'deno (dist)', passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0), note: '' })
 }
 
@@ -150,14 +167,20 @@ async function bun(env) {
   const pass = /^\s*(\d+) pass$/m.exec(out)
   const fail = /^\s*(\d+) fail$/m.exec(out)
   const skip = /^\s*(\d+) skip$/m.exec(out)
-  if (!pass || !fail) return void results.push({ runner: 'bun (dist)', passed: 0, failed: 1, skipped: 0, note: `bun exited ${code} without a summary` })
+  if (!pass || !fail)
+    return void results.push({ runner: 'bun (dist)', passed: 0, failed: 1, skipped: 0, note: `bun exited ${code} without a summary` })
   results.push({ runner: 'bun (dist)', passed: +pass[1], failed: +fail[1], skipped: +(skip?.[1] ?? 0), note: '' })
 }
 
 async function plain(name, cmd, args, env) {
   banner(name)
   const { code, out } = await run(cmd, args, { env, capture: true })
-  const m = /(\d+) passed, (\d+) failed/.exec(out.split('\n').filter((l) => /\d+ passed, \d+ failed/.test(l)).at(-1) ?? '')
+  const m = /(\d+) passed, (\d+) failed/.exec(
+    out
+      .split('\n')
+      .filter((l) => /\d+ passed, \d+ failed/.test(l))
+      .at(-1) ?? '',
+  )
   if (m) results.push({ runner: name, passed: +m[1], failed: +m[2], skipped: 0, note: '' })
   else results.push({ runner: name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0, note: `exit ${code}` })
 }
@@ -176,16 +199,35 @@ try {
 }
 
 const env = { NODE_NO_WARNINGS: '1' }
-if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey, S3_BUCKET: s3.bucket })
+if (s3)
+  Object.assign(env, {
+    S3_ENDPOINT: s3.endpoint,
+    S3_REGION: s3.region,
+    S3_ACCESS_KEY: s3.accessKeyId,
+    S3_SECRET_KEY: s3.secretAccessKey,
+    S3_BUCKET: s3.bucket,
+  })
 if (chromium) env.CHROMIUM_PATH = chromium
 
 // The library, the tests (including the compile-time Strands interop check), both examples and
 // every TypeScript block of the README (the front door must compile as written).
 banner('typecheck (tsc --noEmit): src, test, examples/worker, examples/browser, README snippets')
 spawnSync(process.execPath, ['scripts/readme-snippets.mjs'], { cwd: root, stdio: 'inherit' })
-const projects = ['tsconfig.json', 'test/tsconfig.json', 'examples/worker/tsconfig.json', 'examples/browser/tsconfig.json', 'test/readme/tsconfig.json']
+const projects = [
+  'tsconfig.json',
+  'test/tsconfig.json',
+  'examples/worker/tsconfig.json',
+  'examples/browser/tsconfig.json',
+  'test/readme/tsconfig.json',
+]
 const typeErrors = projects.filter((p) => spawnSync(bin('tsc'), ['-p', p, '--noEmit'], { cwd: root, stdio: 'inherit' }).status !== 0)
-results.push({ runner: 'typecheck', passed: projects.length - typeErrors.length, failed: typeErrors.length, skipped: 0, note: typeErrors.join(' ') })
+results.push({
+  runner: 'typecheck',
+  passed: projects.length - typeErrors.length,
+  failed: typeErrors.length,
+  skipped: 0,
+  note: typeErrors.join(' '),
+})
 
 banner('build (tsup)')
 rmSync(`${root}dist`, { recursive: true, force: true })
@@ -223,7 +265,9 @@ for (const r of results) {
   passed += r.passed
   failed += r.failed
   skipped += r.skipped
-  console.log(`${r.runner.padEnd(16)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed ${String(r.skipped).padStart(4)} skipped  ${r.note}`)
+  console.log(
+    `${r.runner.padEnd(16)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed ${String(r.skipped).padStart(4)} skipped  ${r.note}`,
+  )
 }
 for (const w of warnings) console.log(`!!! ${w}`)
 if (CI && skipped) {

@@ -13,7 +13,23 @@ type Variant = { name: string; save(i: number): Promise<void>; load(i: number): 
 
 /** A Strands-shaped snapshot of about `bytes` of JSON: chat turns of varied text. */
 function snapshotOf(bytes: number): Snapshot {
-  const words = ['agent', 'tool', 'result', 'user', 'asked', 'for', 'the', 'weather', 'in', 'Paris', 'returned', '21°C', 'cloudy', 'plan', 'step']
+  const words = [
+    'agent',
+    'tool',
+    'result',
+    'user',
+    'asked',
+    'for',
+    'the',
+    'weather',
+    'in',
+    'Paris',
+    'returned',
+    '21°C',
+    'cloudy',
+    'plan',
+    'step',
+  ]
   const messages: { role: string; content: { text: string }[] }[] = []
   let size = 0
   for (let i = 0; size < bytes - 200; i++) {
@@ -60,15 +76,17 @@ async function variants(bytes: number, tag: string): Promise<{ variants: Variant
     open.onsuccess = () => resolve(open.result)
     open.onerror = () => reject(open.error)
   })
-  const commit = (tx: IDBTransaction) => new Promise<void>((resolve, reject) => {
-    tx.oncomplete = () => resolve()
-    tx.onabort = () => reject(tx.error)
-  })
-  const nativeGet = (key: string) => new Promise<void>((resolve, reject) => {
-    const r = native.transaction('s').objectStore('s').get(key)
-    r.onsuccess = () => resolve()
-    r.onerror = () => reject(r.error)
-  })
+  const commit = (tx: IDBTransaction) =>
+    new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve()
+      tx.onabort = () => reject(tx.error)
+    })
+  const nativeGet = (key: string) =>
+    new Promise<void>((resolve, reject) => {
+      const r = native.transaction('s').objectStore('s').get(key)
+      r.onsuccess = () => resolve()
+      r.onerror = () => reject(r.error)
+    })
   const oneKeys: string[] = []
   out.push({
     name: 'raw IndexedDB API put/get, 1 record',

@@ -168,7 +168,9 @@ export class IndexedDBBackend implements Backend {
     const lower = after ? o.startAfter! : prefix
     if (lower >= end) return { entries: [], truncated: false }
     // One row past the page tells whether more follow, without a second request.
-    const rows = await this.#read<Entry[]>('list', prefix, ENTRIES, (store) => store.getAll(IDBKeyRange.bound(lower, end, after), limit + 1))
+    const rows = await this.#read<Entry[]>('list', prefix, ENTRIES, (store) =>
+      store.getAll(IDBKeyRange.bound(lower, end, after), limit + 1),
+    )
     return { entries: rows.slice(0, limit), truncated: rows.length > limit }
   }
 
@@ -279,7 +281,10 @@ export class IndexedDBBackend implements Backend {
       request.onblocked = () => {
         // Another connection at an older version did not close on versionchange. Waiting is
         // right for a moment (it may close soon); waiting forever is a hang.
-        timer ??= setTimeout(() => reject(new TimeoutError(`IndexedDB "${dbName}" upgrade blocked ${blockedMs} ms by another tab`)), blockedMs)
+        timer ??= setTimeout(
+          () => reject(new TimeoutError(`IndexedDB "${dbName}" upgrade blocked ${blockedMs} ms by another tab`)),
+          blockedMs,
+        )
       }
       request.onsuccess = () => {
         clearTimeout(timer)

@@ -93,8 +93,7 @@ export class R2Backend implements Backend {
     throwIfAborted(o.signal)
     // `etagDoesNotMatch: '*'` is R2's If-None-Match: * (create-only); a failed condition
     // resolves null rather than throwing, which is exactly the Backend contract.
-    const onlyIf =
-      o.ifMatch !== undefined ? { etagMatches: o.ifMatch } : o.ifNoneMatch === '*' ? { etagDoesNotMatch: '*' } : undefined
+    const onlyIf = o.ifMatch !== undefined ? { etagMatches: o.ifMatch } : o.ifNoneMatch === '*' ? { etagDoesNotMatch: '*' } : undefined
     // Write tokens ride along as custom metadata, replaced with the bytes in the same atomic put
     // (so a write without tokens leaves none behind to be mistaken for an older writer's).
     const tokens = o.tokens?.join()
@@ -128,7 +127,8 @@ export class R2Backend implements Backend {
       if (objects.length || !truncated || !page.cursor) {
         return { entries: objects.map((x) => ({ key: x.key, size: x.size, etag: x.etag })), truncated: truncated && objects.length > 0 }
       }
-      if (followed.has(page.cursor)) throw new RemoteError(`R2 list ${prefix}: the listing did not advance (a page repeated)`, { key: prefix })
+      if (followed.has(page.cursor))
+        throw new RemoteError(`R2 list ${prefix}: the listing did not advance (a page repeated)`, { key: prefix })
       followed.add(page.cursor)
       cursor = page.cursor
     }

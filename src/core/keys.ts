@@ -157,7 +157,16 @@ export function sessionOfListing(field: string, value: string): string {
   const last = parts.length - 1
   parts.forEach((part, i) => {
     // What each position may hold: a literal folder name, an id, or (5 and 6) a file name.
-    const words = i === 1 ? ['scopes'] : i === 4 ? ['snapshots'] : i === 5 ? (i === last ? [LATEST_FILE, MANIFEST_FILE, HISTORY_DIR] : [HISTORY_DIR]) : undefined
+    const words =
+      i === 1
+        ? ['scopes']
+        : i === 4
+          ? ['snapshots']
+          : i === 5
+            ? i === last
+              ? [LATEST_FILE, MANIFEST_FILE, HISTORY_DIR]
+              : [HISTORY_DIR]
+            : undefined
     const ok = words ? words.some((w) => (i === last ? w.startsWith(part) : w === part)) : (i === last && !part) || isId(part)
     if (!ok) refuse()
   })

@@ -78,7 +78,12 @@ export async function deleteAll(backend: Backend, prefix: string, options: Backe
  * @example
  * await deleteSessionKeys(backend, 'prod/', 'tenantB', { signal })
  */
-export async function deleteSessionKeys(backend: Backend, root: string, sessionId: string, options: BackendCallOptions = {}): Promise<void> {
+export async function deleteSessionKeys(
+  backend: Backend,
+  root: string,
+  sessionId: string,
+  options: BackendCallOptions = {},
+): Promise<void> {
   const folder = `${root}${sessionId}/`
   const ours = root.slice(0, -1)
   const nested = (key: string): boolean => {

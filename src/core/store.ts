@@ -17,7 +17,6 @@ export interface BackendSnapshotStoreOptions extends StoreOptions {
   backend: Backend
 }
 
-
 const DEFAULT_ATTEMPTS = 20
 
 /**

@@ -69,7 +69,9 @@ export class WriteTokens {
    */
   forPut(key: string, ifMatch: string | undefined, ifNoneMatch: unknown): string[] {
     if (ifMatch === undefined && !ifNoneMatch) return []
-    const token = toBase64(crypto.getRandomValues(new Uint8Array(9))).replace(/\+/g, '-').replace(/\//g, '_')
+    const token = toBase64(crypto.getRandomValues(new Uint8Array(9)))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
     if (ifMatch === undefined) return [token]
     const replaced = this.#seen.get(`${ifMatch}\n${key}`) ?? [UNKNOWN]
     return [token, ...replaced.slice(0, CHAIN_DEPTH)]

@@ -118,7 +118,10 @@ export class HttpBackend implements Backend {
   }
 
   async delete(keys: string[], o?: BackendCallOptions): Promise<void> {
-    for (const batch of chunks(keys.map((k) => this.#relative(k)), MAX_BATCH)) {
+    for (const batch of chunks(
+      keys.map((k) => this.#relative(k)),
+      MAX_BATCH,
+    )) {
       if (batch.length === 1) await this.#send({ method: 'DELETE', path: `/objects/${batch[0]}`, signal: o?.signal })
       else {
         const body = JSON.stringify({ keys: batch })
@@ -197,11 +200,13 @@ function checkOptions(options: HttpBackendOptions): void {
     // Refused just below, without the parser's message (which quotes the URL).
   }
   if (!url || url.username || url.password) throw new ValidationError('baseUrl', 'must be a URL without credentials (send them in headers)')
-  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) throw new ValidationError('retries', 'must be an integer >= 0')
+  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0))
+    throw new ValidationError('retries', 'must be an integer >= 0')
   if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new ValidationError('timeoutMs', `must be an integer from 1 to ${MAX_TIMEOUT_MS}`)
   }
-  if (fetch !== undefined && typeof fetch !== 'function') throw new ValidationError('fetch', 'must be a function (input, init) => Promise<Response>')
+  if (fetch !== undefined && typeof fetch !== 'function')
+    throw new ValidationError('fetch', 'must be a function (input, init) => Promise<Response>')
   if (headers !== undefined && typeof headers !== 'function') headersOf(headers)
 }
 
@@ -215,7 +220,10 @@ function headersOf(init: unknown): Headers {
   try {
     return new Headers(init as HeadersInit)
   } catch {
-    throw new ValidationError('headers', 'must be a HeadersInit that Headers accepts (no line break, NUL or character past U+00FF in a value), or a function returning one')
+    throw new ValidationError(
+      'headers',
+      'must be a HeadersInit that Headers accepts (no line break, NUL or character past U+00FF in a value), or a function returning one',
+    )
   }
 }
 
@@ -260,7 +268,12 @@ function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefine
   if (!Array.isArray(entries) || typeof page?.truncated !== 'boolean') return undefined
   // `e?.`: an entry that is not an object has no key either.
   const wellFormed = entries.every(
-    (e) => typeof e?.key === 'string' && e.key.startsWith(prefix) && Number.isSafeInteger(e.size) && e.size! >= 0 && ['undefined', 'string'].includes(typeof e.etag),
+    (e) =>
+      typeof e?.key === 'string' &&
+      e.key.startsWith(prefix) &&
+      Number.isSafeInteger(e.size) &&
+      e.size! >= 0 &&
+      ['undefined', 'string'].includes(typeof e.etag),
   )
   return wellFormed ? { entries: entries as BackendEntry[], truncated: page.truncated } : undefined
 }

@@ -149,7 +149,10 @@ class SnapshotHandler {
     const cors = this.#cors
     if (!cors) return empty(405, { allow: METHODS })
     if (!allowed) return empty(403)
-    const allowHeaders = [`authorization, content-type, ${DIGEST_HEADER}, if-match, if-none-match, ${TOKENS_HEADER}`, ...(cors.allowHeaders ?? [])]
+    const allowHeaders = [
+      `authorization, content-type, ${DIGEST_HEADER}, if-match, if-none-match, ${TOKENS_HEADER}`,
+      ...(cors.allowHeaders ?? []),
+    ]
     return empty(204, {
       'access-control-allow-methods': METHODS,
       'access-control-allow-headers': allowHeaders.join(', '),
@@ -245,7 +248,8 @@ class SnapshotHandler {
     const limit = query.get('limit') ?? String(MAX_BATCH)
     const sessionId = listingSession('prefix', prefix)
     // Confined to one session: the cursor must stay inside it too.
-    if (startAfter !== undefined && listingSession('startAfter', startAfter) !== sessionId) throw new Refusal(400, 'startAfter: another session')
+    if (startAfter !== undefined && listingSession('startAfter', startAfter) !== sessionId)
+      throw new Refusal(400, 'startAfter: another session')
     if (!/^[1-9]\d{0,3}$/.test(limit) || Number(limit) > MAX_BATCH) throw new Refusal(400, 'limit: 1..1000')
     await this.#check(request, sessionId, 'list')
     const root = this.#root
@@ -330,7 +334,10 @@ function checkOptions(options: SnapshotHandlerOptions): void {
     throw new ValidationError('cors.origins', "must be '*' or a list of origins ('https://app.example')")
   }
   const { allowHeaders, maxAgeSeconds } = cors
-  if (allowHeaders !== undefined && !(Array.isArray(allowHeaders) && allowHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))) {
+  if (
+    allowHeaders !== undefined &&
+    !(Array.isArray(allowHeaders) && allowHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))
+  ) {
     throw new ValidationError('cors.allowHeaders', 'must be a list of header names')
   }
   if (maxAgeSeconds !== undefined && !(Number.isSafeInteger(maxAgeSeconds) && maxAgeSeconds >= 0)) {

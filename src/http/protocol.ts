@@ -126,7 +126,8 @@ export function storageRefusal(error: unknown): Refusal {
 /** `Bearer <credential>` and the other `Authorization` schemes. */
 const AUTH_SCHEME = /\b(Bearer|Basic|Digest|Token|Negotiate|AWS4-HMAC-SHA256)\s+[^\s"',;]+/gi
 /** `<name>: <value>` / `<name>=<value>` where the name says it is a credential (`X-Amz-Signature=…`, `session=…`). */
-const NAMED_CREDENTIAL = /\b([\w-]*(?:authorization|cookie|token|secret|passw(?:or)?d|signature|credential|api[-_]?key|session)[\w-]*)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi
+const NAMED_CREDENTIAL =
+  /\b([\w-]*(?:authorization|cookie|token|secret|passw(?:or)?d|signature|credential|api[-_]?key|session)[\w-]*)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi
 /** A run of token characters long enough to be a key, signature or JWT. */
 const OPAQUE = /[\w+/=.~-]{20,}/g
 

@@ -51,11 +51,17 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 }
 
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  ) ?? 'undefined'
+  return (
+    JSON.stringify(value, (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, (v as Record<string, unknown>)[k]]),
+          )
+        : v,
+    ) ?? 'undefined'
+  )
 }
 
 function clip(s: string): string {

@@ -1,7 +1,7 @@
 import type { Backend } from '../core/backend.js'
 import { isGzip } from '../core/codec.js'
 import { ConflictError } from '../core/errors.js'
-import { newSnapshotId, } from '../core/ids.js'
+import { newSnapshotId } from '../core/ids.js'
 import { historyFolder, historyKey, latestKey, manifestKey } from '../core/keys.js'
 import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
@@ -53,10 +53,53 @@ export type TestFn = (name: string, fn: () => Promise<void>) => unknown
  * for (const id of HOSTILE_IDS) await rejects(() => store.loadSnapshot({ location: { ...l, sessionId: id } }))
  */
 export const HOSTILE_IDS: unknown[] = [
-  '', ' ', '.', '..', '...', '.hidden', '../etc', 'a/b', '/abs', 'a//b', 'a/', 'a\\b', '..\\..', '%2F', 'a%2Fb', '%2e%2e',
-  'a\u0000b', '\u0000', 'a\nb', '\r', 'a\tb', 'a b', ' lead', 'trail ', 'a\u200bb', '\ufeffbom', 'a\u202eb',
-  'ａｂ', '\u0430gent', 'caf\u00e9', 'a\u2215b', 'a\u2044b', 'a\uff0fb', '\ud83d\ude00', 'a:b', 'a?b', 'a#b', 'a*b',
-  '~user', 'x'.repeat(129), 'A'.repeat(200), null, undefined, 42, {}, [], true,
+  '',
+  ' ',
+  '.',
+  '..',
+  '...',
+  '.hidden',
+  '../etc',
+  'a/b',
+  '/abs',
+  'a//b',
+  'a/',
+  'a\\b',
+  '..\\..',
+  '%2F',
+  'a%2Fb',
+  '%2e%2e',
+  'a\u0000b',
+  '\u0000',
+  'a\nb',
+  '\r',
+  'a\tb',
+  'a b',
+  ' lead',
+  'trail ',
+  'a\u200bb',
+  '\ufeffbom',
+  'a\u202eb',
+  'ａｂ',
+  '\u0430gent',
+  'caf\u00e9',
+  'a\u2215b',
+  'a\u2044b',
+  'a\uff0fb',
+  '\ud83d\ude00',
+  'a:b',
+  'a?b',
+  'a#b',
+  'a*b',
+  '~user',
+  'x'.repeat(129),
+  'A'.repeat(200),
+  null,
+  undefined,
+  42,
+  {},
+  [],
+  true,
 ]
 
 /** Ids at the edge of what is allowed: every permitted character, the maximum length. */
@@ -132,7 +175,11 @@ async function gzipBytes(bytes: Uint8Array): Promise<Uint8Array> {
  * runContractSuite(Deno.test, { name: 'memory', create: async () => ({ store: new MemoryStorage() }) })
  */
 export function runContractSuite(test: TestFn, harness: ContractHarness): void {
-  const t = (name: string, fn: (ctx: Awaited<ReturnType<ContractHarness['create']>> & { backend: Backend }) => Promise<void>, options?: Parameters<ContractHarness['create']>[0]) =>
+  const t = (
+    name: string,
+    fn: (ctx: Awaited<ReturnType<ContractHarness['create']>> & { backend: Backend }) => Promise<void>,
+    options?: Parameters<ContractHarness['create']>[0],
+  ) =>
     test(`${harness.name}: ${name}`, async () => {
       const made = await harness.create(options)
       try {
@@ -186,7 +233,11 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     await store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('turn1b') })
     equal((await store.loadSnapshot({ location }))?.appData.tag, 'turn1b', 'latest replaced')
     equal(await store.listSnapshotIds({ location }), [id], "no history entry for 'latest'")
-    await rejects(() => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: false, snapshot: sampleSnapshot('x') }), 'ERR_VALIDATION', "'latest' as a history id")
+    await rejects(
+      () => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: false, snapshot: sampleSnapshot('x') }),
+      'ERR_VALIDATION',
+      "'latest' as a history id",
+    )
     await rejects(() => store.loadSnapshot({ location, snapshotId: 'latest' }), 'ERR_VALIDATION', "loading 'latest' by id")
   })
 
@@ -218,7 +269,8 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
   t('lists ids oldest first and pages by startAfter/limit', async ({ store }) => {
     const location = uniqueLocation()
     const ids = Array.from({ length: 7 }, (_, i) => snapshotIdAt(1_700_000_000_000 + i * 1000))
-    for (const id of [...ids].reverse()) await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot(id) })
+    for (const id of [...ids].reverse())
+      await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot(id) })
     equal(await store.listSnapshotIds({ location }), ids, 'sorted regardless of save order')
     const pages: string[][] = []
     let startAfter: string | undefined
@@ -332,7 +384,12 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
 
   t('updateLatest: 32 concurrent mutators lose no update', async ({ store }) => {
     const location = uniqueLocation()
-    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('c', { count: 0, writers: [] }) })
+    await store.saveSnapshot({
+      location,
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
+    })
     let calls = 0
     const results = await Promise.all(
       Array.from({ length: 32 }, (_, i) =>
@@ -348,10 +405,17 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
         }),
       ),
     )
-    ok(results.every((r) => r.committed), 'all committed')
+    ok(
+      results.every((r) => r.committed),
+      'all committed',
+    )
     const final = (await store.loadSnapshot({ location }))!.data as { count: number; writers: number[] }
     equal(final.count, 32, 'count')
-    equal([...final.writers].sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i), 'each writer exactly once')
+    equal(
+      [...final.writers].sort((a, b) => a - b),
+      Array.from({ length: 32 }, (_, i) => i),
+      'each writer exactly once',
+    )
     ok(calls >= 32, 'mutate ran at least once per writer')
   })
 
@@ -368,7 +432,12 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const boom = new Error('boom')
     let caught: unknown
     try {
-      await store.updateLatest({ location, mutate: () => { throw boom } })
+      await store.updateLatest({
+        location,
+        mutate: () => {
+          throw boom
+        },
+      })
     } catch (e) {
       caught = e
     }
@@ -502,8 +571,16 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     ]
     for (const [what, snapshot] of bad) {
       const evil = snapshot as Snapshot
-      await rejects(() => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: evil }), 'ERR_VALIDATION', `latest: ${what}`)
-      await rejects(() => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: evil }), 'ERR_VALIDATION', `history: ${what}`)
+      await rejects(
+        () => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: evil }),
+        'ERR_VALIDATION',
+        `latest: ${what}`,
+      )
+      await rejects(
+        () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: evil }),
+        'ERR_VALIDATION',
+        `history: ${what}`,
+      )
       await rejects(() => store.updateLatest({ location, mutate: () => evil }), 'ERR_VALIDATION', `updateLatest: ${what}`)
     }
     const manifest = { schemaVersion: '1.0', updatedAt: new Date().toISOString(), toJSON: () => null }
@@ -531,15 +608,19 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     equal(await store.loadSnapshot({ location, snapshotId: plainId }), plain)
   })
 
-  t("compression 'none' writes plain JSON that JSON.parse reads", async ({ store, backend }) => {
-    const location = uniqueLocation()
-    const id = newSnapshotId()
-    const snapshot = sampleSnapshot('none', { text: 'x'.repeat(5000) })
-    await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot })
-    const stored = (await backend.get(historyKey(store.prefix, location, id)))!
-    equal(JSON.parse(new TextDecoder().decode(stored.body)), snapshot)
-    equal(await store.loadSnapshot({ location }), snapshot)
-  }, { compression: 'none' })
+  t(
+    "compression 'none' writes plain JSON that JSON.parse reads",
+    async ({ store, backend }) => {
+      const location = uniqueLocation()
+      const id = newSnapshotId()
+      const snapshot = sampleSnapshot('none', { text: 'x'.repeat(5000) })
+      await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot })
+      const stored = (await backend.get(historyKey(store.prefix, location, id)))!
+      equal(JSON.parse(new TextDecoder().decode(stored.body)), snapshot)
+      equal(await store.loadSnapshot({ location }), snapshot)
+    },
+    { compression: 'none' },
+  )
 
   t('garbage, truncated gzip and invalid JSON are ERR_CORRUPT naming the key; nothing else disturbed', async ({ store, backend }) => {
     const location = uniqueLocation()
@@ -569,28 +650,42 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     equal((await store.loadSnapshot({ location, snapshotId: good }))?.appData.tag, 'good', 'good history intact')
     equal((await store.listSnapshotIds({ location })).length, cases.length + 1, 'listing unaffected')
     await backend.put(latestKey(store.prefix, location), new Uint8Array([1, 2, 3]))
-    await rejects(() => store.updateLatest({ location, mutate: () => sampleSnapshot('n') }), 'ERR_CORRUPT', 'updateLatest over corrupt latest')
+    await rejects(
+      () => store.updateLatest({ location, mutate: () => sampleSnapshot('n') }),
+      'ERR_CORRUPT',
+      'updateLatest over corrupt latest',
+    )
   })
 
-  t('a gzip bomb is ERR_TOO_LARGE, not an out-of-memory', async ({ store, backend }) => {
-    const location = uniqueLocation()
-    // 4 MiB of spaces inside a JSON string compresses to a few KiB; the store allows 1 MiB.
-    const huge = new Uint8Array(4 * 1024 * 1024).fill(0x20)
-    huge.set(new TextEncoder().encode('{"a":"'), 0)
-    huge.set(new TextEncoder().encode('"}'), huge.length - 2)
-    const bomb = await gzipBytes(huge)
-    ok(bomb.length < 64 * 1024, 'the bomb is small')
-    const id = newSnapshotId()
-    await backend.put(historyKey(store.prefix, location, id), bomb)
-    const err = await rejects(() => store.loadSnapshot({ location, snapshotId: id }), 'ERR_TOO_LARGE')
-    equal(err.key, historyKey(store.prefix, location, id))
-    await rejects(
-      () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('big', { s: 'z'.repeat(2 << 20) }) }),
-      'ERR_TOO_LARGE',
-      'a save over the limit',
-    )
-    equal(await store.hasSnapshot({ location }), false, 'the refused save wrote nothing')
-  }, { maxDecodedBytes: 1024 * 1024 })
+  t(
+    'a gzip bomb is ERR_TOO_LARGE, not an out-of-memory',
+    async ({ store, backend }) => {
+      const location = uniqueLocation()
+      // 4 MiB of spaces inside a JSON string compresses to a few KiB; the store allows 1 MiB.
+      const huge = new Uint8Array(4 * 1024 * 1024).fill(0x20)
+      huge.set(new TextEncoder().encode('{"a":"'), 0)
+      huge.set(new TextEncoder().encode('"}'), huge.length - 2)
+      const bomb = await gzipBytes(huge)
+      ok(bomb.length < 64 * 1024, 'the bomb is small')
+      const id = newSnapshotId()
+      await backend.put(historyKey(store.prefix, location, id), bomb)
+      const err = await rejects(() => store.loadSnapshot({ location, snapshotId: id }), 'ERR_TOO_LARGE')
+      equal(err.key, historyKey(store.prefix, location, id))
+      await rejects(
+        () =>
+          store.saveSnapshot({
+            location,
+            snapshotId: newSnapshotId(),
+            isLatest: true,
+            snapshot: sampleSnapshot('big', { s: 'z'.repeat(2 << 20) }),
+          }),
+        'ERR_TOO_LARGE',
+        'a save over the limit',
+      )
+      equal(await store.hasSnapshot({ location }), false, 'the refused save wrote nothing')
+    },
+    { maxDecodedBytes: 1024 * 1024 },
+  )
 
   t('accepts every allowed id character and the maximum length', async ({ store }) => {
     const { sessionId } = uniqueLocation()
@@ -636,17 +731,46 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
         }
         ok(threw, `watchLatest ${JSON.stringify(id)}`)
       }
-      for (const snapshotId of ['', '1', '../latest', 'snapshot_latest', newSnapshotId().toUpperCase(), `${newSnapshotId()}/x`, 'f'.repeat(36), undefined, 7]) {
-        await rejects(() => store.saveSnapshot({ location, snapshotId: snapshotId as string, isLatest: true, snapshot: sampleSnapshot('e') }), 'ERR_VALIDATION', `snapshotId ${String(snapshotId)}`)
-        if (snapshotId !== undefined) await rejects(() => store.loadSnapshot({ location, snapshotId: snapshotId as string }), 'ERR_VALIDATION')
+      for (const snapshotId of [
+        '',
+        '1',
+        '../latest',
+        'snapshot_latest',
+        newSnapshotId().toUpperCase(),
+        `${newSnapshotId()}/x`,
+        'f'.repeat(36),
+        undefined,
+        7,
+      ]) {
+        await rejects(
+          () => store.saveSnapshot({ location, snapshotId: snapshotId as string, isLatest: true, snapshot: sampleSnapshot('e') }),
+          'ERR_VALIDATION',
+          `snapshotId ${String(snapshotId)}`,
+        )
+        if (snapshotId !== undefined)
+          await rejects(() => store.loadSnapshot({ location, snapshotId: snapshotId as string }), 'ERR_VALIDATION')
         await rejects(() => store.deleteSnapshot({ location, snapshotId: snapshotId as string }), 'ERR_VALIDATION')
       }
       const cyclic: Record<string, unknown> = { ...sampleSnapshot('cyc') }
       cyclic.self = cyclic
-      for (const [what, snapshot] of [['null', null], ['string', 'snap'], ['array', []], ['cyclic', cyclic], ['BigInt', { ...sampleSnapshot('b'), n: BigInt(1) }]] as const) {
-        await rejects(() => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: snapshot as never }), 'ERR_VALIDATION', `snapshot ${what}`)
+      for (const [what, snapshot] of [
+        ['null', null],
+        ['string', 'snap'],
+        ['array', []],
+        ['cyclic', cyclic],
+        ['BigInt', { ...sampleSnapshot('b'), n: BigInt(1) }],
+      ] as const) {
+        await rejects(
+          () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: snapshot as never }),
+          'ERR_VALIDATION',
+          `snapshot ${what}`,
+        )
       }
-      await rejects(() => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: 'yes' as never, snapshot: sampleSnapshot('e') }), 'ERR_VALIDATION', 'isLatest')
+      await rejects(
+        () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: 'yes' as never, snapshot: sampleSnapshot('e') }),
+        'ERR_VALIDATION',
+        'isLatest',
+      )
       await rejects(() => store.saveSnapshot(undefined as never), 'ERR_VALIDATION', 'no params')
       await rejects(() => store.loadSnapshot({} as never), 'ERR_VALIDATION', 'no location')
       await rejects(() => store.updateLatest({ location, mutate: 'x' as never }), 'ERR_VALIDATION', 'mutate')
@@ -656,7 +780,11 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
       spy.restore()
     }
     const after = await backend.list(`${store.prefix ? `${store.prefix}/` : ''}${location.sessionId}/`, { limit: 1000 })
-    equal(after.entries.map((e) => e.key), before.entries.map((e) => e.key), 'stored keys unchanged')
+    equal(
+      after.entries.map((e) => e.key),
+      before.entries.map((e) => e.key),
+      'stored keys unchanged',
+    )
     equal((await store.loadSnapshot({ location }))?.appData.tag, 'victim', 'stored snapshot unchanged')
   })
 }

@@ -112,7 +112,10 @@ export function registerIndexedDBCases(env: string): void {
       const spy = spyStoreReads()
       try {
         const p1 = await backend.list('a/', { limit: 2 })
-        expect(p1).toEqual({ entries: [expect.objectContaining({ key: 'a/1', size: 9 }), expect.objectContaining({ key: 'a/2', size: 9 })], truncated: true })
+        expect(p1).toEqual({
+          entries: [expect.objectContaining({ key: 'a/1', size: 9 }), expect.objectContaining({ key: 'a/2', size: 9 })],
+          truncated: true,
+        })
         expect(p1.entries[0]!.etag).toBeTruthy()
         const p2 = await backend.list('a/', { limit: 2, startAfter: 'a/2' })
         expect(p2.entries.map((e) => e.key)).toEqual(['a/3', 'a/4'])
@@ -130,7 +133,12 @@ export function registerIndexedDBCases(env: string): void {
       // listSnapshots on the store likewise: storedBytes without a payload read.
       const store = track(new IndexedDBStorage({ dbName: uniqueDbName() }))
       const l = location()
-      await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('m', { pad: 'x'.repeat(10_000) }) })
+      await store.saveSnapshot({
+        location: l,
+        snapshotId: newSnapshotId(),
+        isLatest: false,
+        snapshot: sampleSnapshot('m', { pad: 'x'.repeat(10_000) }),
+      })
       const spy2 = spyStoreReads()
       try {
         const { items } = await store.listSnapshots({ location: l })
@@ -150,7 +158,11 @@ export function registerIndexedDBCases(env: string): void {
       await pending
       expect(text((await backend.get('b/1'))?.body)).toBe('first')
       // Connection open: plain, create-only and compare-and-swap writes alike.
-      for (const [key, o] of [['b/2', {}], ['b/3', { ifNoneMatch: '*' }], ['b/1', { ifMatch: (await backend.head('b/1'))!.etag }]] as const) {
+      for (const [key, o] of [
+        ['b/2', {}],
+        ['b/3', { ifNoneMatch: '*' }],
+        ['b/1', { ifMatch: (await backend.head('b/1'))!.etag }],
+      ] as const) {
         const buf = bytes(`v-${key}`)
         const put = backend.put(key, buf, o)
         buf.fill(0)
@@ -192,7 +204,9 @@ export function registerIndexedDBCases(env: string): void {
 
     it('bad dbName is ERR_VALIDATION at construction', () => {
       for (const dbName of ['', 42, null]) {
-        expect(() => new IndexedDBStorage({ dbName: dbName as string })).toThrowError(expect.objectContaining({ code: 'ERR_VALIDATION', field: 'dbName' }))
+        expect(() => new IndexedDBStorage({ dbName: dbName as string })).toThrowError(
+          expect.objectContaining({ code: 'ERR_VALIDATION', field: 'dbName' }),
+        )
       }
     })
   })
@@ -326,7 +340,10 @@ export function registerIndexedDBCases(env: string): void {
       const keys = ['w/1', 'w/2', 'w/3', 'w/4']
       const heardHere: string[] = []
       const heardThere: string[] = []
-      const stops = keys.flatMap((key) => [writer.subscribe(key, () => heardHere.push(key)), reader.subscribe(key, () => heardThere.push(key))])
+      const stops = keys.flatMap((key) => [
+        writer.subscribe(key, () => heardHere.push(key)),
+        reader.subscribe(key, () => heardThere.push(key)),
+      ])
       try {
         await new Promise((r) => setTimeout(r, 50))
         const count = (key: string) => heardThere.filter((k) => k === key).length

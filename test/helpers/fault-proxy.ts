@@ -97,7 +97,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const pick = (req: http.IncomingMessage): Fault | undefined => {
     const f = forced.find((x) => x.left > 0 && (!x.when || x.when(req)))
-    if (f) return f.left--, f.fault
+    if (f) return (f.left--, f.fault)
     if (options.eligible && !options.eligible(req)) return undefined
     if (Math.random() >= proxy.rate || !proxy.faults.length) return undefined
     return proxy.faults[Math.floor(Math.random() * proxy.faults.length)]
@@ -112,8 +112,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (fault) stats.faults[fault]++
     if (fault === '500' || fault === '503' || fault === '429') {
       const code = fault === '500' ? 'InternalError' : fault === '503' ? 'ServiceUnavailable' : 'SlowDown'
-      res.writeHead(Number(fault), { 'content-type': 'application/xml', ...(fault === '429' ? { 'retry-after': String(options.retryAfterSeconds ?? 0) } : {}) })
-      return res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>proxy-${stats.requests}</RequestId></Error>`)
+      res.writeHead(Number(fault), {
+        'content-type': 'application/xml',
+        ...(fault === '429' ? { 'retry-after': String(options.retryAfterSeconds ?? 0) } : {}),
+      })
+      return res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>proxy-${stats.requests}</RequestId></Error>`,
+      )
     }
     const own = proxy.intercept?.(req, body)
     if (own) return send(res, own)

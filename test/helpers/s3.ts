@@ -37,7 +37,14 @@ export function uniquePrefix(tag = 't'): string {
  */
 export function s3Options(extra: Partial<S3StorageOptions> = {}): S3StorageOptions {
   const s = s3Server!
-  return { bucket: s.bucket, endpoint: s.endpoint, region: s.region, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, ...extra }
+  return {
+    bucket: s.bucket,
+    endpoint: s.endpoint,
+    region: s.region,
+    accessKeyId: s.accessKeyId,
+    secretAccessKey: s.secretAccessKey,
+    ...extra,
+  }
 }
 
 /** One request seen by `countingFetch`. */

@@ -198,24 +198,46 @@ describe("HttpStorage answers that are not the handler's", () => {
     (body: string | null, headers: Record<string, string> = {}): Send =>
     async () =>
       new Response(body, { status: 200, headers: { 'content-type': 'text/html', ...headers } })
-  const listings = ['<html>Sign in to the Wi-Fi</html>', '{}', 'null', '[]', '{"entries":"x","truncated":false}', '{"entries":[{}],"truncated":false}',
-    '{"entries":[{"key":1,"size":1}],"truncated":false}', '{"entries":[{"key":"s-portal/scopes/agent/main/snapshots/immutable_history/x","size":-1}],"truncated":false}',
-    '{"entries":[{"key":"other/scopes/agent/main/snapshots/immutable_history/x","size":1}],"truncated":false}', '{"entries":[],"truncated":"no"}', '']
+  const listings = [
+    '<html>Sign in to the Wi-Fi</html>',
+    '{}',
+    'null',
+    '[]',
+    '{"entries":"x","truncated":false}',
+    '{"entries":[{}],"truncated":false}',
+    '{"entries":[{"key":1,"size":1}],"truncated":false}',
+    '{"entries":[{"key":"s-portal/scopes/agent/main/snapshots/immutable_history/x","size":-1}],"truncated":false}',
+    '{"entries":[{"key":"other/scopes/agent/main/snapshots/immutable_history/x","size":1}],"truncated":false}',
+    '{"entries":[],"truncated":"no"}',
+    '',
+  ]
 
   it('a listing that is not one is a RemoteError (never a bare SyntaxError or TypeError)', async () => {
     for (const body of listings) {
       const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(body), retries: 0 })
-      for (const call of [() => store.listSnapshots({ location }), () => store.listSnapshotIds({ location }), () => store.deleteSession({ sessionId: location.sessionId }), () => store.prune({ location, keepLast: 1 })]) {
-        const error = await call().then(() => undefined, (e: unknown) => e)
+      for (const call of [
+        () => store.listSnapshots({ location }),
+        () => store.listSnapshotIds({ location }),
+        () => store.deleteSession({ sessionId: location.sessionId }),
+        () => store.prune({ location, keepLast: 1 }),
+      ]) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        )
         expect(error, body).toBeInstanceOf(RemoteError)
         expect(error, body).toMatchObject({ code: 'ERR_REMOTE', status: 200 })
       }
     }
   })
 
-  it('an object read that is not the handler\'s answer (no or a wrong Snapshelf-Size) is a RemoteError', async () => {
+  it("an object read that is not the handler's answer (no or a wrong Snapshelf-Size) is a RemoteError", async () => {
     const page = '<html>Sign in to the Wi-Fi</html>'
-    const answers: Record<string, string>[] = [{ etag: '"e1"' }, { etag: '"e1"', 'snapshelf-size': '5' }, { etag: '"e1"', 'snapshelf-size': 'x' }]
+    const answers: Record<string, string>[] = [
+      { etag: '"e1"' },
+      { etag: '"e1"', 'snapshelf-size': '5' },
+      { etag: '"e1"', 'snapshelf-size': 'x' },
+    ]
     for (const headers of answers) {
       const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: answering(page, headers), retries: 0 })
       await expect(store.loadSnapshot({ location }), JSON.stringify(headers)).rejects.toBeInstanceOf(RemoteError)
@@ -242,7 +264,8 @@ describe('HttpStorage options', () => {
     // setTimeout turns anything past 2^31 - 1 ms into an immediate timeout.
     for (const timeoutMs of [0, -1, Number.NaN, '100', 2 ** 31, null]) invalid({ timeoutMs }, 'timeoutMs')
     for (const fetch of ['fetch', {}, 42, null]) invalid({ fetch }, 'fetch')
-    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [['a', 'b', 'c']], { 'x n': 'v' }, null]) invalid({ headers }, 'headers')
+    for (const headers of ['authorization: Bearer x', 42, [['authorization']], [['a', 'b', 'c']], { 'x n': 'v' }, null])
+      invalid({ headers }, 'headers')
     // What is valid stays valid.
     new HttpStorage({ baseUrl: '/api', retries: 0, timeoutMs: 1, fetch: async () => new Response(), headers: [['x-a', '1']] })
     new HttpStorage({ baseUrl: '/api', headers: new Headers({ 'x-a': '1' }) })
@@ -262,7 +285,13 @@ describe('HttpStorage error messages', () => {
       [502, `Bad Gateway (Authorization: Bearer ${TOKEN})`, '<html>upstream</html>'],
       [500, '', JSON.stringify({ error: 'X-Amz-Signature=4f2a9c0e1b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1 mismatch' })],
       [500, '', JSON.stringify({ error: 'cookie: session=8c1f3e5a7b9d0c2e4f6a; theme=dark' })],
-      [500, '', JSON.stringify({ error: 'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U rejected' })],
+      [
+        500,
+        '',
+        JSON.stringify({
+          error: 'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U rejected',
+        }),
+      ],
     ]
     const secrets = [TOKEN, '4f2a9c0e1b7d3a5f6e8c9b0a1d2e3f4a', '8c1f3e5a7b9d0c2e4f6a', 'eyJhbGciOiJIUzI1NiJ9', 'dozjgNryP4J3jVmNHl0w5N']
     for (const [status, statusText, body] of echoes) {

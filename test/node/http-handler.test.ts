@@ -17,7 +17,9 @@ describe('createSnapshotHandler CORS', () => {
     )
     const handle = createSnapshotHandler({ storage, authorize: () => true, cors: { origins: ['https://app.example.com'] } })
     const preflight = (origin: string): Promise<Response> =>
-      handle(new Request(`https://h.test/objects/${latest}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT' } }))
+      handle(
+        new Request(`https://h.test/objects/${latest}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT' } }),
+      )
     for (const evil of ['https://app.example.co', 'https://app.ex', 'https://a', 'h']) {
       const res = await preflight(evil)
       expect(res.status, evil).toBe(403)
@@ -35,7 +37,11 @@ describe('createSnapshotHandler path tricks', () => {
     await storage.backend.put(bobKey, new Uint8Array([9]))
     const asked = new Set<string>()
     // Alice may touch only her own session.
-    const handle = createSnapshotHandler({ storage, basePath: '/api', authorize: (_r, { sessionId }) => (asked.add(sessionId), sessionId === 'alice') })
+    const handle = createSnapshotHandler({
+      storage,
+      basePath: '/api',
+      authorize: (_r, { sessionId }) => (asked.add(sessionId), sessionId === 'alice'),
+    })
     const tail = 'scopes/agent/main/snapshots/snapshot_latest.json'
     const paths = [
       `/api/objects/alice/../bob/${tail}`,
@@ -66,7 +72,9 @@ describe('createSnapshotHandler path tricks', () => {
     ]
     for (const method of ['GET', 'HEAD', 'PUT', 'DELETE', 'POST']) {
       for (const path of paths) {
-        const res = await handle(new Request(`https://h.test${path}`, { method, body: method === 'PUT' || method === 'POST' ? '{"keys":[]}' : undefined }))
+        const res = await handle(
+          new Request(`https://h.test${path}`, { method, body: method === 'PUT' || method === 'POST' ? '{"keys":[]}' : undefined }),
+        )
         expect(res.status, `${method} ${path}`).toBeLessThan(500)
         await res.arrayBuffer()
       }
@@ -107,7 +115,9 @@ describe('createSnapshotHandler upload integrity', () => {
   it('refuses an upload cut off on the way (it ends cleanly, short of its digest) and keeps the stored object', async () => {
     const { handle, stored } = await setup()
     const digest = await sha256(whole)
-    const res = await handle(new Request(url, { method: 'PUT', body: cutOff(whole, 1000), duplex: 'half', headers: { 'content-digest': digest } } as RequestInit))
+    const res = await handle(
+      new Request(url, { method: 'PUT', body: cutOff(whole, 1000), duplex: 'half', headers: { 'content-digest': digest } } as RequestInit),
+    )
     expect(res.status).toBe(400)
     expect(await stored()).toEqual([1, 2, 3])
     const ok = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-digest': digest } }))
@@ -121,7 +131,9 @@ describe('createSnapshotHandler upload integrity', () => {
       const res = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-length': declared } }))
       expect(res.status, declared).toBe(400)
     }
-    const stream = await handle(new Request(url, { method: 'PUT', body: cutOff(whole, 10), duplex: 'half', headers: { 'content-length': '4096' } } as RequestInit))
+    const stream = await handle(
+      new Request(url, { method: 'PUT', body: cutOff(whole, 10), duplex: 'half', headers: { 'content-length': '4096' } } as RequestInit),
+    )
     expect(stream.status).toBe(400)
     for (const declared of ['abc', '-1', '1e3', '']) {
       const res = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-length': declared } }))
@@ -135,7 +147,13 @@ describe('createSnapshotHandler upload integrity', () => {
     const { handle, stored } = await setup()
     expect((await handle(new Request(url, { method: 'PUT' }))).status).toBe(400)
     expect((await handle(new Request(url, { method: 'PUT', body: new Uint8Array(0) }))).status).toBe(400)
-    expect((await handle(new Request(url, { method: 'PUT', body: new Uint8Array(0), headers: { 'content-digest': await sha256(new Uint8Array(0)) } }))).status).toBe(400)
+    expect(
+      (
+        await handle(
+          new Request(url, { method: 'PUT', body: new Uint8Array(0), headers: { 'content-digest': await sha256(new Uint8Array(0)) } }),
+        )
+      ).status,
+    ).toBe(400)
     const other = await sha256(new Uint8Array([9]))
     for (const digest of [other, 'sha-256=:not base64:', 'sha-512=:abc:', 'sha-256=abc', '']) {
       const res = await handle(new Request(url, { method: 'PUT', body: whole, headers: { 'content-digest': digest } }))
@@ -150,9 +168,20 @@ describe('createSnapshotHandler upload integrity', () => {
   })
 
   it('lets cross-origin pages send the digest (CORS allow-headers)', async () => {
-    const handle = createSnapshotHandler({ storage: new MemoryStorage(), authorize: () => true, cors: { origins: ['https://app.example'] } })
+    const handle = createSnapshotHandler({
+      storage: new MemoryStorage(),
+      authorize: () => true,
+      cors: { origins: ['https://app.example'] },
+    })
     const preflight = await handle(
-      new Request(url, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-digest' } }),
+      new Request(url, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'PUT',
+          'access-control-request-headers': 'content-digest',
+        },
+      }),
     )
     expect(preflight.status).toBe(204)
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/(^|, )content-digest(,|$)/i)
@@ -173,10 +202,20 @@ describe('createSnapshotHandler upload integrity', () => {
     }
     const client = new HttpStorage({ baseUrl: 'https://h.test', fetch: lossy, retries: 0 })
     const location = { sessionId: 'alice', scope: 'agent', scopeId: 'main' }
-    await client.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('first', { pad: 'p'.repeat(5000) }) })
+    await client.saveSnapshot({
+      location,
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot('first', { pad: 'p'.repeat(5000) }),
+    })
     cut = true
     await expect(
-      client.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('second', { pad: 'q'.repeat(5000) }) }),
+      client.saveSnapshot({
+        location,
+        snapshotId: 'latest',
+        isLatest: true,
+        snapshot: sampleSnapshot('second', { pad: 'q'.repeat(5000) }),
+      }),
     ).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 400 })
     expect((await client.loadSnapshot({ location }))!.appData.tag).toBe('first')
   })
@@ -213,7 +252,9 @@ describe('createSnapshotHandler cross-site requests', () => {
     // The app's own JSON request (a preflighted content type cross-origin) still deletes.
     for (const type of ['application/json', 'Application/JSON; charset=utf-8']) {
       await storage.backend.put(key, new Uint8Array([1]))
-      const res = await handle(new Request('https://h.test/delete', { method: 'POST', headers: { cookie: 'session=alice', 'content-type': type }, body }))
+      const res = await handle(
+        new Request('https://h.test/delete', { method: 'POST', headers: { cookie: 'session=alice', 'content-type': type }, body }),
+      )
       expect(res.status, type).toBe(204)
       expect(await storage.backend.get(key), type).toBe(null)
     }
@@ -231,12 +272,28 @@ describe('createSnapshotHandler options', () => {
   it('refuses, at construction, options that would disable a limit or break every request', () => {
     for (const maxBodyBytes of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '1000', null]) invalid({ maxBodyBytes }, 'maxBodyBytes')
     for (const basePath of [42, 'api', '/api?x', '/a b', '/api#x']) invalid({ basePath }, 'basePath')
-    for (const cors of [null, 'https://app.example', {}, { origins: 'https://app.example' }, { origins: [42] }, { origins: ['https://a.example\r\nx: y'] }]) invalid({ cors }, 'cors.origins')
-    for (const allowHeaders of ['x-a', ['x-a\r\nSet-Cookie: a=b'], ['x a'], [''], [42]]) invalid({ cors: { origins: '*', allowHeaders } }, 'cors.allowHeaders')
+    for (const cors of [
+      null,
+      'https://app.example',
+      {},
+      { origins: 'https://app.example' },
+      { origins: [42] },
+      { origins: ['https://a.example\r\nx: y'] },
+    ])
+      invalid({ cors }, 'cors.origins')
+    for (const allowHeaders of ['x-a', ['x-a\r\nSet-Cookie: a=b'], ['x a'], [''], [42]])
+      invalid({ cors: { origins: '*', allowHeaders } }, 'cors.allowHeaders')
     for (const maxAgeSeconds of [Number.NaN, -1, 1.5, '600']) invalid({ cors: { origins: '*', maxAgeSeconds } }, 'cors.maxAgeSeconds')
     invalid({ onError: 'console.error' }, 'onError')
     // What is valid stays valid.
-    createSnapshotHandler({ storage, authorize, basePath: '/api/v1/', maxBodyBytes: 1, cors: { origins: ['https://app.example'], allowHeaders: ['X-Trace-Id'], maxAgeSeconds: 0 }, onError: () => {} })
+    createSnapshotHandler({
+      storage,
+      authorize,
+      basePath: '/api/v1/',
+      maxBodyBytes: 1,
+      cors: { origins: ['https://app.example'], allowHeaders: ['X-Trace-Id'], maxAgeSeconds: 0 },
+      onError: () => {},
+    })
     createSnapshotHandler({ storage, authorize, basePath: '', cors: { origins: '*' } })
   })
 
@@ -258,7 +315,9 @@ describe('createSnapshotHandler options', () => {
     expect((await server.backend.get(key))!.body).toEqual(body)
     // A batch delete names its keys in the body: authorize reads them too.
     const keys = JSON.stringify({ keys: [key] })
-    const batch = await handle(new Request('https://h.test/delete', { method: 'POST', headers: { 'content-type': 'application/json' }, body: keys }))
+    const batch = await handle(
+      new Request('https://h.test/delete', { method: 'POST', headers: { 'content-type': 'application/json' }, body: keys }),
+    )
     expect(batch.status).toBe(204)
     expect(seen).toEqual([100_000, keys.length])
     // And one that ignores it still stores the whole body.

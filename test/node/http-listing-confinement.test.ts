@@ -8,7 +8,10 @@ import { StrandsStorage } from 'snapshelf/strands'
 
 it("a listing prefix outside the session's snapshot layout is a 400, never another session's keys", async () => {
   const storage = new MemoryStorage()
-  await new StrandsStorage({ storage }).write('session/victim/scopes/agent/a/snapshots/snapshot_latest.json', new TextEncoder().encode('{"secret":1}'))
+  await new StrandsStorage({ storage }).write(
+    'session/victim/scopes/agent/a/snapshots/snapshot_latest.json',
+    new TextEncoder().encode('{"secret":1}'),
+  )
   const handle = createSnapshotHandler({ storage, authorize: (_r, { sessionId }) => sessionId === 'session' })
   const list = (prefix: string) => handle(new Request(`http://local.test/list?prefix=${encodeURIComponent(prefix)}`))
   for (const prefix of ['session/victim/', 'session/v', 'session/victim/scopes/']) {

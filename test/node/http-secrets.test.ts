@@ -68,7 +68,10 @@ describe('HttpStorage errors never carry a credential', () => {
     for (const status of [400, 401, 403, 404, 405, 409, 412, 413, 415, 429, 500, 502, 503, 507]) {
       const echo: Send = async (_input, init) => {
         const auth = new Headers(init.headers).get('authorization')
-        return Response.json({ error: `rejected authorization ${auth} (token ${auth?.slice(7)})` }, { status, statusText: `Refused ${auth}` })
+        return Response.json(
+          { error: `rejected authorization ${auth} (token ${auth?.slice(7)})` },
+          { status, statusText: `Refused ${auth}` },
+        )
       }
       // 404 and 412 are answers on reads / conditional writes; the operations that fail are checked.
       const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: echo, headers: { authorization: AUTH }, retries: 0 })
@@ -90,7 +93,13 @@ describe('HttpStorage errors never carry a credential', () => {
     })
     const send: Send = (input, init) => handle(new Request(input, init))
     const store = new HttpStorage({ baseUrl: 'http://h.test', fetch: send, headers: () => ({ authorization: AUTH }), retries: 0 })
-    expectNoToken([await store.loadSnapshot({ location }).catch((e: unknown) => e), await store.deleteSnapshot({ location, snapshotId: newSnapshotId() }).catch((e: unknown) => e)], 'handler')
+    expectNoToken(
+      [
+        await store.loadSnapshot({ location }).catch((e: unknown) => e),
+        await store.deleteSnapshot({ location, snapshotId: newSnapshotId() }).catch((e: unknown) => e),
+      ],
+      'handler',
+    )
   })
 
   it('when the network fails with an error that quotes the request', async () => {
@@ -99,7 +108,9 @@ describe('HttpStorage errors never carry a credential', () => {
         throw new TypeError(`fetch failed for ${new Headers(init.headers).get('authorization')}`)
       },
       async (_input, init) => {
-        throw new TypeError('fetch failed', { cause: new Error(`socket closed; sent authorization: ${new Headers(init.headers).get('authorization')}`) })
+        throw new TypeError('fetch failed', {
+          cause: new Error(`socket closed; sent authorization: ${new Headers(init.headers).get('authorization')}`),
+        })
       },
       async () => {
         throw `raw ${AUTH}`
@@ -114,7 +125,13 @@ describe('HttpStorage errors never carry a credential', () => {
   })
 
   it('when a header value is one the platform refuses (inner line break, a character past U+00FF): a ValidationError up front', async () => {
-    const bad = [`${AUTH}\r\nX-Injected: 1`, `Bearer ${TOKEN.slice(0, 8)}\n${TOKEN.slice(8)}`, `${AUTH}\u0000`, `${AUTH}\u2028`, `${AUTH} ünïcödé…`]
+    const bad = [
+      `${AUTH}\r\nX-Injected: 1`,
+      `Bearer ${TOKEN.slice(0, 8)}\n${TOKEN.slice(8)}`,
+      `${AUTH}\u0000`,
+      `${AUTH}\u2028`,
+      `${AUTH} ünïcödé…`,
+    ]
     let sent = 0
     const fetch: Send = async () => {
       sent++

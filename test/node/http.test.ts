@@ -12,7 +12,12 @@ runContractSuite(it, {
     const server = new MemoryStorage()
     const handle = createSnapshotHandler({ storage: server, basePath: '/v1/snapshots', authorize: (r) => r.headers.get('x-key') === 'k' })
     return {
-      store: new HttpStorage({ baseUrl: 'http://local.test/v1/snapshots', fetch: (u, init) => handle(new Request(u, init)), headers: { 'x-key': 'k' }, ...options }),
+      store: new HttpStorage({
+        baseUrl: 'http://local.test/v1/snapshots',
+        fetch: (u, init) => handle(new Request(u, init)),
+        headers: { 'x-key': 'k' },
+        ...options,
+      }),
       // Corrupt bytes are planted where they live, on the server: the handler refuses to store
       // some of them (an empty body) through HTTP.
       backend: server.backend,

@@ -96,7 +96,11 @@ describe.skipIf(!executablePath)('IndexedDB in real Chromium via playwright-core
       // history object (nothing of that save stored) or latest (its history copy committed
       // before, as on every tier). Either way nothing committed earlier is lost or damaged.
       const refusedLatest = r.error!.key!.endsWith('/snapshot_latest.json')
-      expect(r.error!.key).toBe(refusedLatest ? 'quota/scopes/agent/main/snapshots/snapshot_latest.json' : `quota/scopes/agent/main/snapshots/immutable_history/snapshot_${r.failedId}.json`)
+      expect(r.error!.key).toBe(
+        refusedLatest
+          ? 'quota/scopes/agent/main/snapshots/snapshot_latest.json'
+          : `quota/scopes/agent/main/snapshots/immutable_history/snapshot_${r.failedId}.json`,
+      )
       expect(r.listed).toEqual(refusedLatest ? [...r.saved, r.failedId] : r.saved)
       expect(r.loadable).toBe(r.listed.length)
       expect(r.latestTag).toBe(String(r.saved.length - 1))

@@ -38,7 +38,9 @@ describe('IndexedDB quota (happy-dom + fake-indexeddb, forced)', () => {
     let err: SnapshelfError
     const secondId = newSnapshotId()
     try {
-      err = await caught(() => store.saveSnapshot({ location: l, snapshotId: secondId, isLatest: true, snapshot: sampleSnapshot('second') }))
+      err = await caught(() =>
+        store.saveSnapshot({ location: l, snapshotId: secondId, isLatest: true, snapshot: sampleSnapshot('second') }),
+      )
     } finally {
       proto.put = put
     }
@@ -53,4 +55,3 @@ describe('IndexedDB quota (happy-dom + fake-indexeddb, forced)', () => {
     await deleteDB(dbName)
   })
 })
-

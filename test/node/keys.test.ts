@@ -55,7 +55,17 @@ describe('parseKey', () => {
     expect(sessionOfListing('prefix', 's-1/scopes/agent/a/snapshots/immutable_history/')).toBe('s-1')
     expect(sessionOfListing('startAfter', historyKey('', location, newSnapshotId()))).toBe('s-1')
     expect(sessionOfListing('startAfter', latestKey('', location))).toBe('s-1')
-    for (const bad of ['s-1', '../x/', 's-1/../', '/s-1/', 's-1/other/', 'session/victim/', 's-1/scopes/agent/a/other/', 's-1/scopes/a/b/snapshots/x/y', 's-1/scopes/a/b/snapshots/immutable_history/x/y']) {
+    for (const bad of [
+      's-1',
+      '../x/',
+      's-1/../',
+      '/s-1/',
+      's-1/other/',
+      'session/victim/',
+      's-1/scopes/agent/a/other/',
+      's-1/scopes/a/b/snapshots/x/y',
+      's-1/scopes/a/b/snapshots/immutable_history/x/y',
+    ]) {
       expect(() => sessionOfListing('prefix', bad), bad).toThrow(/prefix/)
     }
   })

@@ -20,11 +20,21 @@ async function nestedPair(backend: Backend, root: string) {
   const inner = new BackendSnapshotStore({ backend, prefix: `${root}/tenantB` })
   // Inner sessions named like outer layout folders, to tempt a parser: `scopes`, and a plain one.
   for (const sessionId of ['a', 'scopes']) {
-    await inner.saveSnapshot({ location: at(sessionId), snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(`inner-${sessionId}`) })
+    await inner.saveSnapshot({
+      location: at(sessionId),
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot(`inner-${sessionId}`),
+    })
     await inner.saveManifest({ location: at(sessionId), manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
   }
   await outer.saveSnapshot({ location: at('tenantB'), snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('outer') })
-  await outer.saveSnapshot({ location: at('tenantB', 'other'), snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('outer') })
+  await outer.saveSnapshot({
+    location: at('tenantB', 'other'),
+    snapshotId: newSnapshotId(),
+    isLatest: false,
+    snapshot: sampleSnapshot('outer'),
+  })
   // A nested tiered store's own state folder, and a stray file of the outer session.
   await backend.put(`${root}/tenantB/.snapshelf/sync/a/scopes/agent/main/snapshots`, new TextEncoder().encode('{}'))
   await backend.put(`${root}/tenantB/notes.txt`, new TextEncoder().encode('stray'))

@@ -51,7 +51,10 @@ describe.skipIf(!executablePath)('S3Backend in real Chromium via playwright-core
 
   it('a redirect (opaque in a browser) is ERR_REMOTE, not "no such object", and nothing reaches the other origin', async () => {
     const credentials = { accessKeyId: 'AKIDBROWSER', secretAccessKey: 'browser-secret-0123456789', sessionToken: SESSION_TOKEN }
-    const result = await page.evaluate(({ endpoint, credentials }) => window.s3.get(endpoint, 'k/latest.json', credentials), { endpoint: `${origin}/s3`, credentials })
+    const result = await page.evaluate(({ endpoint, credentials }) => window.s3.get(endpoint, 'k/latest.json', credentials), {
+      endpoint: `${origin}/s3`,
+      credentials,
+    })
     expect(result.error).toMatchObject({ code: 'ERR_REMOTE', status: 0, message: expect.stringContaining('redirect') })
     expect(result.error!.everything).not.toContain(SESSION_TOKEN)
     expect(elsewhere.requests).toEqual([])

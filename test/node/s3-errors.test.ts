@@ -23,7 +23,12 @@ function everythingIn(error: unknown): string {
     } catch {
       parts.push('[unserialisable]')
     }
-    if (typeof e === 'object') for (const k of Object.keys(e)) parts.push(k, safe(() => JSON.stringify((e as Record<string, unknown>)[k])))
+    if (typeof e === 'object')
+      for (const k of Object.keys(e))
+        parts.push(
+          k,
+          safe(() => JSON.stringify((e as Record<string, unknown>)[k])),
+        )
   }
   return parts.join('\n')
 }
@@ -85,12 +90,26 @@ describe('S3 configuration is checked at construction (no I/O)', () => {
     expect(url({}).bucketUrl).toBe('https://my-bucket.s3.us-east-1.amazonaws.com/')
     expect(url({ region: 'eu-west-1' }).bucketUrl).toBe('https://my-bucket.s3.eu-west-1.amazonaws.com/')
     expect(url({ region: 'eu-west-1', forcePathStyle: true }).bucketUrl).toBe('https://s3.eu-west-1.amazonaws.com/my-bucket/')
-    expect(url({ endpoint: 'https://s3.ap-south-1.amazonaws.com' })).toMatchObject({ region: 'ap-south-1', bucketUrl: 'https://my-bucket.s3.ap-south-1.amazonaws.com/' })
-    expect(new S3Backend({ bucket: 'dotted.bucket', region: 'eu-west-1', ...creds }).bucketUrl).toBe('https://s3.eu-west-1.amazonaws.com/dotted.bucket/')
-    expect(url({ endpoint: 'https://0123abcd.r2.cloudflarestorage.com' })).toMatchObject({ region: 'auto', bucketUrl: 'https://0123abcd.r2.cloudflarestorage.com/my-bucket/' })
+    expect(url({ endpoint: 'https://s3.ap-south-1.amazonaws.com' })).toMatchObject({
+      region: 'ap-south-1',
+      bucketUrl: 'https://my-bucket.s3.ap-south-1.amazonaws.com/',
+    })
+    expect(new S3Backend({ bucket: 'dotted.bucket', region: 'eu-west-1', ...creds }).bucketUrl).toBe(
+      'https://s3.eu-west-1.amazonaws.com/dotted.bucket/',
+    )
+    expect(url({ endpoint: 'https://0123abcd.r2.cloudflarestorage.com' })).toMatchObject({
+      region: 'auto',
+      bucketUrl: 'https://0123abcd.r2.cloudflarestorage.com/my-bucket/',
+    })
     expect(url({ endpoint: 'https://0123abcd.eu.r2.cloudflarestorage.com' }).region).toBe('auto')
-    expect(url({ endpoint: 'http://127.0.0.1:9000/' })).toMatchObject({ region: 'us-east-1', bucketUrl: 'http://127.0.0.1:9000/my-bucket/' })
-    expect(url({ endpoint: 'https://gw.example.com/s3/', region: 'default' })).toMatchObject({ region: 'default', bucketUrl: 'https://gw.example.com/s3/my-bucket/' })
+    expect(url({ endpoint: 'http://127.0.0.1:9000/' })).toMatchObject({
+      region: 'us-east-1',
+      bucketUrl: 'http://127.0.0.1:9000/my-bucket/',
+    })
+    expect(url({ endpoint: 'https://gw.example.com/s3/', region: 'default' })).toMatchObject({
+      region: 'default',
+      bucketUrl: 'https://gw.example.com/s3/my-bucket/',
+    })
   })
 })
 
@@ -109,9 +128,16 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
       () => store.deleteSession({ sessionId: 's1' }),
       () => store.backend.delete([`${prefix}/s1/x`]),
     ]) {
-      errors.push(await op().then(() => 'no error', (e: unknown) => e))
+      errors.push(
+        await op().then(
+          () => 'no error',
+          (e: unknown) => e,
+        ),
+      )
     }
-    const signatures = spy.seen.map((r) => /Signature=([0-9a-f]{64})/.exec(r.headers.get('authorization') ?? '')?.[1]).filter(Boolean) as string[]
+    const signatures = spy.seen
+      .map((r) => /Signature=([0-9a-f]{64})/.exec(r.headers.get('authorization') ?? '')?.[1])
+      .filter(Boolean) as string[]
     expect(signatures.length).toBeGreaterThanOrEqual(errors.length)
     for (const error of errors) {
       expect(error).toMatchObject({ code: 'ERR_AUTH', status: 403, serverCode: 'SignatureDoesNotMatch', requestId: expect.any(String) })
@@ -123,7 +149,11 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
 
   it('an unknown access key is ERR_AUTH too', async () => {
     const store = new S3Storage(s3Options({ prefix, accessKeyId: 'NO-SUCH-KEY' }))
-    await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_AUTH', status: 403, serverCode: 'InvalidAccessKeyId' })
+    await expect(store.loadSnapshot({ location })).rejects.toMatchObject({
+      code: 'ERR_AUTH',
+      status: 403,
+      serverCode: 'InvalidAccessKeyId',
+    })
   })
 
   it('a missing bucket is a typed error naming it, on read, write and list', async () => {
@@ -136,7 +166,10 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
       () => store.updateLatest({ location, mutate: () => sampleSnapshot('y') }),
       () => store.deleteSession({ sessionId: 's1' }),
     ]) {
-      const error = await op().then(() => 'no error', (e: unknown) => e)
+      const error = await op().then(
+        () => 'no error',
+        (e: unknown) => e,
+      )
       expect(error).toMatchObject({ code: 'ERR_REMOTE', status: 404, serverCode: 'NoSuchBucket' })
       expect((error as Error).message).toContain(bucket)
     }
@@ -150,7 +183,9 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
       })
     })
     const spy = countingFetch()
-    const store = new S3Storage(s3Options({ endpoint: `http://127.0.0.1:${port}`, secretAccessKey: SECRET, retries: 3, timeoutMs: 2000, fetch: spy.fetch }))
+    const store = new S3Storage(
+      s3Options({ endpoint: `http://127.0.0.1:${port}`, secretAccessKey: SECRET, retries: 3, timeoutMs: 2000, fetch: spy.fetch }),
+    )
     const error = await store.loadSnapshot({ location }).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'ERR_REMOTE' })
     expect((error as Error).message).toMatch(/network error after 4 attempts/)
@@ -163,7 +198,9 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
     try {
       const spy = countingFetch()
       const store = new S3Storage(s3Options({ endpoint: proxy.url, secretAccessKey: SECRET, retries: 1, timeoutMs: 300, fetch: spy.fetch }))
-      const error = await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('x') }).catch((e: unknown) => e)
+      const error = await store
+        .saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot('x') })
+        .catch((e: unknown) => e)
       expect(error).toMatchObject({ code: 'ERR_TIMEOUT' })
       expect(spy.seen.length).toBe(2)
       expect(everythingIn(error)).not.toContain(SECRET)
@@ -187,19 +224,25 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
     const http = await import('node:http')
     const upstream = new URL(s3Server!.endpoint)
     const server = http.createServer((req, res) => {
-      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        const chunks: Buffer[] = []
-        up.on('data', (c: Buffer) => chunks.push(c))
-        up.on('end', () => {
-          let body = Buffer.concat(chunks).toString()
-          if (req.method === 'POST' && up.statusCode === 200) {
-            body = body.replace('</DeleteResult>', `<Error><Key>${prefix}/s1/a&amp;b</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>`)
-          }
-          const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(body)) }
-          delete headers['transfer-encoding']
-          res.writeHead(up.statusCode!, headers).end(body)
-        })
-      })
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          const chunks: Buffer[] = []
+          up.on('data', (c: Buffer) => chunks.push(c))
+          up.on('end', () => {
+            let body = Buffer.concat(chunks).toString()
+            if (req.method === 'POST' && up.statusCode === 200) {
+              body = body.replace(
+                '</DeleteResult>',
+                `<Error><Key>${prefix}/s1/a&amp;b</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>`,
+              )
+            }
+            const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(body)) }
+            delete headers['transfer-encoding']
+            res.writeHead(up.statusCode!, headers).end(body)
+          })
+        },
+      )
       req.pipe(out)
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

@@ -48,7 +48,8 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     }
     const injected = Object.entries(proxy.stats.faults).map(([k, v]) => [k, v - before[k as Fault]] as const)
     console.log('faults injected during 500 saves:', Object.fromEntries(injected))
-    for (const kind of ['500', '503', '429', 'reset', 'stall', 'lost']) expect(injected.find(([k]) => k === kind)![1], kind).toBeGreaterThan(0)
+    for (const kind of ['500', '503', '429', 'reset', 'stall', 'lost'])
+      expect(injected.find(([k]) => k === kind)![1], kind).toBeGreaterThan(0)
     // The truth, read directly from Ceph: exactly the saved ids, each decoding to what was saved.
     const truth = direct()
     expect(await truth.listSnapshotIds({ location: loc })).toEqual([...ids].sort())
@@ -58,7 +59,12 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('32 concurrent updateLatest at a 10% fault rate: each writer applied exactly once', async () => {
     const store = viaProxy()
     const loc = location(`cas-${Date.now().toString(36)}`)
-    await direct().saveSnapshot({ location: loc, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('c', { count: 0, writers: [] }) })
+    await direct().saveSnapshot({
+      location: loc,
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
+    })
     proxy.rate = 0.1
     proxy.faults = ['500', '503', '429', 'reset', 'lost']
     const lostBefore = proxy.stats.faults.lost
@@ -87,7 +93,12 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('a conditional PUT whose response was lost is recognised as our own write, not a lost race', async () => {
     const store = viaProxy()
     const loc = location(`lost-${Date.now().toString(36)}`)
-    await direct().saveSnapshot({ location: loc, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('c', { count: 0, writers: [] }) })
+    await direct().saveSnapshot({
+      location: loc,
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
+    })
     proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     const lostBefore = proxy.stats.faults.lost
     let calls = 0
@@ -104,7 +115,12 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('…even when another writer replaced our landed write before the retry', async () => {
     const loc = location(`chain-${Date.now().toString(36)}`)
     const rival = direct()
-    await rival.saveSnapshot({ location: loc, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('c', { count: 0, writers: [] }) })
+    await rival.saveSnapshot({
+      location: loc,
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
+    })
     const bump = (who: number) => (cur: Snapshot | null) => {
       const d = cur!.data as Counter
       return { ...cur!, data: { count: d.count + 1, writers: [...d.writers, who] } }
@@ -131,7 +147,12 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('…and when a writer without tokens replaced it, the outcome is reported unknown, never applied twice', async () => {
     const loc = location(`foreign-${Date.now().toString(36)}`)
     const rival = direct()
-    await rival.saveSnapshot({ location: loc, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('c', { count: 0, writers: [] }) })
+    await rival.saveSnapshot({
+      location: loc,
+      snapshotId: newSnapshotId(),
+      isLatest: true,
+      snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
+    })
     // Writer 1's first conditional PUT lands but its answer is lost; before its retry goes out, a
     // writer that carries no write tokens (an unconditional save, as Strands' own storage or any
     // other S3 client does) replaces it with count 1 + its own mark. Our token is gone from the
@@ -142,15 +163,28 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
       if (init?.method === 'PUT' && new Headers(init.headers).has('if-match') && ++puts === 2) {
         const seen = (await rival.loadSnapshot({ location: loc }))!
         const d = seen.data as Counter
-        await rival.saveSnapshot({ location: loc, snapshotId: 'latest', isLatest: true, snapshot: { ...seen, data: { count: d.count + 1, writers: [...d.writers, 9] } } })
+        await rival.saveSnapshot({
+          location: loc,
+          snapshotId: 'latest',
+          isLatest: true,
+          snapshot: { ...seen, data: { count: d.count + 1, writers: [...d.writers, 9] } },
+        })
       }
       return spy(input, init)
     }
     proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
     const error = await viaProxy({ fetch: interleave })
-      .updateLatest({ location: loc, mutate: (cur) => (calls++, { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [...(cur!.data as Counter).writers, 1] } }) })
-      .then(() => null, (e: SnapshelfError) => e)
+      .updateLatest({
+        location: loc,
+        mutate: (cur) => (
+          calls++, { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [...(cur!.data as Counter).writers, 1] } }
+        ),
+      })
+      .then(
+        () => null,
+        (e: SnapshelfError) => e,
+      )
     expect(error?.code).toBe('ERR_REMOTE')
     expect(error?.status).toBe(412)
     expect(error?.message).toContain('outcome unknown')
@@ -177,7 +211,12 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const store = viaProxy({ retries: 2, timeoutMs: 800 })
     const loc = location(`exhaust-${Date.now().toString(36)}`)
     proxy.force('503', 3, (req) => req.method === 'GET')
-    await expect(store.loadSnapshot({ location: loc })).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 503, serverCode: 'ServiceUnavailable', requestId: expect.stringMatching(/^proxy-/) })
+    await expect(store.loadSnapshot({ location: loc })).rejects.toMatchObject({
+      code: 'ERR_REMOTE',
+      status: 503,
+      serverCode: 'ServiceUnavailable',
+      requestId: expect.stringMatching(/^proxy-/),
+    })
     proxy.force('stall', 3, (req) => req.method === 'GET')
     await expect(store.loadSnapshot({ location: loc })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
     proxy.force('reset', 3, (req) => req.method === 'GET')
@@ -189,7 +228,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const loc = location(`tamper-${Date.now().toString(36)}`)
     const id = newSnapshotId()
     proxy.force('tamper', 1, (req) => req.method === 'PUT')
-    const err = await store.saveSnapshot({ location: loc, snapshotId: id, isLatest: true, snapshot: sampleSnapshot('t') }).catch((e: unknown) => e)
+    const err = await store
+      .saveSnapshot({ location: loc, snapshotId: id, isLatest: true, snapshot: sampleSnapshot('t') })
+      .catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'ERR_REMOTE', status: 400, serverCode: 'XAmzContentSHA256Mismatch' })
     expect(await direct().hasSnapshot({ location: loc, snapshotId: id })).toBe(false)
     expect(await direct().hasSnapshot({ location: loc })).toBe(false)

@@ -10,7 +10,13 @@ import { countingFetch } from '../helpers/s3.js'
 // custom fetch) whose error quotes the request's credentials must not have that error kept.
 const SECRET = 'secret-ZX81-do-not-leak'
 const TOKEN = 'session-token-ZX81-do-not-leak'
-const good = { bucket: 'good-bucket', endpoint: 'http://127.0.0.1:1', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET, sessionToken: TOKEN }
+const good = {
+  bucket: 'good-bucket',
+  endpoint: 'http://127.0.0.1:1',
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: SECRET,
+  sessionToken: TOKEN,
+}
 
 /** An error's every form: message, stack, JSON, util.inspect, along its whole cause chain. */
 function everythingIn(error: unknown): string {
@@ -54,7 +60,10 @@ describe('S3 credentials and header values are checked up front, and no kept cau
   it('an ifMatch with a newline is ERR_VALIDATION before any request', async () => {
     const spy = countingFetch()
     const backend = new S3Backend({ ...good, fetch: spy.fetch })
-    await expect(backend.put('k', new Uint8Array([1]), { ifMatch: 'abc\ndef' })).rejects.toMatchObject({ code: 'ERR_VALIDATION', field: 'ifMatch' })
+    await expect(backend.put('k', new Uint8Array([1]), { ifMatch: 'abc\ndef' })).rejects.toMatchObject({
+      code: 'ERR_VALIDATION',
+      field: 'ifMatch',
+    })
     expect(spy.seen).toEqual([])
   })
 

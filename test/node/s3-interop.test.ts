@@ -32,7 +32,9 @@ describeS3('Strands Agents S3Storage interop (real S3, AWS SDK writing as Strand
   })
   const strandsKey = (sessionId: string, path: string) => `${prefix}/${sessionId}/scopes/agent/planner/snapshots/${path}`
   const strandsWrite = (key: string, data: unknown) =>
-    sdk.send(new PutObjectCommand({ Bucket: s3Server!.bucket, Key: key, Body: JSON.stringify(data, null, 2), ContentType: 'application/json' }))
+    sdk.send(
+      new PutObjectCommand({ Bucket: s3Server!.bucket, Key: key, Body: JSON.stringify(data, null, 2), ContentType: 'application/json' }),
+    )
   const strandsRead = async (key: string) => {
     const res = await sdk.send(new GetObjectCommand({ Bucket: s3Server!.bucket, Key: key }))
     return { contentType: res.ContentType, value: JSON.parse((await res.Body!.transformToString())!) as unknown }
@@ -43,7 +45,8 @@ describeS3('Strands Agents S3Storage interop (real S3, AWS SDK writing as Strand
     const location = { sessionId, scope: 'agent', scopeId: 'planner' }
     const ids = [newSnapshotId(), newSnapshotId(), newSnapshotId()]
     const snapshots = ids.map((id, i) => sampleSnapshot(`strands-${i}`, { id }))
-    for (const [i, id] of ids.entries()) await strandsWrite(strandsKey(sessionId, `immutable_history/snapshot_${id.padStart(5, '0')}.json`), snapshots[i])
+    for (const [i, id] of ids.entries())
+      await strandsWrite(strandsKey(sessionId, `immutable_history/snapshot_${id.padStart(5, '0')}.json`), snapshots[i])
     await strandsWrite(strandsKey(sessionId, 'snapshot_latest.json'), snapshots[2])
     const manifest = { schemaVersion: '1.0', nextSnapshotId: '4', updatedAt: '2026-01-01T00:00:00.000Z' }
     await strandsWrite(strandsKey(sessionId, 'manifest.json'), manifest)
@@ -79,7 +82,9 @@ describeS3('Strands Agents S3Storage interop (real S3, AWS SDK writing as Strand
     // And the AWS SDK's own DeleteObjects (what a Strands user's cleanup would do) works on our keys.
     const listed = await sdk.send(new ListObjectsV2Command({ Bucket: s3Server!.bucket, Prefix: `${prefix}/${sessionId}/` }))
     expect(listed.KeyCount).toBe(3)
-    await sdk.send(new DeleteObjectsCommand({ Bucket: s3Server!.bucket, Delete: { Objects: listed.Contents!.map((c) => ({ Key: c.Key! })) } }))
+    await sdk.send(
+      new DeleteObjectsCommand({ Bucket: s3Server!.bucket, Delete: { Objects: listed.Contents!.map((c) => ({ Key: c.Key! })) } }),
+    )
     expect(await store.hasSnapshot({ location })).toBe(false)
   })
 })

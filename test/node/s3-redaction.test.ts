@@ -33,11 +33,17 @@ describeS3('S3 error messages never carry what a server echoed of our credential
     proxy.intercept = (req) => echo(req, status)
     try {
       const backend = new S3Backend(s3Options({ endpoint: proxy.url, sessionToken: TOKEN, retries: 0 }))
-      for (const op of [() => backend.get('k'), () => backend.put('k', new Uint8Array([1])), () => backend.list('p/'), () => backend.delete(['k'])]) {
+      for (const op of [
+        () => backend.get('k'),
+        () => backend.put('k', new Uint8Array([1])),
+        () => backend.list('p/'),
+        () => backend.delete(['k']),
+      ]) {
         const error = (await op().catch((e: unknown) => e)) as Error & Record<string, unknown>
         expect(error).toMatchObject({ status, message: expect.stringContaining('Rejected. Your request said') })
         const all = [error.message, error.stack, JSON.stringify(error), String(error.serverCode), String(error.requestId)].join('\n')
-        for (const secret of [TOKEN, 'Signature=', 'Credential=', s3Server!.accessKeyId, s3Server!.secretAccessKey]) expect(all).not.toContain(secret)
+        for (const secret of [TOKEN, 'Signature=', 'Credential=', s3Server!.accessKeyId, s3Server!.secretAccessKey])
+          expect(all).not.toContain(secret)
         expect(all).toContain('[redacted]')
       }
     } finally {
@@ -65,7 +71,9 @@ describeS3('S3 error messages never carry what a server echoed of our credential
     proxy.intercept = () => ({
       status: 503,
       headers: { 'content-type': 'application/xml' },
-      body: Buffer.from('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>tx000000a1b2c3d4e5f-0065f1e2d3-1234-default</RequestId></Error>'),
+      body: Buffer.from(
+        '<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>tx000000a1b2c3d4e5f-0065f1e2d3-1234-default</RequestId></Error>',
+      ),
     })
     try {
       const backend = new S3Backend(s3Options({ endpoint: proxy.url, retries: 0 }))

@@ -31,7 +31,9 @@ describeS3('S3 never follows a redirect (real S3 behind a proxy that redirects)'
     proxy.intercept = (req) => ({
       status,
       headers: { location: `${elsewhere.url}${req.url}`, 'content-type': 'application/xml' },
-      body: Buffer.from('<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message></Error>'),
+      body: Buffer.from(
+        '<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message></Error>',
+      ),
     })
     try {
       const backend = new S3Backend(s3Options({ endpoint: proxy.url, sessionToken: SESSION_TOKEN, retries: 0 }))
@@ -62,7 +64,9 @@ describeS3('S3 never follows a redirect (real S3 behind a proxy that redirects)'
       const store = new S3Storage(s3Options({ prefix, endpoint: proxy.url, sessionToken: SESSION_TOKEN }))
       await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 307 })
       await expect(store.hasSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
-      await expect(store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('r') })).rejects.toMatchObject({
+      await expect(
+        store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('r') }),
+      ).rejects.toMatchObject({
         code: 'ERR_REMOTE',
       })
       expect(elsewhere.requests).toEqual([])

@@ -5,15 +5,18 @@ import { sampleSnapshot, snapshotIdAt } from 'snapshelf/testing'
 import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
 const prefix = uniquePrefix('scale')
-const historyKey = (sessionId: string, id: string) => `${prefix}/${sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${id}.json`
+const historyKey = (sessionId: string, id: string) =>
+  `${prefix}/${sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${id}.json`
 
 /** Plants `ids` as history objects with bounded concurrency (faster than 2,500 sequential saves). */
 async function plant(store: S3Storage, sessionId: string, ids: string[]): Promise<void> {
   const bytes = await encodeJSON(sampleSnapshot('bulk'), 'gzip', 1 << 20)
   let next = 0
-  await Promise.all(Array.from({ length: 24 }, async () => {
-    while (next < ids.length) await store.backend.put(historyKey(sessionId, ids[next++]!), bytes)
-  }))
+  await Promise.all(
+    Array.from({ length: 24 }, async () => {
+      while (next < ids.length) await store.backend.put(historyKey(sessionId, ids[next++]!), bytes)
+    }),
+  )
 }
 
 describeS3('S3Storage at scale (real S3)', () => {

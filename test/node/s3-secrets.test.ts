@@ -123,7 +123,9 @@ describeS3('no S3 error, in any form, holds a secret, a token or a signature (re
     proxy.rate = 1
     proxy.faults = [fault]
     try {
-      expect(await sweep(`fault ${fault}`, store({ endpoint: proxy.url, secretAccessKey: SECRET, sessionToken: TOKEN, timeoutMs: 300 }))).toBe(10)
+      expect(
+        await sweep(`fault ${fault}`, store({ endpoint: proxy.url, secretAccessKey: SECRET, sessionToken: TOKEN, timeoutMs: 300 })),
+      ).toBe(10)
     } finally {
       proxy.rate = 0
     }
@@ -142,13 +144,25 @@ describeS3('no S3 error, in any form, holds a secret, a token or a signature (re
   it('a fetch whose errors quote the request headers', async () => {
     const quoting: typeof fetch = async (_input, init) => {
       const h = new Headers(init?.headers)
-      throw new TypeError(`refused: authorization=${h.get('authorization')} token=${h.get('x-amz-security-token')}`, { cause: new Error(`and ${SECRET}`) })
+      throw new TypeError(`refused: authorization=${h.get('authorization')} token=${h.get('x-amz-security-token')}`, {
+        cause: new Error(`and ${SECRET}`),
+      })
     }
-    expect(await sweep('quoting fetch', new S3Storage(s3Options({ prefix, fetch: quoting, retries: 1, secretAccessKey: SECRET, sessionToken: TOKEN })))).toBe(10)
+    expect(
+      await sweep(
+        'quoting fetch',
+        new S3Storage(s3Options({ prefix, fetch: quoting, retries: 1, secretAccessKey: SECRET, sessionToken: TOKEN })),
+      ),
+    ).toBe(10)
   })
 
   it('bad header values and credentials, refused before any I/O', async () => {
-    for (const bad of [{ accessKeyId: `AKID\n${SECRET}` }, { secretAccessKey: `${SECRET}\n` }, { sessionToken: `${TOKEN}\r\nx: y` }, { sessionToken: `${TOKEN} ` }]) {
+    for (const bad of [
+      { accessKeyId: `AKID\n${SECRET}` },
+      { secretAccessKey: `${SECRET}\n` },
+      { sessionToken: `${TOKEN}\r\nx: y` },
+      { sessionToken: `${TOKEN} ` },
+    ]) {
       let error: unknown
       try {
         new S3Backend(s3Options({ secretAccessKey: SECRET, sessionToken: TOKEN, ...bad }))
@@ -159,7 +173,10 @@ describeS3('no S3 error, in any form, holds a secret, a token or a signature (re
       errors.push([`construction ${Object.keys(bad)[0]}`, error])
     }
     const backend = new S3Backend(s3Options({ secretAccessKey: SECRET, sessionToken: TOKEN, fetch: sent.fetch }))
-    errors.push(['ifMatch with a newline', await backend.put(`${prefix}/k`, new Uint8Array([1]), { ifMatch: `a\n${TOKEN}` }).catch((e: unknown) => e)])
+    errors.push([
+      'ifMatch with a newline',
+      await backend.put(`${prefix}/k`, new Uint8Array([1]), { ifMatch: `a\n${TOKEN}` }).catch((e: unknown) => e),
+    ])
   })
 
   it('a listing that repeats its page, and a retried write whose outcome is unknown', async () => {
@@ -167,7 +184,12 @@ describeS3('no S3 error, in any form, holds a secret, a token or a signature (re
     let first: Buffer | undefined
     proxy.rewrite = (req, answer) => {
       if (req.method !== 'GET' || !/list-type=2/.test(req.url ?? '')) return answer
-      first ??= Buffer.from(answer.body.toString().replace(/<IsTruncated>\w+</, '<IsTruncated>true<').replace('</ListBucketResult>', '<NextContinuationToken>t</NextContinuationToken></ListBucketResult>'))
+      first ??= Buffer.from(
+        answer.body
+          .toString()
+          .replace(/<IsTruncated>\w+</, '<IsTruncated>true<')
+          .replace('</ListBucketResult>', '<NextContinuationToken>t</NextContinuationToken></ListBucketResult>'),
+      )
       return { ...answer, body: first }
     }
     try {
@@ -196,7 +218,9 @@ describeS3('no S3 error, in any form, holds a secret, a token or a signature (re
 
   it('none of the errors collected holds the secret, the token, a signature we sent, or Signature=', () => {
     expect(errors.length).toBeGreaterThan(150)
-    const signatures = new Set(sent.seen.map((r) => /Signature=([0-9a-f]{64})/.exec(r.headers.get('authorization') ?? '')?.[1]).filter((s): s is string => !!s))
+    const signatures = new Set(
+      sent.seen.map((r) => /Signature=([0-9a-f]{64})/.exec(r.headers.get('authorization') ?? '')?.[1]).filter((s): s is string => !!s),
+    )
     expect(signatures.size).toBeGreaterThan(50)
     const leaks: string[] = []
     for (const [where, error] of errors) {

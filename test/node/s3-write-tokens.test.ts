@@ -17,10 +17,12 @@ const latestKey = (l: { sessionId: string }) => `${prefix}/${l.sessionId}/scopes
 const encode = (s: Snapshot) => new TextEncoder().encode(JSON.stringify(s))
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Snapshot
 /** Adds one to the counter and records who did. */
-const bump = (who: number) => (cur: Snapshot | null): Snapshot => {
-  const d = cur!.data as Counter
-  return { ...cur!, data: { count: d.count + 1, writers: [...d.writers, who] } }
-}
+const bump =
+  (who: number) =>
+  (cur: Snapshot | null): Snapshot => {
+    const d = cur!.data as Counter
+    return { ...cur!, data: { count: d.count + 1, writers: [...d.writers, who] } }
+  }
 
 describeS3('S3 write tokens are tied to the key they were read from (real S3 behind a fault proxy)', () => {
   let proxy: FaultProxy
@@ -45,16 +47,23 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
       if (init?.method === 'PUT' && new Headers(init.headers).has('if-match') && ++puts === 2) await meanwhile()
       return fetch(input, init)
     }
-    const ours = new S3Storage(s3Options({ prefix, compression: 'none', endpoint: proxy.url, retries: 3, timeoutMs: 5000, fetch: interleave }))
+    const ours = new S3Storage(
+      s3Options({ prefix, compression: 'none', endpoint: proxy.url, retries: 3, timeoutMs: 5000, fetch: interleave }),
+    )
     proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
-    return ours.updateLatest({ location: loc, mutate: (cur) => {
-      calls++
-      return bump(1)(cur)
-    } }).then(
-      (result) => ({ calls, result, error: null }),
-      (error: SnapshelfError) => ({ calls, result: null, error }),
-    )
+    return ours
+      .updateLatest({
+        location: loc,
+        mutate: (cur) => {
+          calls++
+          return bump(1)(cur)
+        },
+      })
+      .then(
+        (result) => ({ calls, result, error: null }),
+        (error: SnapshelfError) => ({ calls, result: null, error }),
+      )
   }
   let loc = location('x')
   /**
@@ -145,10 +154,13 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
     // Our first attempt is reset before it reaches Ceph: nothing of ours landed.
     proxy.force('reset', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
-    const result = await ours.updateLatest({ location: loc, mutate: (cur) => {
-      calls++
-      return bump(1)(cur)
-    } })
+    const result = await ours.updateLatest({
+      location: loc,
+      mutate: (cur) => {
+        calls++
+        return bump(1)(cur)
+      },
+    })
     expect(result.committed).toBe(true)
     expect(calls).toBe(2)
     expect((await direct().loadSnapshot({ location: loc }))!.data).toEqual({ count: 2, writers: [2, 1] })

@@ -22,7 +22,8 @@ describe('listing progress guard', () => {
   it('a truncated page that does not advance is ERR_REMOTE, not an endless loop', async () => {
     const backend = new RepeatingListBackend()
     const store = new BackendSnapshotStore({ backend })
-    for (let i = 0; i < 3; i++) await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot(`v${i}`) })
+    for (let i = 0; i < 3; i++)
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot(`v${i}`) })
     backend.stuck = true
     await expect(store.listSnapshots({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     await expect(store.prune({ location, keepLast: 1 })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
@@ -44,7 +45,9 @@ describe('watchLatest', () => {
     const backend = new MemoryBackend()
     Object.defineProperty(backend, 'subscribe', { value: undefined })
     const store = new BackendSnapshotStore({ backend })
-    expect(() => store.watchLatest({ location, intervalMs: 0, onChange: () => {} })).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION', field: 'intervalMs' }))
+    expect(() => store.watchLatest({ location, intervalMs: 0, onChange: () => {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_VALIDATION', field: 'intervalMs' }),
+    )
     store.watchLatest({ location, intervalMs: 50, onChange: () => {} })() // polling is fine
   })
 

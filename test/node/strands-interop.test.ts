@@ -57,7 +57,10 @@ describe('Strands SessionManager over snapshelf storage', () => {
     const restored = new Agent({ id: 'planner', plugins: [restoredManager] } as never) as unknown as AgentLike
     expect(await restoredManager.restoreSnapshot({ target: restored as never })).toBe(true)
     expect(textOf(restored)).toEqual(textOf(agent))
-    const older = new Agent({ id: 'planner', plugins: [new SessionManager({ sessionId, storage: { snapshot: storage } })] } as never) as unknown as AgentLike
+    const older = new Agent({
+      id: 'planner',
+      plugins: [new SessionManager({ sessionId, storage: { snapshot: storage } })],
+    } as never) as unknown as AgentLike
     expect(await restoredManager.restoreSnapshot({ target: older as never, snapshotId: ids[0]! })).toBe(true)
     expect(textOf(older)).toEqual(textOf(agent))
 

@@ -29,7 +29,12 @@ beforeAll(async () => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   // Its own process group, so teardown stops npm, node, wrangler and every workerd it started.
-  server = spawn('npm', ['start'], { cwd: root, env: { ...process.env, PORT: String(port) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  server = spawn('npm', ['start'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port) },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm start did not print ${url} within 150 s:\n${output}`)), 150_000)
     const onData = (chunk: Buffer): void => {
@@ -73,7 +78,8 @@ afterAll(async () => {
   }
 }, 30_000)
 
-const storageFor = (token: string): HttpStorage => new HttpStorage({ baseUrl: `${baseUrl}/api`, headers: { authorization: `Bearer ${token}` }, retries: 0 })
+const storageFor = (token: string): HttpStorage =>
+  new HttpStorage({ baseUrl: `${baseUrl}/api`, headers: { authorization: `Bearer ${token}` }, retries: 0 })
 
 it('npm start serves the snapshot API: save, load, list, updateLatest over real HTTP', async () => {
   const alice = storageFor('alice-dev-token')
@@ -87,7 +93,11 @@ it('npm start serves the snapshot API: save, load, list, updateLatest over real 
   expect(await alice.listSnapshotIds({ location })).toEqual([first, second])
   const results = await Promise.all(
     Array.from({ length: 4 }, () =>
-      alice.updateLatest({ location, maxAttempts: 100, mutate: (cur) => ({ ...cur!, data: { ...cur!.data, turns: (cur!.data.turns as number) + 1 } }) }),
+      alice.updateLatest({
+        location,
+        maxAttempts: 100,
+        mutate: (cur) => ({ ...cur!, data: { ...cur!.data, turns: (cur!.data.turns as number) + 1 } }),
+      }),
     ),
   )
   expect(results.every((r) => r.committed)).toBe(true)
@@ -98,12 +108,23 @@ it('npm start serves the snapshot API: save, load, list, updateLatest over real 
 
 it('refuses a wrong token, a missing token and another user’s session with 403 (AuthError)', async () => {
   const location = { sessionId: `alice-${newSnapshotId()}`, scope: 'agent', scopeId: 'main' }
-  await storageFor('alice-dev-token').saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('mine') })
-  for (const storage of [storageFor('wrong-token'), storageFor('bob-dev-token'), new HttpStorage({ baseUrl: `${baseUrl}/api`, retries: 0 })]) {
+  await storageFor('alice-dev-token').saveSnapshot({
+    location,
+    snapshotId: newSnapshotId(),
+    isLatest: true,
+    snapshot: sampleSnapshot('mine'),
+  })
+  for (const storage of [
+    storageFor('wrong-token'),
+    storageFor('bob-dev-token'),
+    new HttpStorage({ baseUrl: `${baseUrl}/api`, retries: 0 }),
+  ]) {
     const error = await storage.loadSnapshot({ location }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AuthError)
     expect((error as AuthError).status).toBe(403)
-    await expect(storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('theirs') })).rejects.toBeInstanceOf(AuthError)
+    await expect(
+      storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('theirs') }),
+    ).rejects.toBeInstanceOf(AuthError)
   }
   expect((await storageFor('alice-dev-token').loadSnapshot({ location }))?.appData.tag).toBe('mine')
   await storageFor('alice-dev-token').deleteSession({ sessionId: location.sessionId })

@@ -14,6 +14,8 @@ export const packageNames: string[] = Object.keys(pkg.exports)
 export function assertResolvesToDist(where: string, resolve: (name: string) => string): void {
   const wrong = packageNames.map((name) => [name, resolve(name)] as const).filter(([, url]) => !url.startsWith(dist))
   if (packageNames.length < 7 || wrong.length) {
-    throw new Error(`${where}: not the built package: ${wrong.map(([n, u]) => `${n} → ${u}`).join(', ') || `only ${packageNames.length} names`}`)
+    throw new Error(
+      `${where}: not the built package: ${wrong.map(([n, u]) => `${n} → ${u}`).join(', ') || `only ${packageNames.length} names`}`,
+    )
   }
 }

@@ -25,7 +25,10 @@ const BASE_PATH = '/v1/snapshots'
  */
 function server(): { handle: (request: Request) => Promise<Response>; storage: MemoryStorage } {
   const storage = new MemoryStorage()
-  return { handle: createSnapshotHandler({ storage, basePath: BASE_PATH, authorize: (r) => r.headers.get('authorization') === TOKEN }), storage }
+  return {
+    handle: createSnapshotHandler({ storage, basePath: BASE_PATH, authorize: (r) => r.headers.get('authorization') === TOKEN }),
+    storage,
+  }
 }
 
 /**

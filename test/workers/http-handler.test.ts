@@ -31,7 +31,8 @@ const call = (path: string, init: RequestInit & { auth?: string } = {}): Promise
 }
 const unique = (user: string): string => `${user}-${newSnapshotId().slice(-12)}`
 const latestOf = (sessionId: string): string => `${sessionId}/scopes/agent/main/snapshots/snapshot_latest.json`
-const historyOf = (sessionId: string, id = newSnapshotId()): string => `${sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${id}.json`
+const historyOf = (sessionId: string, id = newSnapshotId()): string =>
+  `${sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${id}.json`
 const bytes = (n: number, fill = 7): Uint8Array<ArrayBuffer> => new Uint8Array(n).fill(fill)
 
 describe('createSnapshotHandler', () => {
@@ -207,7 +208,9 @@ describe('createSnapshotHandler', () => {
     expect(res.status).toBe(413)
     expect(pulled).toBeLessThan(100)
     // A lying Content-Length is refused before reading anything.
-    expect((await call(`/api/objects/${key}`, { method: 'PUT', body: bytes(10), headers: { 'content-length': String(1 << 30) } })).status).toBe(413)
+    expect(
+      (await call(`/api/objects/${key}`, { method: 'PUT', body: bytes(10), headers: { 'content-length': String(1 << 30) } })).status,
+    ).toBe(413)
     const stored = await bucket.get(`handler-tests/${key}`)
     expect(stored!.size).toBe(64 * 1024)
   })
@@ -239,18 +242,31 @@ describe('createSnapshotHandler', () => {
     const sessionId = unique('alice')
     const location = { sessionId, scope: 'agent', scopeId: 'main' }
     const client = (): HttpStorage =>
-      new HttpStorage({ baseUrl: 'https://h.test/api', fetch: (input, init) => handle(new Request(input, init)), headers: { authorization: ALICE } })
+      new HttpStorage({
+        baseUrl: 'https://h.test/api',
+        fetch: (input, init) => handle(new Request(input, init)),
+        headers: { authorization: ALICE },
+      })
     await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 0 }) })
     await Promise.all(
       Array.from({ length: 16 }, () =>
-        client().updateLatest({ location, maxAttempts: 200, mutate: (cur) => ({ ...cur!, data: { ...cur!.data, n: (cur!.data.n as number) + 1 } }) }),
+        client().updateLatest({
+          location,
+          maxAttempts: 200,
+          mutate: (cur) => ({ ...cur!, data: { ...cur!.data, n: (cur!.data.n as number) + 1 } }),
+        }),
       ),
     )
     expect((await client().loadSnapshot({ location }))!.data.n).toBe(16)
   })
 
   it('answers CORS preflights as configured and exposes ETag', async () => {
-    const withCors = createSnapshotHandler({ storage, authorize, basePath: '/api', cors: { origins: ['https://app.example'], maxAgeSeconds: 60 } })
+    const withCors = createSnapshotHandler({
+      storage,
+      authorize,
+      basePath: '/api',
+      cors: { origins: ['https://app.example'], maxAgeSeconds: 60 },
+    })
     const preflight = (origin: string, h = withCors): Promise<Response> =>
       h(
         new Request(`https://h.test/api/objects/${latestOf('alice-x')}`, {
@@ -272,24 +288,42 @@ describe('createSnapshotHandler', () => {
     const any = createSnapshotHandler({ storage, authorize, basePath: '/api', cors: { origins: '*' } })
     expect((await preflight('https://whoever.example', any)).headers.get('access-control-allow-origin')).toBe('*')
     const key = latestOf(unique('alice'))
-    const put = await withCors(new Request(`https://h.test/api/objects/${key}`, { method: 'PUT', body: bytes(2), headers: { origin: 'https://app.example', authorization: ALICE } }))
+    const put = await withCors(
+      new Request(`https://h.test/api/objects/${key}`, {
+        method: 'PUT',
+        body: bytes(2),
+        headers: { origin: 'https://app.example', authorization: ALICE },
+      }),
+    )
     expect(put.status).toBe(204)
     expect(put.headers.get('access-control-allow-origin')).toBe('https://app.example')
     expect(put.headers.get('access-control-expose-headers')).toMatch(/ETag/)
-    const denied = await withCors(new Request(`https://h.test/api/objects/${key}`, { headers: { origin: 'https://evil.example', authorization: ALICE } }))
+    const denied = await withCors(
+      new Request(`https://h.test/api/objects/${key}`, { headers: { origin: 'https://evil.example', authorization: ALICE } }),
+    )
     expect(denied.headers.get('access-control-allow-origin')).toBe(null)
   })
 
   it('maps server answers to typed client errors', async () => {
     const location = { sessionId: unique('bob'), scope: 'agent', scopeId: 'main' }
     const over = (h: (r: Request) => Promise<Response>, auth = ALICE): HttpStorage =>
-      new HttpStorage({ baseUrl: 'https://h.test/api', fetch: (input, init) => h(new Request(input, init)), headers: { authorization: auth }, retries: 0 })
+      new HttpStorage({
+        baseUrl: 'https://h.test/api',
+        fetch: (input, init) => h(new Request(input, init)),
+        headers: { authorization: auth },
+        retries: 0,
+      })
     const snapshot = sampleSnapshot('x')
     await rejects(() => over(handle).loadSnapshot({ location }), 'ERR_AUTH', '403')
     await rejects(() => over(handle, 'Bearer throws').loadSnapshot({ location }), 'ERR_AUTH', '401')
     const big = sampleSnapshot('big', { noise: Array.from({ length: 40_000 }, () => Math.random().toString(36)).join('') })
-    await rejects(() => over(handle, BOB).saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: big }), 'ERR_TOO_LARGE', '413')
-    const failing = (error: Error): Backend => Object.assign(new MemoryBackend(), { get: () => Promise.reject(error), put: () => Promise.reject(error) })
+    await rejects(
+      () => over(handle, BOB).saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: big }),
+      'ERR_TOO_LARGE',
+      '413',
+    )
+    const failing = (error: Error): Backend =>
+      Object.assign(new MemoryBackend(), { get: () => Promise.reject(error), put: () => Promise.reject(error) })
     const logged: unknown[] = []
     const broken = createSnapshotHandler({
       storage: new BackendSnapshotStore({ backend: failing(new Error('disk on fire at 10.0.0.7')) }),
@@ -302,10 +336,22 @@ describe('createSnapshotHandler', () => {
     expect(e502.status).toBe(502)
     expect(e502.message).not.toContain('10.0.0.7')
     expect(logged).toHaveLength(1)
-    const full = createSnapshotHandler({ storage: new BackendSnapshotStore({ backend: failing(new QuotaError('full')) }), authorize: () => true, basePath: '/api' })
-    const e507 = await rejects(() => over(full).saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot }), 'ERR_QUOTA', '507')
+    const full = createSnapshotHandler({
+      storage: new BackendSnapshotStore({ backend: failing(new QuotaError('full')) }),
+      authorize: () => true,
+      basePath: '/api',
+    })
+    const e507 = await rejects(
+      () => over(full).saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot }),
+      'ERR_QUOTA',
+      '507',
+    )
     expect(e507).toBeInstanceOf(QuotaError)
-    const e503 = await rejects(() => over(async () => new Response('busy', { status: 503 })).loadSnapshot({ location }), 'ERR_REMOTE', '503')
+    const e503 = await rejects(
+      () => over(async () => new Response('busy', { status: 503 })).loadSnapshot({ location }),
+      'ERR_REMOTE',
+      '503',
+    )
     expect(e503.status).toBe(503)
   })
 
@@ -322,11 +368,17 @@ describe('createSnapshotHandler', () => {
     })
     const key = latestOf(unique('alice'))
     const headers = { authorization: ALICE }
-    expect((await reading(new Request(`https://h.test/api/objects/${key}`, { method: 'PUT', body: bytes(60 * 1024, 5), headers }))).status).toBe(204)
+    expect(
+      (await reading(new Request(`https://h.test/api/objects/${key}`, { method: 'PUT', body: bytes(60 * 1024, 5), headers }))).status,
+    ).toBe(204)
     const stored = await bucket.get(`handler-tests/${key}`)
     expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(bytes(60 * 1024, 5))
     const body = JSON.stringify({ keys: [key] })
-    const batch = new Request('https://h.test/api/delete', { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } })
+    const batch = new Request('https://h.test/api/delete', {
+      method: 'POST',
+      body,
+      headers: { ...headers, 'content-type': 'application/json' },
+    })
     expect((await reading(batch)).status).toBe(204)
     expect(read).toEqual([60 * 1024, body.length])
     expect(await bucket.head(`handler-tests/${key}`)).toBe(null)

@@ -43,7 +43,10 @@ runContractSuite(it, {
   name: 'HttpStorage → handler → R2 (workerd)',
   create: async (options) => {
     const { storage, send } = serve()
-    return { store: new HttpStorage({ baseUrl: 'https://snapshots.test/api', fetch: send, headers: { authorization: TOKEN }, ...options }), backend: storage.backend }
+    return {
+      store: new HttpStorage({ baseUrl: 'https://snapshots.test/api', fetch: send, headers: { authorization: TOKEN }, ...options }),
+      backend: storage.backend,
+    }
   },
 })
 runContractSuite(it, {

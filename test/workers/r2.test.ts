@@ -40,10 +40,16 @@ it('R2Backend stores bytes opaquely (no contentEncoding) and never lists more th
   const keys = Array.from({ length: 12 }, (_, i) => `${prefix}k${String(i).padStart(2, '0')}`)
   for (const k of keys) await backend.put(k, new Uint8Array([1]))
   const first = await backend.list(`${prefix}k`, { limit: 5 })
-  equal(first.entries.map((e) => e.key), keys.slice(0, 5))
+  equal(
+    first.entries.map((e) => e.key),
+    keys.slice(0, 5),
+  )
   equal(first.truncated, true)
   const rest = await backend.list(`${prefix}k`, { limit: 1000, startAfter: keys[4] })
-  equal(rest.entries.map((e) => e.key), keys.slice(5))
+  equal(
+    rest.entries.map((e) => e.key),
+    keys.slice(5),
+  )
   equal(rest.truncated, false)
   await backend.delete([...keys, `${prefix}a`, `${prefix}never`])
   equal((await backend.list(prefix)).entries, [], 'batch delete removed everything')
@@ -52,13 +58,22 @@ it('R2Backend stores bytes opaquely (no contentEncoding) and never lists more th
 it('R2Backend follows an empty truncated page to the next, but a cursor that repeats is ERR_REMOTE, not a loop', async () => {
   // The real binding, with `list` replaced.
   const backend = (list: R2BucketLike['list']): R2Backend =>
-    new R2Backend({ get: (k) => bucket.get(k), head: (k) => bucket.head(k), put: (k, v, o) => bucket.put(k, v, o), delete: (k) => bucket.delete(k), list })
+    new R2Backend({
+      get: (k) => bucket.get(k),
+      head: (k) => bucket.head(k),
+      put: (k, v, o) => bucket.put(k, v, o),
+      delete: (k) => bucket.delete(k),
+      list,
+    })
   const prefix = `cursor-${newSnapshotId()}/`
   await bucket.put(`${prefix}a`, new Uint8Array([1]))
   // R2 may answer a truncated page with no objects: its cursor leads on to the rest.
   let calls = 0
   const once = backend(async (o) => (calls++ === 0 ? { objects: [], truncated: true, cursor: 'next' } : bucket.list({ prefix: o?.prefix })))
-  equal((await once.list(prefix)).entries.map((e) => e.key), [`${prefix}a`])
+  equal(
+    (await once.list(prefix)).entries.map((e) => e.key),
+    [`${prefix}a`],
+  )
   equal(calls, 2)
   // A binding (or a wrapper of one) that answers the same empty page for its own cursor.
   calls = 0

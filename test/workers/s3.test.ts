@@ -5,9 +5,13 @@ import { runContractSuite } from 'snapshelf/testing'
 
 // S3Storage inside real workerd (workerd's fetch, Web Crypto and streams) against the real Ceph
 // gateway that test/setup/global-setup.ts found or booted; its settings arrive as a binding.
-const server = JSON.parse((env as unknown as { S3_TEST_SERVER: string }).S3_TEST_SERVER) as
-  | { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string }
-  | null
+const server = JSON.parse((env as unknown as { S3_TEST_SERVER: string }).S3_TEST_SERVER) as {
+  endpoint: string
+  region: string
+  accessKeyId: string
+  secretAccessKey: string
+  bucket: string
+} | null
 const prefix = `s3t/workerd-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 const options = (extra: Partial<S3StorageOptions> = {}): S3StorageOptions => ({
   bucket: server!.bucket,
@@ -19,7 +23,10 @@ const options = (extra: Partial<S3StorageOptions> = {}): S3StorageOptions => ({
   ...extra,
 })
 
-if (!server) console.warn(`\n${'!'.repeat(70)}\n!!  SKIPPED S3Storage in workerd: no S3 server (set S3_ENDPOINT… or run as root on Debian)\n${'!'.repeat(70)}\n`)
+if (!server)
+  console.warn(
+    `\n${'!'.repeat(70)}\n!!  SKIPPED S3Storage in workerd: no S3 server (set S3_ENDPOINT… or run as root on Debian)\n${'!'.repeat(70)}\n`,
+  )
 
 ;(server ? describe : describe.skip)('S3Storage inside workerd against real S3', () => {
   afterAll(async () => {
@@ -44,7 +51,11 @@ if (!server) console.warn(`\n${'!'.repeat(70)}\n!!  SKIPPED S3Storage in workerd
       return new Response(null, { status: 307, headers: { location: 'http://127.0.0.1:9/elsewhere' } })
     }
     const backend = new S3Backend(options({ fetch: redirecting, sessionToken: 'workerd-session-token', retries: 0 }))
-    await expect(backend.get(`${prefix}/redirected`)).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 307, message: expect.stringContaining('redirect') })
+    await expect(backend.get(`${prefix}/redirected`)).rejects.toMatchObject({
+      code: 'ERR_REMOTE',
+      status: 307,
+      message: expect.stringContaining('redirect'),
+    })
     await expect(backend.list(`${prefix}/`)).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 307 })
     expect(modes).toEqual(['manual', 'manual'])
   })

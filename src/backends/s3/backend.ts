@@ -116,7 +116,8 @@ export class S3Backend implements Backend {
   readonly #tokens = new WriteTokens()
 
   constructor(options: S3BackendOptions) {
-    const { bucket, accessKeyId, secretAccessKey, sessionToken, region, retries, timeoutMs, fetch } = options ?? fail('options', 'must be an object')
+    const { bucket, accessKeyId, secretAccessKey, sessionToken, region, retries, timeoutMs, fetch } =
+      options ?? fail('options', 'must be an object')
     // Messages never echo a value: it may be a secret.
     if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || /\.\.|\.-|-\.|^[\d.]+$/.test(bucket)) {
       fail('bucket', 'must be a valid S3 bucket name (3-63 of a-z 0-9 . -)')
@@ -125,7 +126,8 @@ export class S3Backend implements Backend {
     // non-ASCII character makes the runtime throw an error that quotes the whole header value.
     for (const [field, value] of Object.entries({ accessKeyId, secretAccessKey, sessionToken })) {
       const optional = field === 'sessionToken' && value === undefined
-      if (!optional && (typeof value !== 'string' || !/^[!-~]+$/.test(value))) fail(field, 'must be a non-empty string of printable ASCII, no spaces')
+      if (!optional && (typeof value !== 'string' || !/^[!-~]+$/.test(value)))
+        fail(field, 'must be a non-empty string of printable ASCII, no spaces')
     }
     if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) fail('retries', 'must be an integer >= 0')
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) fail('timeoutMs', 'must be an integer >= 1')
@@ -142,9 +144,16 @@ export class S3Backend implements Backend {
     const host = url.hostname
     const base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}/`
     this.bucket = bucket
-    this.region = region ?? (host.endsWith('.r2.cloudflarestorage.com') ? 'auto' : /\bs3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(host)?.[1] ?? 'us-east-1')
+    this.region =
+      region ??
+      (host.endsWith('.r2.cloudflarestorage.com')
+        ? 'auto'
+        : (/\bs3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(host)?.[1] ?? 'us-east-1'))
     // Virtual-hosted on AWS (path style is deprecated there), except for dotted names (TLS).
-    this.bucketUrl = /(^|\.)amazonaws\.com(\.cn)?$/.test(host) && !options.forcePathStyle && !bucket.includes('.') ? base.replace('//', `//${bucket}.`) : `${base}${bucket}/`
+    this.bucketUrl =
+      /(^|\.)amazonaws\.com(\.cn)?$/.test(host) && !options.forcePathStyle && !bucket.includes('.')
+        ? base.replace('//', `//${bucket}.`)
+        : `${base}${bucket}/`
     this.#credentials = { accessKeyId, secretAccessKey, sessionToken, service: 's3', region: this.region }
     this.#retry = { retries, timeoutMs }
     this.#fetch = fetch
@@ -182,14 +191,23 @@ export class S3Backend implements Backend {
     if (ifMatch !== undefined && !/^[!-~]+$/.test(ifMatch)) fail('ifMatch', 'must be an ETag (printable ASCII)')
     // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
     // so no runtime ever decompresses our bytes behind our back).
-    const headers: Record<string, string> = { 'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json' }
+    const headers: Record<string, string> = {
+      'content-type': body[0] === 0x1f && body[1] === 0x8b ? 'application/gzip' : 'application/json',
+    }
     const mine = this.#tokens.forPut(key, ifMatch, ifNoneMatch)
     const [token, ...chain] = mine
     if (ifMatch !== undefined) headers['if-match'] = ifMatch
     if (ifNoneMatch) headers['if-none-match'] = '*'
     if (token) headers[WRITE_META] = token
     if (chain.length) headers[CHAIN_META] = chain.join(',')
-    const { res, attempts, xml, failure } = await this.#request({ method: 'PUT', operation: 'PutObject', key, signal: o.signal, headers, body })
+    const { res, attempts, xml, failure } = await this.#request({
+      method: 'PUT',
+      operation: 'PutObject',
+      key,
+      signal: o.signal,
+      headers,
+      body,
+    })
     if (res.ok) return { etag: this.#tokens.keep(key, unquote(res.headers.get('etag') ?? ''), mine) }
     // 412: precondition failed. 409 ConditionalRequestConflict: a concurrent conditional write
     // won (AWS). 404 on If-Match: the key is gone (AWS; Ceph answers 412). All mean "lost the race".
@@ -213,15 +231,28 @@ export class S3Backend implements Backend {
     for (const batch of chunks(keys)) {
       const body = utf8(`<Delete><Quiet>true</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`)
       const headers = { 'content-type': 'application/xml', 'content-md5': md5Base64(body) }
-      const { res, blocks, failure } = await this.#request({ method: 'POST', operation: 'DeleteObjects', query: 'delete', signal: o.signal, headers, body })
+      const { res, blocks, failure } = await this.#request({
+        method: 'POST',
+        operation: 'DeleteObjects',
+        query: 'delete',
+        signal: o.signal,
+        headers,
+        body,
+      })
       if (!res.ok) throw failure()
       const failed = blocks('Error').map((e) => [this.#redact(xmlText(e, 'Key')), this.#redact(xmlText(e, 'Code'))])
       if (failed.length) {
-        throw new RemoteError(`S3 DeleteObjects failed for ${failed.length} of ${batch.length} keys: ${failed.slice(0, 5).map(([k, c]) => `${k} (${c})`).join(', ')}`, {
-          status: res.status,
-          key: failed[0]![0],
-          serverCode: failed[0]![1],
-        })
+        throw new RemoteError(
+          `S3 DeleteObjects failed for ${failed.length} of ${batch.length} keys: ${failed
+            .slice(0, 5)
+            .map(([k, c]) => `${k} (${c})`)
+            .join(', ')}`,
+          {
+            status: res.status,
+            key: failed[0]![0],
+            serverCode: failed[0]![1],
+          },
+        )
       }
     }
   }
@@ -256,7 +287,10 @@ export class S3Backend implements Backend {
       const { res, xml, blocks, failure } = await this.#request({
         method: 'GET',
         operation: 'ListObjectsV2',
-        query: query.filter((q) => q[1]).map(([k, v]) => `${k}=${encodeRfc3986(v!)}`).join('&'),
+        query: query
+          .filter((q) => q[1])
+          .map(([k, v]) => `${k}=${encodeRfc3986(v!)}`)
+          .join('&'),
         signal: o.signal,
       })
       if (!res.ok) throw failure()
@@ -284,7 +318,11 @@ export class S3Backend implements Backend {
     const url = key === undefined ? `${this.bucketUrl}?${query}` : this.#objectUrl(key)
     // Signed into the request: the server recomputes it and refuses a body altered in flight.
     headers['x-amz-content-sha256'] = body ? await sha256Hex(body) : EMPTY_SHA256
-    const { response: res, body: answer, attempts } = await fetchWithRetry(
+    const {
+      response: res,
+      body: answer,
+      attempts,
+    } = await fetchWithRetry(
       async (attemptSignal) => {
         try {
           // aws4fetch canonicalises; the signature itself uses our cached key (see `#signingKeys`).
@@ -293,7 +331,13 @@ export class S3Backend implements Backend {
           const signed = await signer.sign()
           // Never follow a redirect: the signed request, session token included, would go to
           // whatever host the answer names (and a 404 there would read as "no such object").
-          const init: RequestInit = { method, headers: signed.headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal: attemptSignal, redirect: 'manual' }
+          const init: RequestInit = {
+            method,
+            headers: signed.headers,
+            body: body as Uint8Array<ArrayBuffer> | undefined,
+            signal: attemptSignal,
+            redirect: 'manual',
+          }
           // The global fetch is looked up per call, so one patched after construction is honoured;
           // called as a plain function, never as a method of ours (a browser's fetch needs that).
           const send = this.#fetch ?? fetch
@@ -321,11 +365,14 @@ export class S3Backend implements Backend {
       const details = { status: res.status, serverCode, requestId, key }
       const message = `S3 ${operation} ${key ?? ''} failed: ${res.status} ${serverCode} ${this.#redact(xml('Message'))?.slice(0, 200) ?? ''}${note}`
       if (serverCode === 'NoSuchBucket') return new RemoteError(`S3 bucket "${this.bucket}" does not exist (NoSuchBucket)`, details)
-      return res.status === 401 || res.status === 403 ? new AuthError(`${message} (check credentials and access to bucket "${this.bucket}")`, details) : new RemoteError(message, details)
+      return res.status === 401 || res.status === 403
+        ? new AuthError(`${message} (check credentials and access to bucket "${this.bucket}")`, details)
+        : new RemoteError(message, details)
     }
     // The redirect, unfollowed: workerd, Node, Deno and Bun show its 3xx; a browser only an
     // opaque answer with status 0. Either is an error of its own, whatever the operation.
-    if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400)) throw failure(' (redirect not followed: check endpoint and region)')
+    if (res.type === 'opaqueredirect' || (res.status > 299 && res.status < 400))
+      throw failure(' (redirect not followed: check endpoint and region)')
     return { res, body: answer, attempts, xml, blocks, failure }
   }
 
@@ -373,7 +420,8 @@ export class S3Backend implements Backend {
 
   #objectUrl(key: string): string {
     // Keys are opaque to S3, but `.`/`..` segments would be collapsed by URL parsing and escape the bucket.
-    if (typeof key !== 'string' || !key || key.length > 1024 || /(^|\/)\.\.?(\/|$)/.test(key)) fail('key', 'must be 1-1024 characters, no . or .. segment')
+    if (typeof key !== 'string' || !key || key.length > 1024 || /(^|\/)\.\.?(\/|$)/.test(key))
+      fail('key', 'must be 1-1024 characters, no . or .. segment')
     return this.bucketUrl + encodeRfc3986(key).replace(/%2F/g, '/')
   }
 

@@ -45,4 +45,3 @@ export function md5Base64(data: Uint8Array): string {
   h.forEach((word, i) => new DataView(out.buffer).setUint32(i * 4, word, true))
   return toBase64(out)
 }
-

@@ -14,7 +14,14 @@ const s3 = {
       return { found: found && { etag: found.etag, size: found.body.length } }
     } catch (e) {
       const error = e as Error & { code?: string; status?: number; cause?: unknown }
-      return { error: { code: error.code, status: error.status, message: error.message, everything: `${error.stack} ${JSON.stringify(error)} ${String(error.cause)}` } }
+      return {
+        error: {
+          code: error.code,
+          status: error.status,
+          message: error.message,
+          everything: `${error.stack} ${JSON.stringify(error)} ${String(error.cause)}`,
+        },
+      }
     }
   },
 }

@@ -36,7 +36,10 @@ const tab = {
             // Yield so the other tab's transactions interleave with ours.
             await new Promise((r) => setTimeout(r, Math.random() * 3))
             const data = (current?.data ?? { count: 0, writers: [] }) as { count: number; writers: string[] }
-            return { ...(current ?? sampleSnapshot('counter')), data: { count: data.count + 1, writers: [...data.writers, `${writer}-${i}`] } }
+            return {
+              ...(current ?? sampleSnapshot('counter')),
+              data: { count: data.count + 1, writers: [...data.writers, `${writer}-${i}`] },
+            }
           },
         }),
       ),
@@ -69,7 +72,10 @@ const tab = {
     const storage = tab.storage!
     const saved: string[] = []
     let error: { code?: string; name?: string; key?: string; cause?: { name?: string } } | undefined
-    const big = (i: number) => sampleSnapshot(i, { noise: Array.from({ length: 200 * 1024 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join('') })
+    const big = (i: number) =>
+      sampleSnapshot(i, {
+        noise: Array.from({ length: 200 * 1024 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join(''),
+      })
     let failedId: string | undefined
     for (let i = 0; i < 100 && !error; i++) {
       const id = newSnapshotId()

@@ -6,7 +6,10 @@ import { runContractSuite } from 'snapshelf/testing'
 
 const endpoint = process.env.S3_ENDPOINT
 if (!endpoint) {
-  if (process.env.CI === 'true') test('S3Storage (bun): S3_ENDPOINT is set', () => { throw new Error('S3_ENDPOINT is not set in CI') })
+  if (process.env.CI === 'true')
+    test('S3Storage (bun): S3_ENDPOINT is set', () => {
+      throw new Error('S3_ENDPOINT is not set in CI')
+    })
   else console.warn('\n!!! SKIPPING S3Storage (bun): set S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY (npm test does it for you)\n')
 } else {
   const prefix = `bun-${Date.now().toString(36)}`

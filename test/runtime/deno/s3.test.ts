@@ -5,7 +5,10 @@ import { runContractSuite } from 'snapshelf/testing'
 
 const endpoint = Deno.env.get('S3_ENDPOINT')
 if (!endpoint) {
-  if (Deno.env.get('CI') === 'true') Deno.test('S3Storage (deno): S3_ENDPOINT is set', () => { throw new Error('S3_ENDPOINT is not set in CI') })
+  if (Deno.env.get('CI') === 'true')
+    Deno.test('S3Storage (deno): S3_ENDPOINT is set', () => {
+      throw new Error('S3_ENDPOINT is not set in CI')
+    })
   else console.warn('\n!!! SKIPPING S3Storage (deno): set S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY (npm test does it for you)\n')
 } else {
   const prefix = `deno-${Date.now().toString(36)}`

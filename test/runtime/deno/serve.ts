@@ -8,6 +8,9 @@ export const denoTest: TestFn = (name, fn) => Deno.test({ name, fn, sanitizeOps:
 /** `Deno.serve` on a free port; unref'd, so it never keeps `deno test` alive after the last test. */
 export const denoServe: Serve = (handler) =>
   new Promise((resolve) => {
-    const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen: ({ port }) => resolve({ origin: `http://127.0.0.1:${port}` }) }, handler)
+    const server = Deno.serve(
+      { hostname: '127.0.0.1', port: 0, onListen: ({ port }) => resolve({ origin: `http://127.0.0.1:${port}` }) },
+      handler,
+    )
     server.unref()
   })
