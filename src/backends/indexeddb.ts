@@ -163,7 +163,7 @@ export class IndexedDBBackend implements Backend {
     const limit = o.limit ?? PAGE_SIZE
     // Keys are ASCII (the store's layout), so `prefix + '\uffff'` is above every key under
     // `prefix`; IndexedDB orders strings by UTF-16 code unit, which for ASCII is byte order, as S3.
-    const end = prefix + '\uffff'
+    const end = `${prefix}\uffff`
     const after = o.startAfter !== undefined && o.startAfter >= prefix
     const lower = after ? o.startAfter! : prefix
     if (lower >= end) return { entries: [], truncated: false }

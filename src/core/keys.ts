@@ -1,5 +1,5 @@
 import { ValidationError } from './errors.js'
-import { checkId, isId, isSnapshotId } from './ids.js'
+import { isId, isSnapshotId } from './ids.js'
 import type { SnapshotLocation } from './types.js'
 
 /**

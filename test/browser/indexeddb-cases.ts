@@ -51,7 +51,8 @@ export function registerIndexedDBCases(env: string): void {
     const proto = IDBObjectStore.prototype as unknown as Record<string, (...a: unknown[]) => unknown>
     const saved: Record<string, (...a: unknown[]) => unknown> = {}
     for (const m of ['get', 'getAll', 'getAllKeys', 'openCursor', 'openKeyCursor', 'count', 'getKey']) {
-      const original = (saved[m] = proto[m]!)
+      const original = proto[m]!
+      saved[m] = original
       proto[m] = function (this: IDBObjectStore, ...args: unknown[]) {
         touched.push(`${this.name}.${m}`)
         return original.apply(this, args)
@@ -230,7 +231,11 @@ export function registerIndexedDBCases(env: string): void {
       const l = location()
       await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('gone') })
       let blocked = false
-      await deleteDB(dbName, { blocked: () => void (blocked = true) })
+      await deleteDB(dbName, {
+        blocked: () => {
+          blocked = true
+        },
+      })
       expect(blocked).toBe(false)
       expect(await store.loadSnapshot({ location: l })).toBeNull()
       await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('again') })
@@ -243,7 +248,11 @@ export function registerIndexedDBCases(env: string): void {
       const l = location()
       await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('v1') })
       let blocked = false
-      const newer = await openDB(dbName, INDEXEDDB_SCHEMA_VERSION + 1, { blocked: () => void (blocked = true) })
+      const newer = await openDB(dbName, INDEXEDDB_SCHEMA_VERSION + 1, {
+        blocked: () => {
+          blocked = true
+        },
+      })
       expect(blocked).toBe(false)
       const err = await caught(() => store.loadSnapshot({ location: l }))
       expect(err.code).toBe('ERR_VALIDATION')

@@ -97,7 +97,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const pick = (req: http.IncomingMessage): Fault | undefined => {
     const f = forced.find((x) => x.left > 0 && (!x.when || x.when(req)))
-    if (f) return (f.left--, f.fault)
+    if (f) {
+      f.left--
+      return f.fault
+    }
     if (options.eligible && !options.eligible(req)) return undefined
     if (Math.random() >= proxy.rate || !proxy.faults.length) return undefined
     return proxy.faults[Math.floor(Math.random() * proxy.faults.length)]
@@ -124,7 +127,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (own) return send(res, own)
     if (fault === 'reset') return req.socket.destroy()
     if (fault === 'stall') return // held until the client gives up and closes, or close()
-    if (fault === 'tamper' && body.length) (body = Buffer.from(body)), (body[body.length >> 1]! ^= 0x01)
+    if (fault === 'tamper' && body.length) {
+      body = Buffer.from(body)
+      body[body.length >> 1]! ^= 0x01
+    }
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
       async (up) => {

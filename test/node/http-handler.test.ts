@@ -40,7 +40,10 @@ describe('createSnapshotHandler path tricks', () => {
     const handle = createSnapshotHandler({
       storage,
       basePath: '/api',
-      authorize: (_r, { sessionId }) => (asked.add(sessionId), sessionId === 'alice'),
+      authorize: (_r, { sessionId }) => {
+        asked.add(sessionId)
+        return sessionId === 'alice'
+      },
     })
     const tail = 'scopes/agent/main/snapshots/snapshot_latest.json'
     const paths = [
@@ -57,7 +60,7 @@ describe('createSnapshotHandler path tricks', () => {
       `/api/objects/alice/${tail}?key=bob/${tail}`,
       `/api/objects/alice/${tail}%3Fkey=../bob`,
       `/api/objects/alice/${tail}#../../bob`,
-      '/api/objects/alice/scopes/agent/main/snapshots/..%2F..%2F..%2F..%2F..%2Fbob/' + tail,
+      `/api/objects/alice/scopes/agent/main/snapshots/..%2F..%2F..%2F..%2F..%2Fbob/${tail}`,
       '/api/objects/.snapshelf/outbox/x',
       '/api/list?prefix=alice/&startAfter=bob/',
       '/api/list?prefix=alice',

@@ -104,7 +104,10 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     let calls = 0
     const result = await store.updateLatest({
       location: loc,
-      mutate: (cur) => (calls++, { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [1] } }),
+      mutate: (cur) => {
+        calls++
+        return { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [1] } }
+      },
     })
     expect(proxy.stats.faults.lost - lostBefore).toBe(1)
     expect(result.committed).toBe(true)
@@ -137,7 +140,13 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     }
     proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
-    const result = await viaProxy({ fetch: interleave }).updateLatest({ location: loc, mutate: (cur) => (calls++, bump(1)(cur)) })
+    const result = await viaProxy({ fetch: interleave }).updateLatest({
+      location: loc,
+      mutate: (cur) => {
+        calls++
+        return bump(1)(cur)
+      },
+    })
     expect(result.committed).toBe(true)
     expect(calls).toBe(1)
     const final = (await rival.loadSnapshot({ location: loc }))!.data as Counter
@@ -177,9 +186,10 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const error = await viaProxy({ fetch: interleave })
       .updateLatest({
         location: loc,
-        mutate: (cur) => (
-          calls++, { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [...(cur!.data as Counter).writers, 1] } }
-        ),
+        mutate: (cur) => {
+          calls++
+          return { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [...(cur!.data as Counter).writers, 1] } }
+        },
       })
       .then(
         () => null,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { newSnapshotId, type SnapshelfError, type Snapshot } from 'snapshelf'
+import type { SnapshelfError, Snapshot } from 'snapshelf'
 import { S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'

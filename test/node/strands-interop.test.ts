@@ -15,6 +15,7 @@ import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../he
 // a real Agent through ours, and its own S3Storage shares a bucket with ours on the real S3 server.
 
 /** Compile-time: `npm test` typechecks the tests, so a drifting signature fails the run. */
+// biome-ignore lint/suspicious/noExportsInTest: exported only so the compile-time check is not an unused function
 export function everyTierIsAStrandsSnapshotStorage(bucket: R2BucketLike): StrandsSnapshotStorage[] {
   return [
     new MemoryStorage(),

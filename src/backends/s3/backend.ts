@@ -227,7 +227,7 @@ export class S3Backend implements Backend {
   async delete(keys: string[], o: BackendCallOptions = {}): Promise<void> {
     if (!Array.isArray(keys)) fail('keys', 'must be an array')
     // Every key is checked before the first batch goes out: no half-done delete of a bad list.
-    keys.forEach((key) => this.#objectUrl(key))
+    for (const key of keys) this.#objectUrl(key)
     for (const batch of chunks(keys)) {
       const body = utf8(`<Delete><Quiet>true</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`)
       const headers = { 'content-type': 'application/xml', 'content-md5': md5Base64(body) }
@@ -353,8 +353,13 @@ export class S3Backend implements Backend {
     )
     // Decoded once, and only when asked: a GET's body is a snapshot, not XML, unless it failed.
     let text: string | undefined
-    const blocks = (tag: string) => xmlBlocks((text ??= new TextDecoder().decode(answer)), tag)
-    const xml = (tag: string) => xmlText((text ??= new TextDecoder().decode(answer)), tag)
+    // Decoded once, and only when asked: most answers (GET, PUT) are never read as XML.
+    const decoded = (): string => {
+      text ??= new TextDecoder().decode(answer)
+      return text
+    }
+    const blocks = (tag: string) => xmlBlocks(decoded(), tag)
+    const xml = (tag: string) => xmlText(decoded(), tag)
     /**
      * A typed error from an S3 error response: only status, code, message and request id are
      * kept, redacted (see `#redact`) before the message is cut to length.

@@ -42,6 +42,9 @@ export function md5Base64(data: Uint8Array): string {
     h[3] = (h[3]! + d) | 0
   }
   const out = new Uint8Array(16)
-  h.forEach((word, i) => new DataView(out.buffer).setUint32(i * 4, word, true))
+  const digest = new DataView(out.buffer)
+  h.forEach((word, i) => {
+    digest.setUint32(i * 4, word, true)
+  })
   return toBase64(out)
 }

@@ -45,7 +45,10 @@ const patterns = new Map<string, RegExp>()
 export function xmlBlocks(xml: string, tag: string): string[] {
   const out: string[] = []
   let re = patterns.get(tag)
-  if (!re) patterns.set(tag, (re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'g')))
+  if (!re) {
+    re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'g')
+    patterns.set(tag, re)
+  }
   re.lastIndex = 0
   for (let m = re.exec(xml); m; m = re.exec(xml)) out.push(m[1]!)
   return out
