@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the one test command. It provides what the suites need (Debian's Chromium, a real
 // Ceph S3 gateway; both installed with apt when running as root on Debian), builds the package,
-// runs every runner in turn (typecheck, vitest in Node, vitest in workerd, Chromium, Deno, Bun,
+// runs every runner in turn (lint, typecheck, vitest in Node, vitest in workerd, Chromium, Deno, Bun,
 // size budgets) and ends with one line summing them all: `N passed, N failed`.
 //
 // Test what ships: after the runs from src/, the contract runners of Node, workerd and Chromium run
@@ -208,6 +208,11 @@ if (s3)
     S3_BUCKET: s3.bucket,
   })
 if (chromium) env.CHROMIUM_PATH = chromium
+
+// Formatting and lint rules (biome.json) over the whole tree: a finding fails the run.
+banner('lint (biome check): formatting and lint rules')
+const linted = spawnSync(bin('biome'), ['check', '.'], { cwd: root, stdio: 'inherit' }).status === 0
+results.push({ runner: 'lint', passed: linted ? 1 : 0, failed: linted ? 0 : 1, skipped: 0, note: linted ? '' : 'npm run lint' })
 
 // The library, the tests (including the compile-time Strands interop check), both examples and
 // every TypeScript block of the README (the front door must compile as written).
