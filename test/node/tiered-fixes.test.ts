@@ -208,7 +208,10 @@ describe('item 17: TieredStorage options are validated', () => {
       get: (target, name, receiver) => {
         const value = Reflect.get(target, name, receiver)
         return typeof value === 'function' && ['get', 'put', 'list', 'delete', 'head'].includes(String(name))
-          ? (...args: unknown[]) => (calls++, value.apply(target, args))
+          ? (...args: unknown[]) => {
+              calls++
+              return value.apply(target, args)
+            }
           : value
       },
     })
