@@ -96,7 +96,7 @@ async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<
 async function dropRemote(context: SyncContext, sessionId: string, asOf: string): Promise<void> {
   const { remote, remoteRoot, signal } = context
   const doomed: string[] = []
-  for await (const { key } of listAll(remote, `${remoteRoot}${sessionId}/`, { signal })) {
+  for (const { key } of await listAll(remote, `${remoteRoot}${sessionId}/`, { signal })) {
     const rel = key.slice(remoteRoot.length)
     const id = historyIdOf(rel)
     if (id === undefined ? await unchangedSince(context, rel, +snapshotIdTime(asOf)) : id <= asOf) doomed.push(key)
