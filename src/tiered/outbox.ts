@@ -96,7 +96,7 @@ export async function addEntry(tiers: Tiers, rel: string, kind: WriteKind, optio
 export async function listEntries(tiers: Tiers, options?: BackendCallOptions): Promise<OutboxEntry[]> {
   const entries: OutboxEntry[] = []
   const base = tiers.outboxPrefix
-  for await (const { key } of listAll(tiers.local, base, options)) {
+  for (const { key } of await listAll(tiers.local, base, options)) {
     const [, rel, op, id] = ENTRY.exec(key.slice(base.length)) ?? []
     const kind = op === 'put' ? legacyPutKind(rel!) : (Object.keys(OPS) as WriteKind[]).find((k) => OPS[k] === op)
     // An unknown op is a newer version's: left for it, never guessed at.

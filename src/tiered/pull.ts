@@ -30,7 +30,7 @@ export async function pullHistory(context: SyncContext, location: SnapshotLocati
   const idsIn = async (backend: Backend, root: string): Promise<string[]> => {
     const ids: string[] = []
     const startAfter = from && root + historyKey('', location, from)
-    for await (const { key } of listAll(backend, root + historyFolder('', location), { signal: context.signal, startAfter })) {
+    for (const { key } of await listAll(backend, root + historyFolder('', location), { signal: context.signal, startAfter })) {
       const id = historyIdOf(key)
       if (id) ids.push(id)
     }

@@ -1,10 +1,11 @@
 import { snapshotIdTime } from '../core/ids.js'
-import { sessionOfRelative } from '../core/keys.js'
-import { deleteAll, deleteSessionKeys } from '../core/listing.js'
-import { sameBytes } from '../core/util.js'
+import { historyIdOf, sessionOfRelative } from '../core/keys.js'
+import { deleteAll, inNestedStore, listAll } from '../core/listing.js'
+import { chunks, sameBytes } from '../core/util.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
 import type { OutboxEntry } from './outbox.js'
-import { folderOf } from './state.js'
+import { contentTime } from './reconcile.js'
+import { folderOf, loadState, slotOf } from './state.js'
 
 /**
  * Push: sends the outbox to the remote, each entry as its kind says. Session deletions go first
@@ -63,9 +64,9 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
 }
 
 /**
- * Deletes every session with a queued `drop` remotely, and forgets what the tiers agreed on in
- * it; confirms each such session's entries up to its newest drop. Resolves the newest drop id of
- * each session.
+ * Deletes every session with a queued `drop` remotely (as of its newest drop), and forgets what
+ * the tiers agreed on in it; confirms each such session's entries up to that drop. Resolves the
+ * newest drop id of each session.
  */
 async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<Map<string, string>> {
   const { local, remote, remoteRoot, statePrefix, signal } = context
@@ -73,7 +74,7 @@ async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<
   for (const entry of entries) if (entry.kind === 'drop') drops.set(entry.rel, entry.id)
   context.progress.total += drops.size
   for (const [sessionId, newest] of drops) {
-    await withRetries(context, () => deleteSessionKeys(remote, remoteRoot, sessionId, { signal }))
+    await withRetries(context, () => dropRemote(context, sessionId, newest))
     // What both tiers agreed on is gone from the remote: forget it (a folder directly under the
     // session keeps its state at `<sessionId>` itself).
     await deleteAll(local, `${statePrefix}${sessionId}/`, { signal })
@@ -83,6 +84,35 @@ async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<
     report(context)
   }
   return drops
+}
+
+/**
+ * Deletes session `sessionId` on the remote as it was when its deletion was queued (the drop
+ * entry's id `asOf`, a UUIDv7: a time): every history id up to that moment (ids carry their
+ * creation time), and every other key that did not change since this device last agreed on it
+ * (never agreed on: whose content is dated no later). What other devices wrote into the session
+ * after the deletion survives it, in whichever order the pushes come.
+ */
+async function dropRemote(context: SyncContext, sessionId: string, asOf: string): Promise<void> {
+  const { remote, remoteRoot, signal } = context
+  const doomed: string[] = []
+  for (const { key } of await listAll(remote, `${remoteRoot}${sessionId}/`, { signal })) {
+    // Another store nested in this session's folder is not this session (issue 10 #9).
+    if (inNestedStore(remoteRoot, sessionId, key)) continue
+    const rel = key.slice(remoteRoot.length)
+    const id = historyIdOf(rel)
+    if (id === undefined ? await unchangedSince(context, rel, +snapshotIdTime(asOf)) : id <= asOf) doomed.push(key)
+  }
+  for (const batch of chunks(doomed)) await remote.delete(batch, { signal })
+}
+
+/** Whether the remote still holds at `rel` what this device last agreed on, or (no agreement) content dated at or before `time`. */
+async function unchangedSince(context: SyncContext, rel: string, time: number): Promise<boolean> {
+  const folder = folderOf(rel)
+  const agreed = (await loadState(context, folder, context.signal))[slotOf(folder, rel)]
+  if (agreed) return (await context.remote.head(context.remoteRoot + rel, { signal: context.signal }))?.etag === agreed.etag
+  const obj = await context.remote.get(context.remoteRoot + rel, { signal: context.signal })
+  return obj !== null && (await contentTime(context, rel, obj.body)) <= time
 }
 
 /**

@@ -99,8 +99,11 @@ function casOn(current: { etag: string } | null, signal?: AbortSignal): BackendP
 /**
  * When content was written, in ms: its `updatedAt` (a manifest's), else its `createdAt` (a
  * snapshot's). Undated or undecodable bytes are `-Infinity`: they never win on time.
+ *
+ * @example
+ * const written = await contentTime(context, rel, obj.body)
  */
-async function contentTime(context: SyncContext, rel: string, body: Uint8Array): Promise<number> {
+export async function contentTime(context: SyncContext, rel: string, body: Uint8Array): Promise<number> {
   const value = await decodeJSON<Record<string, unknown>>(body, rel, context.settings.maxDecodedBytes).catch(() => null)
   for (const time of [value?.updatedAt, value?.createdAt].map((date) => Date.parse(String(date)))) if (!isNaN(time)) return time
   return -Infinity

@@ -100,8 +100,10 @@ export interface SyncOptions {
  * written offline is lost; `sync()` pushes the outbox to the remote and pulls what other devices
  * wrote. Encoded bytes are copied between tiers, never decoded and re-encoded. History is
  * conflict-free (unique ids, create-only); `latest` and the manifest resolve by compare-and-swap:
- * the side that changed since the last agreed state wins, and when both changed the greater
- * `createdAt` (manifest: `updatedAt`) wins, ties broken by the greater SHA-256 of the stored bytes.
+ * the side that changed since the last agreed state wins, and when both changed the later-dated
+ * content wins (its `updatedAt`, else its `createdAt`: a manifest's, a snapshot's), ties broken by
+ * the greater SHA-256 of the stored bytes. Deletions travel from a device to the remote, as of
+ * when they were issued: what other devices wrote after them survives.
  *
  * @example
  * import { TieredStorage } from 'snapshelf/tiered'

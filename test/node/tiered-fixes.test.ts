@@ -208,7 +208,10 @@ describe('item 17: TieredStorage options are validated', () => {
       get: (target, name, receiver) => {
         const value = Reflect.get(target, name, receiver)
         return typeof value === 'function' && ['get', 'put', 'list', 'delete', 'head'].includes(String(name))
-          ? (...args: unknown[]) => (calls++, value.apply(target, args))
+          ? (...args: unknown[]) => {
+              calls++
+              return value.apply(target, args)
+            }
           : value
       },
     })
@@ -302,5 +305,49 @@ describe('item 18: status.pending', () => {
       global.reportError = saved
       store.close()
     }
+  })
+})
+
+describe('found by the model-based test: a session deletion pushed late', () => {
+  it('removes the session as of when it was issued, keeping what another device wrote after it', async () => {
+    const remote = new MemoryStorage()
+    const A = new TieredStorage({ local: new MemoryStorage(), remote, retries: 0, name: 'a' })
+    const B = new TieredStorage({ local: new MemoryStorage(), remote, retries: 0, name: 'b' })
+    const location = where()
+    const old = newSnapshotId()
+    await A.saveSnapshot({ location, snapshotId: old, isLatest: true, snapshot: sampleSnapshot('old') })
+    await A.sync()
+    await B.hydrate({ location })
+    await B.deleteSession({ sessionId: location.sessionId }) // offline: pushed later
+    const newer = newSnapshotId()
+    await A.saveSnapshot({ location, snapshotId: newer, isLatest: true, snapshot: sampleSnapshot('newer') })
+    await A.sync()
+    await B.sync()
+    // The snapshot written before the deletion is gone; the one written after it, and the latest
+    // that changed since B last saw it, survive.
+    expect(await remote.listSnapshotIds({ location })).toEqual([newer])
+    expect((await remote.loadSnapshot({ location }))?.appData.tag).toBe('newer')
+    // B, opening the session again, converges on what survived (it stopped following the
+    // session when it deleted it).
+    await B.hydrate({ location })
+    expect(await B.listSnapshotIds({ location })).toEqual([newer])
+    expect((await B.loadSnapshot({ location }))?.appData.tag).toBe('newer')
+    A.close()
+    B.close()
+  })
+
+  it('still erases everything of the session it saw, latest and manifest included', async () => {
+    const remote = new MemoryStorage()
+    const A = new TieredStorage({ local: new MemoryStorage(), remote, retries: 0 })
+    const location = where()
+    await A.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') })
+    await A.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: '2020-01-01T00:00:00.000Z' } })
+    await A.sync()
+    // A key this device never agreed on, dated before the deletion: erased too.
+    await remote.backend.put(`${location.sessionId}/adapter/notes.json`, new TextEncoder().encode('{"updatedAt":"2020-01-01T00:00:00.000Z"}'))
+    await A.deleteSession({ sessionId: location.sessionId })
+    await A.sync()
+    expect((await remote.backend.list(`${location.sessionId}/`, { limit: 10 })).entries).toEqual([])
+    A.close()
   })
 })
