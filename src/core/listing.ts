@@ -35,7 +35,11 @@ export function nextCursor(previous: string | undefined, page: BackendListPage, 
  * @example
  * const keys = (await listAll(backend, 's1/')).map((e) => e.key)
  */
-export async function listAll(backend: Backend, prefix: string, options: BackendCallOptions & { startAfter?: string } = {}): Promise<BackendEntry[]> {
+export async function listAll(
+  backend: Backend,
+  prefix: string,
+  options: BackendCallOptions & { startAfter?: string } = {},
+): Promise<BackendEntry[]> {
   const all: BackendEntry[] = []
   let startAfter = options.startAfter
   for (;;) {

@@ -23,9 +23,15 @@ import type { FolderState } from './state.js'
  * @example
  * await pullHistory(context, location, state, blocked)
  */
-export async function pullHistory(context: SyncContext, location: SnapshotLocation, state: FolderState, blocked: Set<string>): Promise<void> {
+export async function pullHistory(
+  context: SyncContext,
+  location: SnapshotLocation,
+  state: FolderState,
+  blocked: Set<string>,
+): Promise<void> {
   const { local, remote, localRoot, remoteRoot } = context
-  const from = context.pull === 'window' && state.cursor ? firstIdAt(+snapshotIdTime(state.cursor) - context.settings.lookbackMs) : undefined
+  const from =
+    context.pull === 'window' && state.cursor ? firstIdAt(+snapshotIdTime(state.cursor) - context.settings.lookbackMs) : undefined
   /** The history ids a tier holds for the location, ascending. */
   const idsIn = async (backend: Backend, root: string): Promise<string[]> => {
     const ids: string[] = []
@@ -44,7 +50,8 @@ export async function pullHistory(context: SyncContext, location: SnapshotLocati
     const rel = historyKey('', location, id)
     const obj = await remoteGet(context, rel)
     // Create-only, and never over a delete queued since the run began.
-    if (obj && (await copyToLocal(context, rel, obj.body, { signal: context.signal, ifNoneMatch: '*' })).result === 'copied') context.progress.pulled++
+    if (obj && (await copyToLocal(context, rel, obj.body, { signal: context.signal, ifNoneMatch: '*' })).result === 'copied')
+      context.progress.pulled++
     report(context)
   })
   const last = remoteIds.at(-1)

@@ -69,7 +69,7 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
  * newest drop id of each session.
  */
 async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<Map<string, string>> {
-  const { local, remote, remoteRoot, statePrefix, signal } = context
+  const { local, statePrefix, signal } = context
   const drops = new Map<string, string>()
   for (const entry of entries) if (entry.kind === 'drop') drops.set(entry.rel, entry.id)
   context.progress.total += drops.size
@@ -127,7 +127,8 @@ async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]
   if (last.kind === 'delete') return 'pushed'
   const obj = await local.get(localRoot + rel, { signal })
   if (!obj) return Date.now() - +snapshotIdTime(last.id) > STALE_ENTRY_MS ? 'abandoned' : 'waiting'
-  if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true }))) return 'pushed'
+  if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true })))
+    return 'pushed'
   // Taken: identical bytes are our own earlier push whose answer was lost.
   const there = await remoteGet(context, rel)
   return there && sameBytes(there.body, obj.body) ? 'pushed' : 'conflict'

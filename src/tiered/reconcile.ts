@@ -105,6 +105,6 @@ function casOn(current: { etag: string } | null, signal?: AbortSignal): BackendP
  */
 export async function contentTime(context: SyncContext, rel: string, body: Uint8Array): Promise<number> {
   const value = await decodeJSON<Record<string, unknown>>(body, rel, context.settings.maxDecodedBytes).catch(() => null)
-  for (const time of [value?.updatedAt, value?.createdAt].map((date) => Date.parse(String(date)))) if (!isNaN(time)) return time
+  for (const time of [value?.updatedAt, value?.createdAt].map((date) => Date.parse(String(date)))) if (!Number.isNaN(time)) return time
   return -Infinity
 }

@@ -214,7 +214,11 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    * @example
    * await storage.hydrate({ location }) // e.g. on a new device, before listing history
    */
-  async hydrate(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
+  async hydrate(p: {
+    location: SnapshotLocation
+    signal?: AbortSignal
+    onProgress?: (progress: SyncProgress) => void
+  }): Promise<SyncResult> {
     const folder = folderAt(p)
     checkCallOptions(p)
     return this.#exclusive(p, { push: 'nothing', pull: 'all', folder })
@@ -372,7 +376,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 function checkSettings(options: TieredStorageOptions): Omit<SyncSettings, 'maxDecodedBytes'> & { autoSyncDelayMs?: number } {
   checkFields(options, { readThrough: 'boolean', syncOnOnline: 'boolean' })
   /** An option within [min, max]; an integer when it counts something. */
-  const number = (field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs', fallback: number, min: number, max: number): number => {
+  const number = (
+    field: 'concurrency' | 'retries' | 'lookbackMs' | 'autoSyncDelayMs',
+    fallback: number,
+    min: number,
+    max: number,
+  ): number => {
     const value = options[field] ?? fallback
     const counts = field === 'concurrency' || field === 'retries'
     if (typeof value !== 'number' || !(value >= min && value <= max) || (counts && !Number.isInteger(value))) {

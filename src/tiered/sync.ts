@@ -65,7 +65,9 @@ export async function runSync(tiers: Tiers, settings: SyncSettings, run: SyncRun
     // A run that pushes nothing plans with an empty outbox: every entry stays queued.
     const touched = await pushOutbox(context, run.push === 'outbox' ? entries : [])
     const folders = new Set(folder ? [folder, ...touched.keys()] : touched.keys())
-    if (!folder) for (const { key } of await listAll(tiers.local, tiers.statePrefix, { signal })) folders.add(`${key.slice(tiers.statePrefix.length)}/`)
+    if (!folder)
+      for (const { key } of await listAll(tiers.local, tiers.statePrefix, { signal }))
+        folders.add(`${key.slice(tiers.statePrefix.length)}/`)
     // What is still queued must not be pulled back over: deletes not yet pushed, whole sessions.
     const confirmed = new Set(context.confirmed)
     const blocked = new Set(entries.filter((e) => (e.kind === 'delete' || e.kind === 'drop') && !confirmed.has(e.key)).map((e) => e.rel))

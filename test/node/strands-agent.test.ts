@@ -48,13 +48,14 @@ describe('a Strands Agent saves and restores through StrandsStorage', () => {
   })
 })
 
-// 🚨🚨🚨 NOT RUN YET (it.skip): cannot pass against main's createSnapshotHandler, which accepts only
+// 🚨🚨🚨 A KNOWN GAP, run as an expected failure (it.fails: it turns red the day it passes, so the
+// 🚨🚨🚨 marker is removed with the fix). It cannot pass against createSnapshotHandler, which accepts only
 // 🚨🚨🚨 snapshot-layout keys with no prefix: Strands' `session/<id>/scopes/…` (layout under a
 // 🚨🚨🚨 `session` prefix) and the stash's `context/<id>/scopes/agent/<agent>/<ref>` are 400s, and
 // 🚨🚨🚨 HttpBackend puts keys into the URL unencoded. Enable once the handler serves adapter keys
 // 🚨🚨🚨 (see the report of issue 11, items 3-6: what the handler needs).
 describe('a Strands Agent over HttpStorage -> createSnapshotHandler -> MemoryStorage', () => {
-  it.skip('saves and restores through the handler, with authorization per Strands session', async () => {
+  it.fails('saves and restores through the handler, with authorization per Strands session', async () => {
     const server = new MemoryStorage()
     const asked: string[] = []
     const handler = createSnapshotHandler({
@@ -123,12 +124,12 @@ describeS3('a Strands Agent over TieredStorage with a durable local tier (Indexe
   const prefix = uniquePrefix('strands-tiered-idb')
   afterAll(() => wipePrefix(prefix))
 
-  // 🚨🚨🚨 NOT RUN YET (it.skip): cannot pass against main's TieredStorage. Device B restores the
+  // 🚨🚨🚨 A KNOWN GAP, run as an expected failure (it.fails). It cannot pass against TieredStorage. Device B restores the
   // 🚨🚨🚨 messages and app state (latest reads through to the remote), but not the stash: a durable
   // 🚨🚨🚨 local tier makes Strands keep the stash only in storage (`context/<id>/…` keys), and
   // 🚨🚨🚨 TieredBackend.list is local-only while sync() pulls nothing but snapshot history. Enable
   // 🚨🚨🚨 once the tiered sync redesign pulls every remote key by how it was written (see the report).
-  it.skip('device A converses and syncs; device B (its own IndexedDB) restores messages, app state and stash', async () => {
+  it.fails('device A converses and syncs; device B (its own IndexedDB) restores messages, app state and stash', async () => {
     const remote = () => new S3Storage(s3Options({ prefix }))
     const device = (name: string) => new TieredStorage({ local: new IndexedDBStorage({ dbName: name }), remote: remote(), name })
     const a = device(`strands-a-${Date.now()}`)

@@ -80,7 +80,10 @@ describe('item 2: a delete issued while a sync is running', () => {
     d.remote.beforeList = undefined
     await d.store.sync()
     expect(await d.store.pendingCount()).toBe(0)
-    return { here: await d.store.listSnapshotIds({ location: d.location }), there: await d.server.listSnapshotIds({ location: d.location }) }
+    return {
+      here: await d.store.listSnapshotIds({ location: d.location }),
+      there: await d.server.listSnapshotIds({ location: d.location }),
+    }
   }
 
   it('deleteSnapshot: the deleted id does not come back', async () => {
@@ -239,7 +242,8 @@ describe('item 18: status.pending', () => {
     const remote = new MemoryStorage()
     const first = new TieredStorage({ local, remote })
     const location = where()
-    for (let i = 0; i < 3; i++) await first.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot(i) })
+    for (let i = 0; i < 3; i++)
+      await first.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot: sampleSnapshot(i) })
     first.close()
     const second = new TieredStorage({ local, remote }) // the "reloaded" page
     await expect.poll(() => second.status.pending, { timeout: 1000 }).toBe(3)
@@ -344,7 +348,10 @@ describe('found by the model-based test: a session deletion pushed late', () => 
     await A.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: '2020-01-01T00:00:00.000Z' } })
     await A.sync()
     // A key this device never agreed on, dated before the deletion: erased too.
-    await remote.backend.put(`${location.sessionId}/adapter/notes.json`, new TextEncoder().encode('{"updatedAt":"2020-01-01T00:00:00.000Z"}'))
+    await remote.backend.put(
+      `${location.sessionId}/adapter/notes.json`,
+      new TextEncoder().encode('{"updatedAt":"2020-01-01T00:00:00.000Z"}'),
+    )
     await A.deleteSession({ sessionId: location.sessionId })
     await A.sync()
     expect((await remote.backend.list(`${location.sessionId}/`, { limit: 10 })).entries).toEqual([])

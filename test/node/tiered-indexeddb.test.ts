@@ -31,7 +31,15 @@ function server() {
 function device(s: ReturnType<typeof server>, dbName = uniqueName()) {
   const local = new IndexedDBStorage({ dbName })
   const store = new TieredStorage({ local, remote: s.remote(), name: dbName, retries: 0, syncOnOnline: true })
-  return { store, local, dbName, close: () => (store.close(), local.close()) }
+  return {
+    store,
+    local,
+    dbName,
+    close: () => {
+      store.close()
+      local.close()
+    },
+  }
 }
 
 runContractSuite(it, {
@@ -60,7 +68,8 @@ describe('TieredStorage(IndexedDB → Http) sync', () => {
     const first = device(s)
     const location = where()
     const ids = Array.from({ length: 12 }, () => newSnapshotId())
-    for (const [i, id] of ids.entries()) await first.store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(i) })
+    for (const [i, id] of ids.entries())
+      await first.store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(i) })
     await expect(first.store.sync()).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     expect(first.store.status.online).toBe(false)
     first.close()

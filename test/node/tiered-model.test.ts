@@ -73,9 +73,18 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       { requiredKeys: ['kind', 'device', 'full'] },
     ),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('hydrate' as const), device: fc.nat(DEVICES - 1), session: fc.nat(SESSIONS - 1) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('hydrate' as const), device: fc.nat(DEVICES - 1), session: fc.nat(SESSIONS - 1) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reload' as const), device: fc.nat(DEVICES - 1) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('faults' as const), faults: fc.array(fc.constantFrom<Fault>('5xx', 'reset', 'lost'), { minLength: 1, maxLength: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('faults' as const),
+      faults: fc.array(fc.constantFrom<Fault>('5xx', 'reset', 'lost'), { minLength: 1, maxLength: 4 }),
+    }),
+  },
 )
 
 /** The remote's fault plan: faults for the next calls, and a hook run before each call. */
@@ -106,7 +115,8 @@ class FaultyBackend implements Backend {
   head = (key: string, o?: { signal?: AbortSignal }) => this.plan.call(() => this.inner.head(key, o), o?.signal)
   put = (key: string, body: Uint8Array, o?: BackendPutOptions) => this.plan.call(() => this.inner.put(key, body, o), o?.signal)
   delete = (keys: string[], o?: { signal?: AbortSignal }) => this.plan.call(() => this.inner.delete(keys, o), o?.signal)
-  list = (prefix: string, o?: { signal?: AbortSignal; startAfter?: string; limit?: number }) => this.plan.call(() => this.inner.list(prefix, o), o?.signal)
+  list = (prefix: string, o?: { signal?: AbortSignal; startAfter?: string; limit?: number }) =>
+    this.plan.call(() => this.inner.list(prefix, o), o?.signal)
 }
 
 /** A remote: the tier devices sync to, the storage that holds its bytes, and its fault plan. */
@@ -141,7 +151,11 @@ const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z')
 async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tolerated' | 'strict' = 'tolerated'): Promise<void> {
   const remote = makeRemote()
   const prefix = `m${Math.random().toString(36).slice(2, 8)}`
-  const locations: SnapshotLocation[] = Array.from({ length: SESSIONS }, (_, i) => ({ sessionId: `${prefix}-s${i}`, scope: 'agent', scopeId: 'main' }))
+  const locations: SnapshotLocation[] = Array.from({ length: SESSIONS }, (_, i) => ({
+    sessionId: `${prefix}-s${i}`,
+    scope: 'agent',
+    scopeId: 'main',
+  }))
   const open = (local: Backend, i: number) => new TieredStorage({ local, remote: remote.tier, retries: 2, name: `${prefix}-d${i}` })
   const devices = Array.from({ length: DEVICES }, (_, i) => {
     const local = new MemoryBackend()
@@ -181,7 +195,14 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
       saved.set(snapshotId, { time, session: w.session })
       creator.set(snapshotId, device)
     } else if (w.kind === 'update') {
-      await store.updateLatest({ location, mutate: (current) => ({ ...(current ?? snapshot(device, '')), createdAt: snapshot(device, '').createdAt, appData: { tag: `update ${time}` } }) })
+      await store.updateLatest({
+        location,
+        mutate: (current) => ({
+          ...(current ?? snapshot(device, '')),
+          createdAt: snapshot(device, '').createdAt,
+          appData: { tag: `update ${time}` },
+        }),
+      })
     } else if (w.kind === 'manifest') {
       await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date(BASE_TIME + time * 1000).toISOString() } })
     } else if (w.kind === 'delete') {
@@ -258,7 +279,8 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
       // No delete undone on the remote.
       // No delete undone on the remote (but see the known limitation above).
       for (const d of deletes) {
-        for (const id of d.ids ?? []) if (!ambiguous.has(id)) expect(there.has(id), `deleted ${id} (time ${d.time}) is back on the remote`).toBe(false)
+        for (const id of d.ids ?? [])
+          if (!ambiguous.has(id)) expect(there.has(id), `deleted ${id} (time ${d.time}) is back on the remote`).toBe(false)
       }
       const latest = (await remote.server.backend.get(`${location.sessionId}/scopes/agent/main/snapshots/snapshot_latest.json`))?.body
       const manifest = (await remote.server.backend.get(`${location.sessionId}/scopes/agent/main/snapshots/manifest.json`))?.body
@@ -268,12 +290,18 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
         for (const id of there) expect(here.has(id), `device ${i} lacks ${id}, which the remote holds`).toBe(true)
         // What only this device holds, another device deleted (deletions travel to the remote only).
         const byOthers = (id: string) => deletes.some((x) => x.device !== i && x.session === session && (!x.ids || x.ids.has(id)))
-        for (const id of here) if (!there.has(id)) expect(byOthers(id), `device ${i} holds ${id}, which the remote lacks and no other device deleted`).toBe(true)
+        for (const id of here)
+          if (!there.has(id)) expect(byOthers(id), `device ${i} holds ${id}, which the remote lacks and no other device deleted`).toBe(true)
         // And what this device deleted itself it no longer holds (unless the limitation brought it back).
-        for (const x of deletes) if (x.device === i && x.ids) for (const id of x.ids) if (!ambiguous.has(id)) expect(here.has(id), `device ${i} deleted ${id} and holds it again`).toBe(false)
+        for (const x of deletes)
+          if (x.device === i && x.ids)
+            for (const id of x.ids) if (!ambiguous.has(id)) expect(here.has(id), `device ${i} deleted ${id} and holds it again`).toBe(false)
         // One agreed latest and manifest; a device may keep them when another device dropped the session.
         const droppedByOthers = deletes.some((x) => x.device !== i && x.session === session && !x.ids)
-        for (const [name, remoteBytes] of [['latest', latest], ['manifest', manifest]] as const) {
+        for (const [name, remoteBytes] of [
+          ['latest', latest],
+          ['manifest', manifest],
+        ] as const) {
           const file = name === 'latest' ? 'snapshot_latest.json' : 'manifest.json'
           const localBytes = (await d.local.get(`${location.sessionId}/scopes/agent/main/snapshots/${file}`))?.body
           if (remoteBytes || !droppedByOthers) expect(localBytes, `device ${i}'s ${name} differs from the remote's`).toEqual(remoteBytes)

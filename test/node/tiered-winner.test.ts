@@ -38,8 +38,16 @@ describe('decide (the latest / manifest winner rule)', () => {
   }
 
   it('is symmetric: two devices looking at the same two contents from opposite sides agree on the winner', () => {
-    for (const [l, r] of [['x', 'y'], ['y', 'x']] as const) {
-      for (const [lt, rt] of [[1, 2], [2, 1], [5, 5], [-Infinity, -Infinity]]) {
+    for (const [l, r] of [
+      ['x', 'y'],
+      ['y', 'x'],
+    ] as const) {
+      for (const [lt, rt] of [
+        [1, 2],
+        [2, 1],
+        [5, 5],
+        [-Infinity, -Infinity],
+      ]) {
         const here = decide({ local: l, remote: r, agreed: 'a', localTime: lt, remoteTime: rt })
         const there = decide({ local: r, remote: l, agreed: 'a', localTime: rt, remoteTime: lt })
         // One pushes its content, the other pulls that same content.

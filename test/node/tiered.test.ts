@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { AbortedError, MemoryBackend, MemoryStorage, RemoteError, newSnapshotId, type Backend, type BackendPutOptions, type Snapshot, type SnapshotLocation } from 'snapshelf'
+import {
+  AbortedError,
+  MemoryBackend,
+  MemoryStorage,
+  RemoteError,
+  newSnapshotId,
+  type Backend,
+  type BackendPutOptions,
+  type Snapshot,
+  type SnapshotLocation,
+} from 'snapshelf'
 import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
 import { runContractSuite, sampleSnapshot, snapshotIdAt } from 'snapshelf/testing'
 
@@ -91,7 +101,15 @@ function world() {
     devices.push(store)
     return { store, local }
   }
-  return { remote, remoteBackend, server, device, close: () => devices.forEach((d) => d.close()) }
+  return {
+    remote,
+    remoteBackend,
+    server,
+    device,
+    close: () => {
+      for (const d of devices) d.close()
+    },
+  }
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {
@@ -146,7 +164,8 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const w = world()
     const location = uniqueLocation()
     const ids = Array.from({ length: 5 }, () => newSnapshotId())
-    for (const [i, id] of ids.entries()) await w.server.saveSnapshot({ location, snapshotId: id, isLatest: i === 4, snapshot: sampleSnapshot(`r${i}`) })
+    for (const [i, id] of ids.entries())
+      await w.server.saveSnapshot({ location, snapshotId: id, isLatest: i === 4, snapshot: sampleSnapshot(`r${i}`) })
     await w.server.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: '2026-01-01T00:00:00.000Z' } })
     const { store, local } = w.device()
     expect((await store.loadSnapshot({ location, snapshotId: ids[2]! }))?.appData.tag).toBe('r2')
@@ -163,7 +182,8 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     expect(local.writes()).toBe(0) // a no-op when local is current
 
     const more = Array.from({ length: 3 }, () => newSnapshotId())
-    for (const [i, id] of more.entries()) await w.server.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(`m${i}`) })
+    for (const [i, id] of more.entries())
+      await w.server.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(`m${i}`) })
     w.remote.resetCounts()
     expect(await store.sync()).toEqual({ pushed: 0, pulled: 4, conflicts: [] })
     expect(await store.listSnapshotIds({ location })).toEqual([...ids, ...more])
@@ -180,7 +200,10 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     w.remote.offline = true
     const ids: string[] = []
     for (let i = 0; i < 20; i++) {
-      for (const [name, d] of [['a', A], ['b', B]] as const) {
+      for (const [name, d] of [
+        ['a', A],
+        ['b', B],
+      ] as const) {
         const id = newSnapshotId()
         ids.push(id)
         await d.store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(`${name}${i}`) })
@@ -198,7 +221,9 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const candidates = await Promise.all(
       ['a19', 'b19'].map(async (tag) => {
         const id = ids[19 * 2 + (tag === 'a19' ? 0 : 1)]!
-        const bytes = (await w.remoteBackend.get(`${location.sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${id}.json`))!.body
+        const bytes = (await w.remoteBackend.get(
+          `${location.sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${id}.json`,
+        ))!.body
         const snapshot = (await w.server.loadSnapshot({ location, snapshotId: id }))!
         return { tag, time: Date.parse(snapshot.createdAt), hash: await sha256(bytes), bytes }
       }),
@@ -254,7 +279,8 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const w = world()
     const { store, local } = w.device()
     const location = uniqueLocation()
-    for (let i = 0; i < 5; i++) await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(i) })
+    for (let i = 0; i < 5; i++)
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(i) })
     await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
     expect((await store.sync()).pushed).toBe(7)
     w.remote.resetCounts()
@@ -272,7 +298,8 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const l1 = uniqueLocation('one')
     const l2 = { ...l1, scopeId: 'two' }
     const ids = Array.from({ length: 3 }, () => newSnapshotId())
-    for (const id of ids) for (const location of [l1, l2]) await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(id) })
+    for (const id of ids)
+      for (const location of [l1, l2]) await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(id) })
     await store.sync()
     w.remote.offline = true
     await store.deleteSnapshot({ location: l1, snapshotId: ids[0]! })
@@ -305,7 +332,8 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     store.onStatus((s) => statuses.push(s))
     const l1 = uniqueLocation('one')
     const l2 = { ...l1, scopeId: 'two' }
-    for (const location of [l1, l2]) await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(location.scopeId) })
+    for (const location of [l1, l2])
+      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(location.scopeId) })
     w.remote.failNext = 3
     expect(await store.flush({ location: l1 })).toMatchObject({ pushed: 2 })
     expect(w.remote.failNext).toBe(0)
@@ -348,11 +376,15 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
   it('bad options and ids are ERR_VALIDATION before any I/O', async () => {
     const w = world()
     expect(() => new TieredStorage({ local: {} as never, remote: w.remote })).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION' }))
-    expect(() => new TieredStorage({ local: new MemoryStorage(), remote: w.remote, concurrency: 0 })).toThrow(expect.objectContaining({ field: 'concurrency' }))
+    expect(() => new TieredStorage({ local: new MemoryStorage(), remote: w.remote, concurrency: 0 })).toThrow(
+      expect.objectContaining({ field: 'concurrency' }),
+    )
     const { store, local } = w.device()
     await store.pendingCount()
     local.resetCounts() // the store counts its outbox when it starts: that listing is not the bad calls'
-    await expect(store.hydrate({ location: { sessionId: '../x', scope: 'agent', scopeId: 'a' } })).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
+    await expect(store.hydrate({ location: { sessionId: '../x', scope: 'agent', scopeId: 'a' } })).rejects.toMatchObject({
+      code: 'ERR_VALIDATION',
+    })
     await expect(store.flush({ location: null as never })).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
     await expect(store.deleteSession({ sessionId: '.snapshelf' })).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
     expect(local.calls).toEqual({ get: 0, head: 0, put: 0, delete: 0, list: 0 })
