@@ -113,6 +113,23 @@ export function parseKey(key: string): ParsedKey | undefined {
   return /^[\w-]{1,128}$/.test(id) ? { prefix, kind: 'foreignHistory', location, snapshotId: id } : undefined
 }
 
+/**
+ * Whether `rest`, a key relative to a session folder (`[prefix/]<sessionId>/`), is a layout key
+ * of another store nested deeper inside that folder: read from the end like `parseKey`, its
+ * `scopes` marker stands after the first segment (this session's own keys start with `scopes/`).
+ * Cheaper than `parseKey` (no id checks), which it agrees with on every layout key; anything else
+ * (a stray file) is not nested.
+ *
+ * @example
+ * nestedLayoutKey('a/scopes/agent/x/snapshots/snapshot_latest.json') // true: session a of store <…>/tenantB
+ * nestedLayoutKey('scopes/agent/x/snapshots/snapshot_latest.json') // false: this session's own
+ */
+export function nestedLayoutKey(rest: string): boolean {
+  const parts = rest.split('/')
+  const at = parts.length - (parts.at(-2) === HISTORY_DIR ? 6 : 5)
+  return at > 0 && parts[at] === 'scopes' && parts[at + 3] === 'snapshots'
+}
+
 /** The UUIDv7 of a history key, or `undefined` for any other key. */
 export function historyIdOf(key: string): string | undefined {
   const parsed = parseKey(key)

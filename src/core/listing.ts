@@ -1,6 +1,6 @@
 import type { Backend, BackendCallOptions, BackendEntry, BackendListPage } from './backend.js'
 import { RemoteError } from './errors.js'
-import { parseKey } from './keys.js'
+import { nestedLayoutKey } from './keys.js'
 import { PAGE_SIZE } from './util.js'
 
 /**
@@ -79,8 +79,8 @@ export async function deleteAll(
  * Whether `key`, listed under session `sessionId` of the store rooted at `root` (`''` or
  * `'<prefix>/'`), belongs to another store nested inside that session's folder. A store with
  * prefix `prod/tenantB` keeps its keys under `prod/tenantB/`, which is also where session
- * `tenantB` of a store with prefix `prod` lives; the layout is read from the end (`parseKey`), so
- * a key that parses with a longer prefix than this store's is the nested store's, and so is
+ * `tenantB` of a store with prefix `prod` lives; the layout is read from the end
+ * (`nestedLayoutKey`), so a layout key whose session sits deeper than this store's is the nested store's, and so is
  * anything in a `.`-folder right under the session (no id starts with a dot: a nested store's
  * `.snapshelf/` state). Strands' own keys and stray files of the session are not nested.
  *
@@ -88,9 +88,8 @@ export async function deleteAll(
  * await deleteAll(backend, 'prod/tenantB/', { keep: (key) => inNestedStore('prod/', 'tenantB', key) })
  */
 export function inNestedStore(root: string, sessionId: string, key: string): boolean {
-  if (key[root.length + sessionId.length + 1] === '.') return true
-  const parsed = parseKey(key)
-  return parsed !== undefined && parsed.prefix !== root.slice(0, -1)
+  const rest = key.slice(root.length + sessionId.length + 1)
+  return rest[0] === '.' || nestedLayoutKey(rest)
 }
 
 /**

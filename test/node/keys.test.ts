@@ -2,7 +2,16 @@
 // nothing else parses as a snapshot key.
 import { describe, expect, it } from 'vitest'
 import { newSnapshotId } from 'snapshelf'
-import { historyFolder, historyIdIn, historyKey, latestKey, manifestKey, parseKey, sessionOfListing } from '../../src/core/keys.js'
+import {
+  historyFolder,
+  historyIdIn,
+  historyKey,
+  latestKey,
+  manifestKey,
+  nestedLayoutKey,
+  parseKey,
+  sessionOfListing,
+} from '../../src/core/keys.js'
 
 const location = { sessionId: 's-1', scope: 'agent', scopeId: 'snapshots' }
 
@@ -68,5 +77,28 @@ describe('parseKey', () => {
     ]) {
       expect(() => sessionOfListing('prefix', bad), bad).toThrow(/prefix/)
     }
+  })
+
+  it('nestedLayoutKey agrees with parseKey: a layout key under a session folder is nested iff it parses with a deeper prefix', () => {
+    const id = newSnapshotId()
+    const root = 'prod/'
+    for (const inner of ['', 'tenantB', 'tenantB/x']) {
+      for (const scopeId of ['main', 'snapshots', 'scopes', 'immutable_history']) {
+        const l = { sessionId: 'scopes', scope: 'agent', scopeId }
+        for (const key of [
+          latestKey(`prod/tenantB${inner ? `/${inner}` : ''}`, l),
+          historyKey(`prod/tenantB${inner ? `/${inner}` : ''}`, l, id),
+        ]) {
+          if (!inner) continue
+          const rest = key.slice(`${root}tenantB/`.length)
+          expect(nestedLayoutKey(rest), key).toBe(parseKey(key)!.prefix !== 'prod')
+        }
+      }
+      const own = { sessionId: 'tenantB', scope: 'agent', scopeId: 'snapshots' }
+      for (const key of [latestKey('prod', own), manifestKey('prod', own), historyKey('prod', own, id)]) {
+        expect(nestedLayoutKey(key.slice(`${root}tenantB/`.length)), key).toBe(false)
+      }
+    }
+    expect(nestedLayoutKey('notes.txt')).toBe(false)
   })
 })
