@@ -28,15 +28,23 @@ const core = `import { newSnapshotId, SnapshelfError } from 'snapshelf'; globalT
 
 /** [label, program, budget in bytes, packages that must not appear] */
 const entries = [
-  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 4 * KB, ['aws4fetch', 'idb']],
+  // Budgets were re-set in issue 9/10 (2026-12) from what was measured then, each with the growth
+  // it paid for. The 4/6/11 KB round numbers of before held only with property mangling and
+  // without the fixes below; measured without mangling at that commit, the core was already 4.01 KB.
+  // Core 3.99 -> 4.37 KB: one explicit error class per code with its static code (issue 9), the
+  // abort-aware shared backoff, checking the JSON text that will be stored (#4), the listing
+  // progress guard (#7) and the nested-store-safe session erase (#9).
+  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 4.5 * KB, ['aws4fetch', 'idb']],
   [
     'snapshelf/s3',
     `${core} import { S3Storage } from 'snapshelf/s3'; ${use("new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' })")}`,
     // Issue 3 asked for 8 KB; not reachable with what S3 needs: aws4fetch's signer is 2.6 KB and
     // the shared snapshot layer 3.5 KB, leaving 1.9 KB for XML, Content-MD5 (AWS and MinIO need it on
-    // DeleteObjects), retries and lost-response recognition. Held at 10.25 KB (from 10: the shared
-    // write-token settling and HEAD-before-GET watch polling added ~20 B): still under s3mini's 10.7 KB.
-    10.25 * KB,
+    // DeleteObjects), retries and lost-response recognition. 10.01 -> 10.94 KB with issue 10: write
+    // tokens per key (#3, ~50 B), the listing guard (~80 B), no redirects (~75 B), credential and
+    // header-value checks and redaction of server text and causes (#11, #12, ~260 B), and the core's
+    // growth. Now above s3mini's 10.7 KB, which has none of these.
+    11.25 * KB,
     ['idb'],
   ],
   [
@@ -55,7 +63,10 @@ const entries = [
   [
     'snapshelf/http client (page)',
     `${core} import { HttpStorage } from 'snapshelf/http'; ${use("new HttpStorage({ baseUrl: '/api' })")}`,
-    6 * KB,
+    // 5.37 -> 7.06 KB with issue 10: Content-Digest on uploads (#6), telling a 200 that is not the
+    // handler's from its answer (#13), option checks (#17), header-value checks (#11) and redaction
+    // of error text (#12), about 1.2 KB before trims, and the core's growth.
+    7.25 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
@@ -63,31 +74,38 @@ const entries = [
     `import { createSnapshotHandler } from 'snapshelf/http'; import { R2Storage } from 'snapshelf/r2';
      export default { fetch: (req, env) => createSnapshotHandler({ storage: new R2Storage({ bucket: env.SNAPSHOTS }), basePath: '/api',
        authorize: (r, { sessionId }) => r.headers.get('authorization') === 'Bearer ' + sessionId, cors: { origins: ['https://app.example'] } })(req) }`,
-    6 * KB,
+    // 5.95 -> 7.28 KB with issue 10: verifying uploads (length, digest, no empty body; #6, ~250 B),
+    // CSRF refusal (#8), option checks at construction (#14, ~350 B), the listing confinement, and
+    // the core's growth (R2Storage carries the whole snapshot layer).
+    7.5 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
     'snapshelf/tiered (IndexedDB -> Http)',
     `${core} import { TieredStorage } from 'snapshelf/tiered'; import { IndexedDBStorage } from 'snapshelf/indexeddb'; import { HttpStorage } from 'snapshelf/http';
      ${use("new TieredStorage({ local: new IndexedDBStorage(), remote: new HttpStorage({ baseUrl: '/api' }) })")} await storage.sync()`,
-    11 * KB,
+    // 10.28 -> 13.34 KB: the sync engine in named steps with write kinds recorded in the outbox and
+    // legacy entries still read (issue 9, ~0.6 KB), the tiered fixes of issue 10 (#1, #2, #16-#18,
+    // session deletes applied as of when they were issued) and the HTTP client's growth above.
+    13.75 * KB,
     ['aws4fetch'],
   ],
   // Strands' unified Storage over S3: the S3 program's 10.4 KB (S3Storage brings the whole snapshot
   // layer) + the adapter (keys, codec, listing) + MemoryBackend, which the adapter needs to tell
   // memory-backed storages (Strands' `ephemeral` marker): ~0.5 KB of the 1.1 KB difference. Measured
-  // 11.54 KB; budget just above. The SDK itself must never be bundled (types only).
+  // 11.54 KB when it landed, 12.04 KB with the S3 fixes of issue 10 under it; budget just above.
+  // The SDK itself must never be bundled (types only).
   [
     'snapshelf/strands (over S3Storage)',
     `import { S3Storage } from 'snapshelf/s3'; import { StrandsStorage } from 'snapshelf/strands';
      const storage = new StrandsStorage({ storage: new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' }) })
      await storage.write('session/s1/x.json', new TextEncoder().encode('{}'))
      console.log(await storage.read('session/s1/x.json'), await storage.list('session/'))`,
-    11.75 * KB,
+    12.25 * KB,
     ['idb', '@strands-agents/sdk'],
   ],
   // Whole entry, every export: informational ceiling for the core.
-  ['snapshelf (every export)', `export * from 'snapshelf'`, 4.5 * KB, ['aws4fetch', 'idb']],
+  ['snapshelf (every export)', `export * from 'snapshelf'`, 4.75 * KB, ['aws4fetch', 'idb']],
 ]
 
 if (!existsSync(`${root}dist/index.js`)) {
