@@ -44,37 +44,72 @@ export interface ParsedKey {
   snapshotId?: string
 }
 
-/** `a/` for a non-empty prefix, `''` otherwise: the one way a prefix is joined to what follows. */
+/**
+ * `a/` for a non-empty prefix, `''` otherwise: the one way a prefix is joined to what follows.
+ *
+ * @example
+ * joinPrefix('prod') + 's1/' // 'prod/s1/'
+ */
 export function joinPrefix(prefix: string): string {
   return prefix ? `${prefix}/` : ''
 }
 
-/** `[prefix/]<sessionId>/`: everything `deleteSession` removes. */
+/**
+ * `[prefix/]<sessionId>/`: the folder of one session.
+ *
+ * @example
+ * sessionPrefix('prod', 's1') // 'prod/s1/'
+ */
 export function sessionPrefix(prefix: string, sessionId: string): string {
   return `${joinPrefix(prefix)}${sessionId}/`
 }
 
-/** `…/snapshots/`, the folder of one location. */
+/**
+ * `…/snapshots/`, the folder of one location.
+ *
+ * @example
+ * scopeFolder('', { sessionId: 's1', scope: 'agent', scopeId: 'a' }) // 's1/scopes/agent/a/snapshots/'
+ */
 export function scopeFolder(prefix: string, l: SnapshotLocation): string {
   return `${sessionPrefix(prefix, l.sessionId)}scopes/${l.scope}/${l.scopeId}/snapshots/`
 }
 
-/** The key of a location's `snapshot_latest.json`. */
+/**
+ * The key of a location's `snapshot_latest.json`.
+ *
+ * @example
+ * latestKey('p', { sessionId: 's1', scope: 'agent', scopeId: 'a' }) // 'p/s1/scopes/agent/a/snapshots/snapshot_latest.json'
+ */
 export function latestKey(prefix: string, l: SnapshotLocation): string {
   return scopeFolder(prefix, l) + LATEST_FILE
 }
 
-/** The key of a location's `manifest.json`. */
+/**
+ * The key of a location's `manifest.json`.
+ *
+ * @example
+ * manifestKey('', { sessionId: 's1', scope: 'agent', scopeId: 'a' }) // 's1/scopes/agent/a/snapshots/manifest.json'
+ */
 export function manifestKey(prefix: string, l: SnapshotLocation): string {
   return scopeFolder(prefix, l) + MANIFEST_FILE
 }
 
-/** The folder that holds the write-once history of one location. */
+/**
+ * The folder that holds the write-once history of one location.
+ *
+ * @example
+ * historyFolder('', { sessionId: 's1', scope: 'agent', scopeId: 'a' }) // 's1/scopes/agent/a/snapshots/immutable_history/'
+ */
 export function historyFolder(prefix: string, l: SnapshotLocation): string {
   return `${scopeFolder(prefix, l)}${HISTORY_DIR}/`
 }
 
-/** The key of one history snapshot. */
+/**
+ * The key of one history snapshot.
+ *
+ * @example
+ * historyKey('', { sessionId: 's1', scope: 'agent', scopeId: 'a' }, newSnapshotId()) // 's1/…/immutable_history/snapshot_<id>.json'
+ */
 export function historyKey(prefix: string, l: SnapshotLocation, snapshotId: string): string {
   return `${historyFolder(prefix, l)}snapshot_${snapshotId}.json`
 }
@@ -130,7 +165,12 @@ export function nestedLayoutKey(rest: string): boolean {
   return at > 0 && parts[at] === 'scopes' && parts[at + 3] === 'snapshots'
 }
 
-/** The UUIDv7 of a history key, or `undefined` for any other key. */
+/**
+ * The UUIDv7 of a history key, or `undefined` for any other key.
+ *
+ * @example
+ * historyIdOf(historyKey('', location, id)) === id // true
+ */
 export function historyIdOf(key: string): string | undefined {
   const parsed = parseKey(key)
   return parsed?.kind === 'history' ? parsed.snapshotId : undefined
@@ -140,6 +180,9 @@ export function historyIdOf(key: string): string | undefined {
  * The UUIDv7 of a key listed under `folder` (a `historyFolder`) when it is exactly a history
  * object of that folder, else `undefined` (stray files, anything in a subfolder, Strands'
  * numeric ids). The listing's own fast path: the folder is known, so only the name is checked.
+ *
+ * @example
+ * historyIdIn(folder, `${folder}sub/snapshot_${id}.json`) // undefined
  */
 export function historyIdIn(folder: string, key: string): string | undefined {
   const id = key.startsWith(folder) ? HISTORY_FILE.exec(key.slice(folder.length))?.[1] : undefined
@@ -149,6 +192,9 @@ export function historyIdIn(folder: string, key: string): string | undefined {
 /**
  * The session a key relative to a store prefix belongs to: its first segment. For keys a store
  * built (or `parseKey` accepted), and for a bare session id.
+ *
+ * @example
+ * sessionOfRelative('s1/scopes/agent/a/snapshots/manifest.json') // 's1'
  */
 export function sessionOfRelative(rel: string): string {
   return rel.split('/', 1)[0]!

@@ -8,6 +8,9 @@ import { AbortedError } from './errors.js'
 /**
  * Keys per listing page and per batch delete: the cap of S3 ListObjectsV2 and DeleteObjects, of
  * R2's `list` and `delete`, and of the HTTP protocol's `/list` and `/delete`.
+ *
+ * @example
+ * await backend.list(prefix, { limit: PAGE_SIZE })
  */
 export const PAGE_SIZE = 1000
 

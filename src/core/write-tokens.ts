@@ -35,7 +35,12 @@ import { toBase64 } from './util.js'
  * write without tokens and a snapshelf writer then updated on top, this reads as a lost race.
  */
 
-/** How many replaced writes an object remembers (13 bytes each: far below S3's 2 KB metadata cap). */
+/**
+ * How many replaced writes an object remembers (13 bytes each: far below S3's 2 KB metadata cap).
+ *
+ * @example
+ * chain.slice(0, CHAIN_DEPTH)
+ */
 export const CHAIN_DEPTH = 48
 
 /**
