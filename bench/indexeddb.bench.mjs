@@ -67,7 +67,7 @@ try {
     [
       '\nGoal: ours ≥ 0.9× raw idb. "ours: backend" writes the same ready bytes as raw idb, create-only (as a history save does),',
       'as two records (payload + metadata, so listings never read payloads): "raw IndexedDB API, 2 records" is its floor.',
-      'The store rows add validation and JSON encoding (and gzip); isLatest writes twice. Every write uses default durability',
+      'The store rows add validation and JSON encoding (and gzip); commitSnapshot writes twice (history and latest). Every write uses default durability',
       '(relaxed in Chromium 121+), as raw idb does.',
     ].join('\n'),
   )

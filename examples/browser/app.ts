@@ -51,7 +51,7 @@ function adopt(snapshot: Snapshot | null): void {
 async function addMessage(message: Message): Promise<string> {
   messages = [...messages, message]
   const snapshotId = newSnapshotId()
-  await storage.saveSnapshot({ location: where, snapshotId, isLatest: true, snapshot: snapshotOf(messages) })
+  await storage.commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages) })
   render()
   return snapshotId
 }
@@ -71,7 +71,7 @@ async function restore(snapshotId: string): Promise<void> {
   const old = await storage.loadSnapshot({ location: where, snapshotId })
   if (!old) return
   messages = (old.data.messages as Message[]) ?? []
-  await storage.saveSnapshot({ location: where, snapshotId: newSnapshotId(), isLatest: true, snapshot: snapshotOf(messages) })
+  await storage.commitSnapshot({ location: where, snapshotId: newSnapshotId(), snapshot: snapshotOf(messages) })
   render()
 }
 

@@ -1,7 +1,7 @@
 import type { Backend } from './backend.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
 import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
-import { checkId, checkLocation, checkPrefix, checkSnapshotId, snapshotIdTime } from './ids.js'
+import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
 import { deleteSessionKeys, nextCursor } from './listing.js'
 import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
@@ -50,14 +50,33 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & CallOptions): Promise<void> {
     const l = checkLocation(p?.location)
     if (typeof p.isLatest !== 'boolean') throw new ValidationError('isLatest', 'must be a boolean')
-    // Strands' SessionManager (1.19+) saves latest alone as { snapshotId: 'latest', isLatest: true }
-    // and history separately; a UUIDv7 with isLatest writes both (the original Strands contract).
-    const latestOnly = p.isLatest && p.snapshotId === 'latest'
-    if (!latestOnly) checkSnapshotId('snapshotId', p.snapshotId)
+    // Exactly Strands 1.19's own storages: isLatest writes snapshot_latest.json alone, whatever
+    // snapshotId says; otherwise the history object alone. `commitSnapshot` writes both.
+    if (!p.isLatest) checkSnapshotId('snapshotId', p.snapshotId)
+    else if (typeof p.snapshotId !== 'string') throw new ValidationError('snapshotId', 'must be a string')
     const bytes = await this.#encode('snapshot', p.snapshot)
     throwIfAborted(p.signal)
-    if (!latestOnly) await this.#createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
     if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
+    else await this.#createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
+  }
+
+  /**
+   * Saves `snapshot` as a new history snapshot and as latest in one call, encoded once, and
+   * resolves its id: what an agent does after every turn. History is written first (create-only),
+   * so latest never holds a snapshot that history lacks; pass `snapshotId` (a UUIDv7) to make a
+   * retry of the same commit idempotent.
+   *
+   * @example
+   * const { snapshotId } = await storage.commitSnapshot({ location, snapshot })
+   */
+  async commitSnapshot(p: { location: SnapshotLocation; snapshot: T; snapshotId?: string } & CallOptions): Promise<{ snapshotId: string }> {
+    const l = checkLocation(p?.location)
+    const snapshotId = p.snapshotId === undefined ? newSnapshotId() : checkSnapshotId('snapshotId', p.snapshotId)
+    const bytes = await this.#encode('snapshot', p.snapshot)
+    throwIfAborted(p.signal)
+    await this.#createOnce(historyKey(this.prefix, l, snapshotId), bytes, p.signal)
+    await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
+    return { snapshotId }
   }
 
   async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & CallOptions): Promise<T | null> {
@@ -72,8 +91,10 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     p: { location: SnapshotLocation; limit?: number; startAfter?: string } & CallOptions,
   ): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }> {
     const l = checkLocation(p?.location)
-    const limit = p.limit === undefined ? Infinity : checkPositiveInt('limit', p.limit)
     let cursor = p.startAfter === undefined ? undefined : historyKey(this.prefix, l, checkSnapshotId('startAfter', p.startAfter))
+    // As Strands: a limit of 0 or less asks for nothing (no I/O); other non-integers are refused.
+    if (Number.isInteger(p.limit) && p.limit! <= 0) return { items: [] }
+    const limit = p.limit === undefined ? Infinity : checkPositiveInt('limit', p.limit)
     const folder = historyFolder(this.prefix, l)
     const items: SnapshotInfo[] = []
     for (;;) {

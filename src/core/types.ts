@@ -75,14 +75,14 @@ export interface SnapshotManifest {
  */
 export interface SnapshotStorage<T = Snapshot> {
   /**
-   * Writes a history snapshot (write-once) and, when `isLatest`, also `snapshot_latest.json`.
-   * `{ snapshotId: 'latest', isLatest: true }` writes latest alone: what Strands' `SessionManager`
-   * sends for its latest copy.
+   * Exactly Strands 1.19: `isLatest: true` writes `snapshot_latest.json` alone (whatever
+   * `snapshotId` is, `'latest'` included); `isLatest: false` writes the write-once history object
+   * `immutable_history/snapshot_<snapshotId>.json` alone. `commitSnapshot` writes both in one call.
    */
   saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T }): Promise<void>
   /** Loads a history snapshot by id, or latest when `snapshotId` is omitted; `null` when absent. */
   loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string }): Promise<T | null>
-  /** History ids, oldest first (UUIDv7 order is creation order). */
+  /** History ids, oldest first (UUIDv7 order is creation order); `[]` for a `limit` of 0 or less. */
   listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string }): Promise<string[]>
   /** Removes every object of the session, in every scope. Idempotent. */
   deleteSession(p: { sessionId: string }): Promise<void>
@@ -137,6 +137,11 @@ export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
   deleteSession(p: { sessionId: string } & CallOptions): Promise<void>
   loadManifest(p: At): Promise<SnapshotManifest>
   saveManifest(p: At & { manifest: SnapshotManifest }): Promise<void>
+  /**
+   * Saves a snapshot as a new history snapshot and as latest in one call (history first) and
+   * resolves its id (a new UUIDv7 unless `snapshotId` is given, for an idempotent retry).
+   */
+  commitSnapshot(p: At & { snapshot: T; snapshotId?: string }): Promise<{ snapshotId: string }>
   /** One page of history metadata (no payloads), oldest first; `nextStartAfter` when more remain. */
   listSnapshots(p: At & { limit?: number; startAfter?: string }): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }>
   /** Whether a history snapshot (or latest, when `snapshotId` is omitted) exists. */

@@ -1,7 +1,7 @@
 import type { Backend } from '../core/backend.js'
 import { isGzip } from '../core/codec.js'
 import { ConflictError } from '../core/errors.js'
-import { newSnapshotId } from '../core/ids.js'
+import { isSnapshotId, newSnapshotId } from '../core/ids.js'
 import { historyFolder, historyKey, latestKey, manifestKey } from '../core/keys.js'
 import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
@@ -121,7 +121,7 @@ export function snapshotIdAt(ms: number): string {
  * A small Strands-shaped snapshot; `tag` makes each one distinct (it is `appData.tag`).
  *
  * @example
- * await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(1) })
+ * await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(1) })
  */
 export function sampleSnapshot(tag: string | number, extra: Record<string, unknown> = {}): Snapshot {
   return {
@@ -194,7 +194,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const location = uniqueLocation()
     const id = newSnapshotId()
     const snapshot = sampleSnapshot(1)
-    await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot })
+    await store.commitSnapshot({ location, snapshotId: id, snapshot })
     const expected = structuredClone(snapshot)
     ;(snapshot.data.messages as unknown[]).push('mutated after save')
     snapshot.appData.tag = 'changed'
@@ -212,7 +212,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const [a, b, c] = [newSnapshotId(), newSnapshotId(), newSnapshotId()]
     await store.saveSnapshot({ location, snapshotId: a, isLatest: false, snapshot: sampleSnapshot('a') })
     equal(await store.loadSnapshot({ location }), null, 'no latest after a non-latest save')
-    await store.saveSnapshot({ location, snapshotId: b, isLatest: true, snapshot: sampleSnapshot('b') })
+    await store.commitSnapshot({ location, snapshotId: b, snapshot: sampleSnapshot('b') })
     await store.saveSnapshot({ location, snapshotId: c, isLatest: false, snapshot: sampleSnapshot('c') })
     equal((await store.loadSnapshot({ location }))?.appData.tag, 'b', 'latest stays b')
     equal((await store.loadSnapshot({ location, snapshotId: a }))?.appData.tag, 'a')
@@ -220,6 +220,39 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     await store.deleteSnapshot({ location, snapshotId: b })
     equal((await store.loadSnapshot({ location }))?.appData.tag, 'b', 'deleting history keeps latest')
     equal(await store.listSnapshotIds({ location }), [a, c])
+  })
+
+  t("saveSnapshot is Strands 1.19's: isLatest writes latest alone, whatever the id; commitSnapshot writes both", async ({ store }) => {
+    const location = uniqueLocation()
+    const id = newSnapshotId()
+    // Strands' pattern: the same id for history and latest, in parallel, with different bytes.
+    await Promise.all([
+      store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot('history') }),
+      store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot('latest') }),
+    ])
+    equal((await store.loadSnapshot({ location }))?.appData.tag, 'latest', 'latest holds the isLatest save')
+    equal((await store.loadSnapshot({ location, snapshotId: id }))?.appData.tag, 'history', 'history holds the other')
+    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('latest-2') })
+    equal(await store.listSnapshotIds({ location }), [id], 'an isLatest save never writes history')
+    await store.saveSnapshot({ location, snapshotId: 'not-a-uuid', isLatest: true, snapshot: sampleSnapshot('latest-3') })
+    equal((await store.loadSnapshot({ location }))?.appData.tag, 'latest-3', 'any snapshotId with isLatest')
+    const both = sampleSnapshot('both')
+    const { snapshotId } = await store.commitSnapshot({ location, snapshot: both })
+    ok(isSnapshotId(snapshotId), 'commitSnapshot resolves a new UUIDv7')
+    equal(await store.listSnapshotIds({ location }), [id, snapshotId], 'commitSnapshot writes history')
+    equal((await store.loadSnapshot({ location }))?.appData.tag, 'both', 'and latest')
+    const again = await store.commitSnapshot({ location, snapshotId, snapshot: both })
+    equal(again.snapshotId, snapshotId, 'a retried commit with its id is idempotent')
+    await rejects(
+      () => store.commitSnapshot({ location, snapshotId, snapshot: sampleSnapshot('other') }),
+      'ERR_CONFLICT',
+      'history stays write-once',
+    )
+    await rejects(
+      () => store.commitSnapshot({ location, snapshotId: 'latest', snapshot: sampleSnapshot('x') }),
+      'ERR_VALIDATION',
+      'ids are UUIDv7',
+    )
   })
 
   t("Strands' latest-only save: snapshotId 'latest' with isLatest writes latest alone", async ({ store }) => {
@@ -257,10 +290,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const snapshot = sampleSnapshot('once')
     await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot })
     await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot })
-    const err = await rejects(
-      () => store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot('other') }),
-      'ERR_CONFLICT',
-    )
+    const err = await rejects(() => store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot('other') }), 'ERR_CONFLICT')
     ok(err instanceof ConflictError)
     equal((await store.loadSnapshot({ location, snapshotId: id }))?.appData.tag, 'once', 'original intact')
     equal(await store.loadSnapshot({ location }), null, 'latest not written by the refused save')
@@ -289,7 +319,11 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     equal(await store.listSnapshotIds({ location, startAfter: ids[6] }), [], 'startAfter the last id')
     equal(await store.listSnapshotIds({ location, startAfter: snapshotIdAt(Date.now() + 1e9) }), [], 'startAfter past the end')
     equal(await store.listSnapshotIds({ location, limit: 1000 }), ids, 'a limit above the count')
-    for (const limit of [0, -1, 1.5, Number.NaN, '3' as unknown as number]) {
+    // As Strands: a limit of 0 or less asks for nothing.
+    equal(await store.listSnapshotIds({ location, limit: 0 }), [], 'limit 0')
+    equal(await store.listSnapshotIds({ location, limit: -1 }), [], 'limit -1')
+    equal((await store.listSnapshots({ location, limit: 0 })).items, [], 'listSnapshots limit 0')
+    for (const limit of [1.5, Number.NaN, '3' as unknown as number]) {
       await rejects(() => store.listSnapshotIds({ location, limit }), 'ERR_VALIDATION', `limit ${String(limit)}`)
     }
     for (const startAfter of ['', 'abc', '00000000-0000-4000-8000-000000000000', ids[0]!.toUpperCase(), `${ids[0]}/..`]) {
@@ -322,7 +356,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     ]
     const others: SnapshotLocation[] = [`${s}-x`, `${s}0`, `${s}.v2`].map((sessionId) => ({ sessionId, scope: 'agent', scopeId: 'a1' }))
     for (const location of [...locations, ...others]) {
-      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(location.sessionId) })
+      await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(location.sessionId) })
       await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
     }
     await store.deleteSession({ sessionId: s })
@@ -384,10 +418,9 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
 
   t('updateLatest: 32 concurrent mutators lose no update', async ({ store }) => {
     const location = uniqueLocation()
-    await store.saveSnapshot({
+    await store.commitSnapshot({
       location,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
     let calls = 0
@@ -424,7 +457,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const none = await store.updateLatest({ location, mutate: () => null })
     equal(none, { committed: false, snapshot: null })
     equal(await store.hasSnapshot({ location }), false, 'nothing written')
-    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('keep') })
+    await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('keep') })
     const before = await backend.get(latestKey(store.prefix, location))
     const kept = await store.updateLatest({ location, mutate: () => null })
     equal(kept.committed, false)
@@ -457,7 +490,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
           maxAttempts: 3,
           // A rival commits during every attempt, so every compare-and-swap loses.
           mutate: async () => {
-            await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(`rival${n}`) })
+            await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(`rival${n}`) })
             return sampleSnapshot(`mine${n++}`)
           },
         }),
@@ -469,7 +502,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
 
   t('watchLatest fires once per change and stops on unsubscribe', async ({ store }) => {
     const location = uniqueLocation()
-    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('w0') })
+    await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('w0') })
     const got: string[] = []
     const stop = store.watchLatest({ location, intervalMs: interval, onChange: (s) => got.push(String(s.appData.tag)) })
     try {
@@ -514,7 +547,11 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const location = uniqueLocation()
     const now = Date.now()
     const ids = [10, 8, 6, 4, 2, 1].map((days) => snapshotIdAt(now - days * 86_400_000))
-    for (const id of ids) await store.saveSnapshot({ location, snapshotId: id, isLatest: id === ids[0], snapshot: sampleSnapshot(id) })
+    for (const id of ids) {
+      const snapshot = sampleSnapshot(id)
+      if (id === ids[0]) await store.commitSnapshot({ location, snapshotId: id, snapshot })
+      else await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot })
+    }
     equal(await store.prune({ location, keepLast: 4 }), 2)
     equal(await store.listSnapshotIds({ location }), ids.slice(2))
     equal(await store.prune({ location, olderThan: new Date(now - 5 * 86_400_000) }), 1, 'the 6-day-old one')
@@ -595,7 +632,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const location = uniqueLocation()
     const id = newSnapshotId()
     const big = sampleSnapshot('big', { blob: 'agent memory '.repeat(20_000) })
-    await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: big })
+    await store.commitSnapshot({ location, snapshotId: id, snapshot: big })
     const stored = (await backend.get(historyKey(store.prefix, location, id)))!
     if (store.compression === 'gzip') {
       ok(isGzip(stored.body), 'starts with 1f 8b')
@@ -614,7 +651,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
       const location = uniqueLocation()
       const id = newSnapshotId()
       const snapshot = sampleSnapshot('none', { text: 'x'.repeat(5000) })
-      await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot })
+      await store.commitSnapshot({ location, snapshotId: id, snapshot })
       const stored = (await backend.get(historyKey(store.prefix, location, id)))!
       equal(JSON.parse(new TextDecoder().decode(stored.body)), snapshot)
       equal(await store.loadSnapshot({ location }), snapshot)
@@ -625,7 +662,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
   t('garbage, truncated gzip and invalid JSON are ERR_CORRUPT naming the key; nothing else disturbed', async ({ store, backend }) => {
     const location = uniqueLocation()
     const good = newSnapshotId()
-    await store.saveSnapshot({ location, snapshotId: good, isLatest: true, snapshot: sampleSnapshot('good') })
+    await store.commitSnapshot({ location, snapshotId: good, snapshot: sampleSnapshot('good') })
     const gz = await gzipBytes(new TextEncoder().encode(JSON.stringify(sampleSnapshot('x', { pad: 'y'.repeat(4000) }))))
     const cases: [string, Uint8Array][] = [
       ['garbage', new Uint8Array([0xff, 0xfe, 0x00, 0x13, 0x37, 0x80, 0x81])],
@@ -673,10 +710,9 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
       equal(err.key, historyKey(store.prefix, location, id))
       await rejects(
         () =>
-          store.saveSnapshot({
+          store.commitSnapshot({
             location,
             snapshotId: newSnapshotId(),
-            isLatest: true,
             snapshot: sampleSnapshot('big', { s: 'z'.repeat(2 << 20) }),
           }),
         'ERR_TOO_LARGE',
@@ -692,7 +728,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     for (const id of GOOD_IDS) {
       const location = { sessionId: `${sessionId}${id}`.slice(0, 128), scope: id, scopeId: id }
       const snapshotId = newSnapshotId()
-      await store.saveSnapshot({ location, snapshotId, isLatest: true, snapshot: sampleSnapshot(id) })
+      await store.commitSnapshot({ location, snapshotId, snapshot: sampleSnapshot(id) })
       equal((await store.loadSnapshot({ location }))?.appData.tag, id, `id ${id}`)
       equal(await store.listSnapshotIds({ location }), [snapshotId])
       await store.deleteSession({ sessionId: location.sessionId })
@@ -701,7 +737,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
 
   t(`${HOSTILE_IDS.length} hostile ids are ERR_VALIDATION before any I/O`, async ({ store, backend }) => {
     const location = uniqueLocation()
-    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('victim') })
+    await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('victim') })
     const before = await backend.list(`${store.prefix ? `${store.prefix}/` : ''}${location.sessionId}/`, { limit: 1000 })
     const spy = spyOn(store.backend)
     try {
@@ -710,7 +746,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
           const l = { ...location, [field]: id } as SnapshotLocation
           const what = `${field}=${JSON.stringify(id)}`
           const e = await rejects(
-            () => store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('evil') }),
+            () => store.commitSnapshot({ location: l, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('evil') }),
             'ERR_VALIDATION',
             what,
           )
@@ -743,10 +779,17 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
         7,
       ]) {
         await rejects(
-          () => store.saveSnapshot({ location, snapshotId: snapshotId as string, isLatest: true, snapshot: sampleSnapshot('e') }),
+          () => store.saveSnapshot({ location, snapshotId: snapshotId as string, isLatest: false, snapshot: sampleSnapshot('e') }),
           'ERR_VALIDATION',
           `snapshotId ${String(snapshotId)}`,
         )
+        if (snapshotId !== undefined) {
+          await rejects(
+            () => store.commitSnapshot({ location, snapshotId: snapshotId as string, snapshot: sampleSnapshot('e') }),
+            'ERR_VALIDATION',
+            `commitSnapshot snapshotId ${String(snapshotId)}`,
+          )
+        }
         if (snapshotId !== undefined)
           await rejects(() => store.loadSnapshot({ location, snapshotId: snapshotId as string }), 'ERR_VALIDATION')
         await rejects(() => store.deleteSnapshot({ location, snapshotId: snapshotId as string }), 'ERR_VALIDATION')
@@ -761,7 +804,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
         ['BigInt', { ...sampleSnapshot('b'), n: BigInt(1) }],
       ] as const) {
         await rejects(
-          () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: snapshot as never }),
+          () => store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: snapshot as never }),
           'ERR_VALIDATION',
           `snapshot ${what}`,
         )

@@ -216,7 +216,7 @@ export function registerIndexedDBCases(env: string): void {
     it('close() then any call reopens lazily; data survives', async () => {
       const store = track(new IndexedDBStorage({ dbName: uniqueDbName() }))
       const l = location()
-      await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('before') })
+      await store.commitSnapshot({ location: l, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('before') })
       store.close()
       expect((await store.loadSnapshot({ location: l }))?.appData.tag).toBe('before')
       store.close()
@@ -229,7 +229,7 @@ export function registerIndexedDBCases(env: string): void {
       const dbName = uniqueDbName()
       const store = track(new IndexedDBStorage({ dbName }))
       const l = location()
-      await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('gone') })
+      await store.commitSnapshot({ location: l, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('gone') })
       let blocked = false
       await deleteDB(dbName, {
         blocked: () => {
@@ -238,7 +238,7 @@ export function registerIndexedDBCases(env: string): void {
       })
       expect(blocked).toBe(false)
       expect(await store.loadSnapshot({ location: l })).toBeNull()
-      await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('again') })
+      await store.commitSnapshot({ location: l, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('again') })
       expect((await store.loadSnapshot({ location: l }))?.appData.tag).toBe('again')
     })
 
@@ -246,7 +246,7 @@ export function registerIndexedDBCases(env: string): void {
       const dbName = uniqueDbName()
       const store = track(new IndexedDBStorage({ dbName }))
       const l = location()
-      await store.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('v1') })
+      await store.commitSnapshot({ location: l, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('v1') })
       let blocked = false
       const newer = await openDB(dbName, INDEXEDDB_SCHEMA_VERSION + 1, {
         blocked: () => {
@@ -322,7 +322,7 @@ export function registerIndexedDBCases(env: string): void {
       const a = track(new IndexedDBStorage({ dbName }))
       const b = track(new IndexedDBStorage({ dbName }))
       const l = location()
-      await a.saveSnapshot({ location: l, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('w0') })
+      await a.commitSnapshot({ location: l, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('w0') })
       const inA: string[] = []
       const inB: string[] = []
       const stopA = a.watchLatest({ location: l, onChange: (s) => inA.push(String(s.appData.tag)) })

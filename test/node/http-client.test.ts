@@ -32,7 +32,7 @@ async function race(ours: HttpStorage, location: { sessionId: string; scope: str
 describe('HttpStorage conditional writes with lost answers (server keeps no write tokens)', () => {
   it("never counts a rival's identical bytes (same base, same mutation) as its own write", async () => {
     const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
-    await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
+    await client().commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('n', { n: 1 }) })
     let dropped = false
     // Our first PUT never reaches the server; meanwhile a rival applies the same increment.
     const flaky: Send = async (input, init) => {
@@ -53,7 +53,7 @@ describe('HttpStorage conditional writes with lost answers (server keeps no writ
 
   it('never applies mutate twice when its first attempt landed and a rival moved on before the retry', async () => {
     const location = { sessionId: `s-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
-    await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
+    await client().commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('n', { n: 1 }) })
     let dropped = false
     // Our first PUT lands but its answer is lost; a rival increments before we retry.
     const flaky: Send = async (input, init) => {
@@ -87,7 +87,7 @@ describe('HttpStorage conditional writes with lost answers (server keeps no writ
       return new Response(res.body, { status: res.status, headers })
     }
     const store = client(spy)
-    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 1 }) })
+    await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('n', { n: 1 }) })
     await store.updateLatest({ location, mutate: increment })
     // History create (conditional), latest (unconditional), then the compare-and-swap.
     expect(sent).toHaveLength(3)

@@ -205,10 +205,9 @@ describe('createSnapshotHandler upload integrity', () => {
     }
     const client = new HttpStorage({ baseUrl: 'https://h.test', fetch: lossy, retries: 0 })
     const location = { sessionId: 'alice', scope: 'agent', scopeId: 'main' }
-    await client.saveSnapshot({
+    await client.commitSnapshot({
       location,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot('first', { pad: 'p'.repeat(5000) }),
     })
     cut = true

@@ -33,7 +33,7 @@ async function failures(store: HttpStorage): Promise<unknown[]> {
   const calls = [
     () => store.loadSnapshot({ location }),
     () => store.hasSnapshot({ location }),
-    () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot }),
+    () => store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot }),
     () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot }),
     () => store.updateLatest({ location, mutate: (s) => s ?? snapshot }),
     () => store.listSnapshots({ location }),

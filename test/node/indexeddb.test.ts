@@ -23,7 +23,7 @@ describe('IndexedDB quota (happy-dom + fake-indexeddb, forced)', () => {
     const store = new IndexedDBStorage({ dbName })
     const l = location()
     const firstId = newSnapshotId()
-    await store.saveSnapshot({ location: l, snapshotId: firstId, isLatest: true, snapshot: sampleSnapshot('first') })
+    await store.commitSnapshot({ location: l, snapshotId: firstId, snapshot: sampleSnapshot('first') })
     const proto = IDBObjectStore.prototype as unknown as { put: (...a: unknown[]) => IDBRequest }
     const put = proto.put
     proto.put = function (this: IDBObjectStore & { transaction: { _execRequestAsync(o: object): IDBRequest } }, ...args: unknown[]) {
@@ -38,9 +38,7 @@ describe('IndexedDB quota (happy-dom + fake-indexeddb, forced)', () => {
     let err: SnapshelfError
     const secondId = newSnapshotId()
     try {
-      err = await caught(() =>
-        store.saveSnapshot({ location: l, snapshotId: secondId, isLatest: true, snapshot: sampleSnapshot('second') }),
-      )
+      err = await caught(() => store.commitSnapshot({ location: l, snapshotId: secondId, snapshot: sampleSnapshot('second') }))
     } finally {
       proto.put = put
     }

@@ -7,7 +7,7 @@ runContractSuite(it, { name: 'MemoryStorage (node)', create: async (options) => 
 it('watchLatest: an unsubscribe while a change is being decoded silences that change', async () => {
   const store = new MemoryStorage()
   const location = { sessionId: 'watch-stop', scope: 'agent', scopeId: 'main' }
-  await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(0) })
+  await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(0) })
   const heard: unknown[] = []
   let baseline!: () => void
   const ready = new Promise<void>((resolve) => (baseline = resolve))
@@ -35,7 +35,7 @@ it('watchLatest: an unsubscribe while a change is being decoded silences that ch
     }
   } as typeof DecompressionStream
   try {
-    await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(1) })
+    await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(1) })
     await done
   } finally {
     globalThis.DecompressionStream = Real

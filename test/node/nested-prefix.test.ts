@@ -20,15 +20,14 @@ async function nestedPair(backend: Backend, root: string) {
   const inner = new BackendSnapshotStore({ backend, prefix: `${root}/tenantB` })
   // Inner sessions named like outer layout folders, to tempt a parser: `scopes`, and a plain one.
   for (const sessionId of ['a', 'scopes']) {
-    await inner.saveSnapshot({
+    await inner.commitSnapshot({
       location: at(sessionId),
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot(`inner-${sessionId}`),
     })
     await inner.saveManifest({ location: at(sessionId), manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
   }
-  await outer.saveSnapshot({ location: at('tenantB'), snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('outer') })
+  await outer.commitSnapshot({ location: at('tenantB'), snapshotId: newSnapshotId(), snapshot: sampleSnapshot('outer') })
   await outer.saveSnapshot({
     location: at('tenantB', 'other'),
     snapshotId: newSnapshotId(),

@@ -123,7 +123,7 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
     const errors: unknown[] = []
     for (const op of [
       () => store.loadSnapshot({ location }),
-      () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') }),
+      () => store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('x') }),
       () => store.listSnapshotIds({ location }),
       () => store.deleteSession({ sessionId: 's1' }),
       () => store.backend.delete([`${prefix}/s1/x`]),
@@ -161,7 +161,7 @@ describeS3('S3 failures are typed, bounded and leak no secret (real S3)', () => 
     const store = new S3Storage(s3Options({ prefix, bucket }))
     for (const op of [
       () => store.loadSnapshot({ location }),
-      () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') }),
+      () => store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('x') }),
       () => store.listSnapshotIds({ location }),
       () => store.updateLatest({ location, mutate: () => sampleSnapshot('y') }),
       () => store.deleteSession({ sessionId: 's1' }),

@@ -59,10 +59,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('32 concurrent updateLatest at a 10% fault rate: each writer applied exactly once', async () => {
     const store = viaProxy()
     const loc = location(`cas-${Date.now().toString(36)}`)
-    await direct().saveSnapshot({
+    await direct().commitSnapshot({
       location: loc,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
     proxy.rate = 0.1
@@ -93,10 +92,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('a conditional PUT whose response was lost is recognised as our own write, not a lost race', async () => {
     const store = viaProxy()
     const loc = location(`lost-${Date.now().toString(36)}`)
-    await direct().saveSnapshot({
+    await direct().commitSnapshot({
       location: loc,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
     proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
@@ -118,10 +116,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('…even when another writer replaced our landed write before the retry', async () => {
     const loc = location(`chain-${Date.now().toString(36)}`)
     const rival = direct()
-    await rival.saveSnapshot({
+    await rival.commitSnapshot({
       location: loc,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
     const bump = (who: number) => (cur: Snapshot | null) => {
@@ -156,10 +153,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('…and when a writer without tokens replaced it, the outcome is reported unknown, never applied twice', async () => {
     const loc = location(`foreign-${Date.now().toString(36)}`)
     const rival = direct()
-    await rival.saveSnapshot({
+    await rival.commitSnapshot({
       location: loc,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
     // Writer 1's first conditional PUT lands but its answer is lost; before its retry goes out, a
@@ -207,7 +203,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const loc = location(`one-${fault}-${Date.now().toString(36)}`)
     const id = newSnapshotId()
     proxy.force(fault, 1, (req) => req.method === 'PUT')
-    await store.saveSnapshot({ location: loc, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(fault) })
+    await store.commitSnapshot({ location: loc, snapshotId: id, snapshot: sampleSnapshot(fault) })
     proxy.force(fault, 1, (req) => req.method === 'GET')
     expect((await store.loadSnapshot({ location: loc, snapshotId: id }))?.appData.tag).toBe(fault)
     proxy.force(fault, 1, (req) => req.method === 'GET')
@@ -238,9 +234,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const loc = location(`tamper-${Date.now().toString(36)}`)
     const id = newSnapshotId()
     proxy.force('tamper', 1, (req) => req.method === 'PUT')
-    const err = await store
-      .saveSnapshot({ location: loc, snapshotId: id, isLatest: true, snapshot: sampleSnapshot('t') })
-      .catch((e: unknown) => e)
+    const err = await store.commitSnapshot({ location: loc, snapshotId: id, snapshot: sampleSnapshot('t') }).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'ERR_REMOTE', status: 400, serverCode: 'XAmzContentSHA256Mismatch' })
     expect(await direct().hasSnapshot({ location: loc, snapshotId: id })).toBe(false)
     expect(await direct().hasSnapshot({ location: loc })).toBe(false)

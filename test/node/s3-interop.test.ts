@@ -72,7 +72,7 @@ describeS3('Strands Agents S3Storage interop (real S3, AWS SDK writing as Strand
     const store = new S3Storage(s3Options({ prefix, compression: 'none' }))
     const id = newSnapshotId()
     const snapshot: Snapshot = sampleSnapshot('ours', { text: 'x'.repeat(10_000) })
-    await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot })
+    await store.commitSnapshot({ location, snapshotId: id, snapshot })
     const manifest = { schemaVersion: '1.0', updatedAt: new Date().toISOString() }
     await store.saveManifest({ location, manifest })
     for (const key of [strandsKey(sessionId, 'snapshot_latest.json'), strandsKey(sessionId, `immutable_history/snapshot_${id}.json`)]) {

@@ -64,9 +64,7 @@ describeS3('S3 never follows a redirect (real S3 behind a proxy that redirects)'
       const store = new S3Storage(s3Options({ prefix, endpoint: proxy.url, sessionToken: SESSION_TOKEN }))
       await expect(store.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 307 })
       await expect(store.hasSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
-      await expect(
-        store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('r') }),
-      ).rejects.toMatchObject({
+      await expect(store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('r') })).rejects.toMatchObject({
         code: 'ERR_REMOTE',
       })
       expect(elsewhere.requests).toEqual([])

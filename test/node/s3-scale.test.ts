@@ -63,7 +63,7 @@ describeS3('S3Storage at scale (real S3)', () => {
     const store = new S3Storage(s3Options({ prefix, fetch: spy.fetch }))
     await plant(new S3Storage(s3Options({ prefix })), sessionId, ids)
     const neighbour = { sessionId: `${sessionId}-x`, scope: 'agent', scopeId: 'main' }
-    await store.saveSnapshot({ location: neighbour, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('keep') })
+    await store.commitSnapshot({ location: neighbour, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('keep') })
     spy.seen.length = 0
 
     await store.deleteSession({ sessionId })
@@ -87,7 +87,7 @@ describeS3('S3Storage at scale (real S3)', () => {
     ]
     for (const location of locations) {
       const id = newSnapshotId()
-      await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(location.scopeId) })
+      await store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(location.scopeId) })
       await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: 'now' } })
       expect((await store.loadSnapshot({ location }))?.appData.tag).toBe(location.scopeId)
       expect((await store.loadSnapshot({ location, snapshotId: id }))?.appData.tag).toBe(location.scopeId)

@@ -61,7 +61,7 @@ describeS3('no S3 error, in any form, holds a secret, a token or a signature (re
     const ops: [string, () => Promise<unknown>][] = [
       ['loadSnapshot', () => s.loadSnapshot({ location })],
       ['hasSnapshot', () => s.hasSnapshot({ location })],
-      ['saveSnapshot', () => s.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') })],
+      ['saveSnapshot', () => s.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('x') })],
       ['updateLatest', () => s.updateLatest({ location, maxAttempts: 2, mutate: () => sampleSnapshot('y') })],
       ['listSnapshots', () => s.listSnapshots({ location })],
       ['deleteSession', () => s.deleteSession({ sessionId: 's1' })],

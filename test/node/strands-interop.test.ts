@@ -122,7 +122,10 @@ describeS3("Strands' own S3Storage and ours share a bucket (real S3)", () => {
     const ours = new S3Storage(s3Options({ prefix, compression: 'none' }))
     const location = { sessionId: `o-${Date.now().toString(36)}`, scope: 'agent' as const, scopeId: 'main' }
     const ids = [newSnapshotId(), newSnapshotId()]
-    for (const id of ids) await ours.saveSnapshot({ location, snapshotId: id, isLatest: id === ids[1], snapshot: snapshot(id) })
+    for (const id of ids) {
+      if (id === ids[1]) await ours.commitSnapshot({ location, snapshotId: id, snapshot: snapshot(id) })
+      else await ours.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: snapshot(id) })
+    }
     await ours.updateLatest({ location, mutate: (cur) => ({ ...cur!, appData: { tag: 'updated' } }) })
 
     expect(await theirs.listSnapshotIds({ location })).toEqual(ids)

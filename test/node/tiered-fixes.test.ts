@@ -35,7 +35,7 @@ describe('item 1: updateLatest on a latest that came by read-through', () => {
     // the time if the device did not know it started from that copy (the hash tie-break).
     const locations = Array.from({ length: 16 }, where)
     for (const location of locations) {
-      await remote.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('server') })
+      await remote.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('server') })
     }
     for (const [i, location] of locations.entries()) {
       const result = await store.updateLatest({ location, mutate: (current) => ({ ...current!, appData: { tag: `edit ${i}` } }) })
@@ -57,7 +57,7 @@ describe('item 2: a delete issued while a sync is running', () => {
     const store = new TieredStorage({ local, remote, retries: 0 })
     const location = where()
     const ids = Array.from({ length: count }, () => newSnapshotId())
-    for (const id of ids) await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(id) })
+    for (const id of ids) await store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(id) })
     await store.sync()
     const server = new MemoryStorage()
     Object.defineProperty(server, 'backend', { value: remote.inner })
@@ -153,7 +153,7 @@ describe('item 16: TieredStorage({ prefix }) over an HttpStorage remote', () => 
     const store = new TieredStorage({ local, remote: s.remote, prefix: 'app', retries: 0 })
     const location = where()
     const snapshotId = newSnapshotId()
-    await store.saveSnapshot({ location, snapshotId, isLatest: true, snapshot: sampleSnapshot('prefixed') })
+    await store.commitSnapshot({ location, snapshotId, snapshot: sampleSnapshot('prefixed') })
     expect(await store.sync()).toMatchObject({ pushed: 2, conflicts: [] })
     expect(store.status).toMatchObject({ online: true, lastError: null })
     expect((await s.storage.loadSnapshot({ location }))?.appData.tag).toBe('prefixed')
@@ -257,7 +257,7 @@ describe('item 18: status.pending', () => {
       if (listening) store.onStatus((s: TieredStatus) => heard.push(s.pending))
       await new Promise((r) => setTimeout(r, 10)) // the starting count
       const location = where()
-      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('a') })
+      await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('a') })
       expect(store.status.pending).toBe(2) // the history key and latest
       await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
       expect(store.status.pending).toBe(3)
@@ -301,7 +301,7 @@ describe('item 18: status.pending', () => {
         throw new Error('listener bug')
       })
       const location = where()
-      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') })
+      await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('x') })
       await expect(store.sync()).resolves.toMatchObject({ pushed: 2 })
       expect(errors.length).toBeGreaterThan(0)
       expect(errors[0]).toMatchObject({ message: 'listener bug' })
@@ -319,12 +319,12 @@ describe('found by the model-based test: a session deletion pushed late', () => 
     const B = new TieredStorage({ local: new MemoryStorage(), remote, retries: 0, name: 'b' })
     const location = where()
     const old = newSnapshotId()
-    await A.saveSnapshot({ location, snapshotId: old, isLatest: true, snapshot: sampleSnapshot('old') })
+    await A.commitSnapshot({ location, snapshotId: old, snapshot: sampleSnapshot('old') })
     await A.sync()
     await B.hydrate({ location })
     await B.deleteSession({ sessionId: location.sessionId }) // offline: pushed later
     const newer = newSnapshotId()
-    await A.saveSnapshot({ location, snapshotId: newer, isLatest: true, snapshot: sampleSnapshot('newer') })
+    await A.commitSnapshot({ location, snapshotId: newer, snapshot: sampleSnapshot('newer') })
     await A.sync()
     await B.sync()
     // The snapshot written before the deletion is gone; the one written after it, and the latest
@@ -344,7 +344,7 @@ describe('found by the model-based test: a session deletion pushed late', () => 
     const remote = new MemoryStorage()
     const A = new TieredStorage({ local: new MemoryStorage(), remote, retries: 0 })
     const location = where()
-    await A.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('x') })
+    await A.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('x') })
     await A.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: '2020-01-01T00:00:00.000Z' } })
     await A.sync()
     // A key this device never agreed on, dated before the deletion: erased too.

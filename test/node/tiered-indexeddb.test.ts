@@ -68,8 +68,7 @@ describe('TieredStorage(IndexedDB → Http) sync', () => {
     const first = device(s)
     const location = where()
     const ids = Array.from({ length: 12 }, () => newSnapshotId())
-    for (const [i, id] of ids.entries())
-      await first.store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(i) })
+    for (const [i, id] of ids.entries()) await first.store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(i) })
     await expect(first.store.sync()).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     expect(first.store.status.online).toBe(false)
     first.close()
@@ -106,7 +105,7 @@ describe('TieredStorage(IndexedDB → Http) sync', () => {
       for (const d of [A, B]) {
         const id = newSnapshotId()
         ids.push(id)
-        await d.store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(`${d === A ? 'a' : 'b'}${i}`) })
+        await d.store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(`${d === A ? 'a' : 'b'}${i}`) })
       }
     }
     s.state.offline = false

@@ -153,7 +153,7 @@ describe('what the previous version stored keeps syncing', () => {
     const s = session()
     const location = { sessionId: s, scope: 'agent', scopeId: 'main' }
     const first = new TieredStorage({ local, remote, retries: 0 })
-    await first.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('one') })
+    await first.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('one') })
     await first.sync()
     first.close()
     const stateKey = `.snapshelf/sync/${s}/scopes/agent/main/snapshots`
@@ -163,7 +163,7 @@ describe('what the previous version stored keeps syncing', () => {
     expect(Object.keys(state.latest).sort()).toEqual(['base', 'etag'])
 
     // The remote moves on; the device, unchanged since the agreed state, pulls (never pushes).
-    await remote.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('two') })
+    await remote.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('two') })
     const second = new TieredStorage({ local, remote, retries: 0 })
     expect(await second.sync()).toMatchObject({ pushed: 0, pulled: 2 })
     expect((await second.loadSnapshot({ location }))?.appData.tag).toBe('two')

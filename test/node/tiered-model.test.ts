@@ -191,7 +191,10 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
     const location = locations[w.session]!
     if (w.kind === 'save') {
       const snapshotId = newSnapshotId()
-      await store.saveSnapshot({ location, snapshotId, isLatest: w.latest, snapshot: snapshot(device, `save ${time}`) })
+      // A save to history, and to latest as well when the program says so (what an agent does per turn).
+      const saving = { location, snapshotId, snapshot: snapshot(device, `save ${time}`) }
+      if (w.latest) await store.commitSnapshot(saving)
+      else await store.saveSnapshot({ ...saving, isLatest: false })
       saved.set(snapshotId, { time, session: w.session })
       creator.set(snapshotId, device)
     } else if (w.kind === 'update') {

@@ -131,7 +131,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     for (let i = 0; i < 30; i++) {
       ids.push(newSnapshotId())
       last = sampleSnapshot(i)
-      await store.saveSnapshot({ location, snapshotId: ids[i]!, isLatest: true, snapshot: last })
+      await store.commitSnapshot({ location, snapshotId: ids[i]!, snapshot: last })
     }
     const manifest = { schemaVersion: '1.0', updatedAt: new Date().toISOString(), turns: 30 }
     await store.saveManifest({ location, manifest })
@@ -165,7 +165,8 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const location = uniqueLocation()
     const ids = Array.from({ length: 5 }, () => newSnapshotId())
     for (const [i, id] of ids.entries())
-      await w.server.saveSnapshot({ location, snapshotId: id, isLatest: i === 4, snapshot: sampleSnapshot(`r${i}`) })
+      if (i === 4) await w.server.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(`r${i}`) })
+      else await w.server.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot(`r${i}`) })
     await w.server.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: '2026-01-01T00:00:00.000Z' } })
     const { store, local } = w.device()
     expect((await store.loadSnapshot({ location, snapshotId: ids[2]! }))?.appData.tag).toBe('r2')
@@ -182,8 +183,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     expect(local.writes()).toBe(0) // a no-op when local is current
 
     const more = Array.from({ length: 3 }, () => newSnapshotId())
-    for (const [i, id] of more.entries())
-      await w.server.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(`m${i}`) })
+    for (const [i, id] of more.entries()) await w.server.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(`m${i}`) })
     w.remote.resetCounts()
     expect(await store.sync()).toEqual({ pushed: 0, pulled: 4, conflicts: [] })
     expect(await store.listSnapshotIds({ location })).toEqual([...ids, ...more])
@@ -206,7 +206,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
       ] as const) {
         const id = newSnapshotId()
         ids.push(id)
-        await d.store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(`${name}${i}`) })
+        await d.store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(`${name}${i}`) })
       }
     }
     w.remote.offline = false
@@ -250,7 +250,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const location = uniqueLocation()
     w.remote.offline = true
     const ids = Array.from({ length: 10 }, () => newSnapshotId())
-    for (const [i, id] of ids.entries()) await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(i) })
+    for (const [i, id] of ids.entries()) await store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(i) })
     w.remote.offline = false
 
     let puts = 0
@@ -279,8 +279,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const w = world()
     const { store, local } = w.device()
     const location = uniqueLocation()
-    for (let i = 0; i < 5; i++)
-      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(i) })
+    for (let i = 0; i < 5; i++) await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(i) })
     await store.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: new Date().toISOString() } })
     expect((await store.sync()).pushed).toBe(7)
     w.remote.resetCounts()
@@ -299,7 +298,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const l2 = { ...l1, scopeId: 'two' }
     const ids = Array.from({ length: 3 }, () => newSnapshotId())
     for (const id of ids)
-      for (const location of [l1, l2]) await store.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: sampleSnapshot(id) })
+      for (const location of [l1, l2]) await store.commitSnapshot({ location, snapshotId: id, snapshot: sampleSnapshot(id) })
     await store.sync()
     w.remote.offline = true
     await store.deleteSnapshot({ location: l1, snapshotId: ids[0]! })
@@ -313,7 +312,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     expect(await store.loadSnapshot({ location: l2 })).toBeNull()
     expect(await store.pendingCount()).toBe(1)
     const fresh = newSnapshotId() // written after the deletion: must survive it
-    await store.saveSnapshot({ location: l2, snapshotId: fresh, isLatest: true, snapshot: sampleSnapshot('after') })
+    await store.commitSnapshot({ location: l2, snapshotId: fresh, snapshot: sampleSnapshot('after') })
     await store.sync()
     expect(await keysUnder(w.remoteBackend, `${l1.sessionId}/`)).toEqual([
       `${l1.sessionId}/scopes/agent/two/snapshots/immutable_history/snapshot_${fresh}.json`,
@@ -333,7 +332,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const l1 = uniqueLocation('one')
     const l2 = { ...l1, scopeId: 'two' }
     for (const location of [l1, l2])
-      await store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot(location.scopeId) })
+      await store.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot(location.scopeId) })
     w.remote.failNext = 3
     expect(await store.flush({ location: l1 })).toMatchObject({ pushed: 2 })
     expect(w.remote.failNext).toBe(0)
@@ -350,7 +349,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
   it('a read-through while offline answers from the local view and reports offline', async () => {
     const w = world()
     const location = uniqueLocation()
-    await w.server.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('remote') })
+    await w.server.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('remote') })
     const { store } = w.device()
     w.remote.offline = true
     expect(await store.loadSnapshot({ location })).toBeNull()
@@ -365,7 +364,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     const location = uniqueLocation()
     const { store } = w.device()
     const early = snapshotIdAt(Date.now() - 3_600_000)
-    await w.server.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('now') })
+    await w.server.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('now') })
     await store.hydrate({ location })
     await w.server.saveSnapshot({ location, snapshotId: early, isLatest: false, snapshot: sampleSnapshot('late') })
     expect((await store.sync()).pulled).toBe(1)

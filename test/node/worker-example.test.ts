@@ -87,7 +87,7 @@ it('npm start serves the snapshot API: save, load, list, updateLatest over real 
   const first = newSnapshotId()
   const second = newSnapshotId()
   await alice.saveSnapshot({ location, snapshotId: first, isLatest: false, snapshot: sampleSnapshot('one') })
-  await alice.saveSnapshot({ location, snapshotId: second, isLatest: true, snapshot: sampleSnapshot('two', { turns: 0 }) })
+  await alice.commitSnapshot({ location, snapshotId: second, snapshot: sampleSnapshot('two', { turns: 0 }) })
   expect((await alice.loadSnapshot({ location }))?.appData.tag).toBe('two')
   expect((await alice.loadSnapshot({ location, snapshotId: first }))?.appData.tag).toBe('one')
   expect(await alice.listSnapshotIds({ location })).toEqual([first, second])
@@ -108,10 +108,9 @@ it('npm start serves the snapshot API: save, load, list, updateLatest over real 
 
 it('refuses a wrong token, a missing token and another user’s session with 403 (AuthError)', async () => {
   const location = { sessionId: `alice-${newSnapshotId()}`, scope: 'agent', scopeId: 'main' }
-  await storageFor('alice-dev-token').saveSnapshot({
+  await storageFor('alice-dev-token').commitSnapshot({
     location,
     snapshotId: newSnapshotId(),
-    isLatest: true,
     snapshot: sampleSnapshot('mine'),
   })
   for (const storage of [
@@ -123,7 +122,7 @@ it('refuses a wrong token, a missing token and another user’s session with 403
     expect(error).toBeInstanceOf(AuthError)
     expect((error as AuthError).status).toBe(403)
     await expect(
-      storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('theirs') }),
+      storage.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('theirs') }),
     ).rejects.toBeInstanceOf(AuthError)
   }
   expect((await storageFor('alice-dev-token').loadSnapshot({ location }))?.appData.tag).toBe('mine')

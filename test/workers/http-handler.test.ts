@@ -247,7 +247,7 @@ describe('createSnapshotHandler', () => {
         fetch: (input, init) => handle(new Request(input, init)),
         headers: { authorization: ALICE },
       })
-    await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('n', { n: 0 }) })
+    await client().commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('n', { n: 0 }) })
     await Promise.all(
       Array.from({ length: 16 }, () =>
         client().updateLatest({
@@ -317,11 +317,7 @@ describe('createSnapshotHandler', () => {
     await rejects(() => over(handle).loadSnapshot({ location }), 'ERR_AUTH', '403')
     await rejects(() => over(handle, 'Bearer throws').loadSnapshot({ location }), 'ERR_AUTH', '401')
     const big = sampleSnapshot('big', { noise: Array.from({ length: 40_000 }, () => Math.random().toString(36)).join('') })
-    await rejects(
-      () => over(handle, BOB).saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: big }),
-      'ERR_TOO_LARGE',
-      '413',
-    )
+    await rejects(() => over(handle, BOB).commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: big }), 'ERR_TOO_LARGE', '413')
     const failing = (error: Error): Backend =>
       Object.assign(new MemoryBackend(), { get: () => Promise.reject(error), put: () => Promise.reject(error) })
     const logged: unknown[] = []
@@ -341,11 +337,7 @@ describe('createSnapshotHandler', () => {
       authorize: () => true,
       basePath: '/api',
     })
-    const e507 = await rejects(
-      () => over(full).saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot }),
-      'ERR_QUOTA',
-      '507',
-    )
+    const e507 = await rejects(() => over(full).commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot }), 'ERR_QUOTA', '507')
     expect(e507).toBeInstanceOf(QuotaError)
     const e503 = await rejects(
       () => over(async () => new Response('busy', { status: 503 })).loadSnapshot({ location }),

@@ -35,10 +35,9 @@ describe('HttpStorage write tokens are tied to the key', () => {
   it('a rival that stored our landed bytes under another key still chains our token: mutate runs once', async () => {
     const location = { sessionId: `keyed-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
     const rival = client()
-    await rival.saveSnapshot({
+    await rival.commitSnapshot({
       location,
       snapshotId: newSnapshotId(),
-      isLatest: true,
       snapshot: { ...sampleSnapshot('n'), data: { n: 1, by: [] } },
     })
     const copy = { ...location, scopeId: 'copy' }

@@ -57,7 +57,7 @@ function losingFirstPutAnswer(meanwhile: () => Promise<unknown> = async () => {}
 async function seeded() {
   const location = { sessionId: `tok-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
   // An unconditional save: the object starts without write tokens.
-  await client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: counter(1, []) })
+  await client().commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: counter(1, []) })
   const stored = () => client().loadSnapshot({ location })
   const latestKey = `${PREFIX}/${location.sessionId}/scopes/agent/main/snapshots/snapshot_latest.json`
   return { location, stored, latestKey }
@@ -97,7 +97,7 @@ describe('HttpStorage write tokens over the handler and R2', () => {
   it('a rival writing without tokens makes the retried outcome unknown (RemoteError 412), never a second mutate', async () => {
     const { location, stored } = await seeded()
     const { send, state } = losingFirstPutAnswer(() =>
-      client().saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: counter(10, ['rival']) }),
+      client().commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: counter(10, ['rival']) }),
     )
     const ours = writer('ours')
     const error = await client(send)

@@ -81,7 +81,7 @@ const tab = {
       const id = newSnapshotId()
       failedId = id
       try {
-        await storage.saveSnapshot({ location, snapshotId: id, isLatest: true, snapshot: big(i) })
+        await storage.commitSnapshot({ location, snapshotId: id, snapshot: big(i) })
         saved.push(id)
       } catch (e) {
         error = e as typeof error
@@ -93,7 +93,7 @@ const tab = {
     const latestTag = (await storage.loadSnapshot({ location }))?.appData.tag
     // Space freed, writing works again.
     const pruned = await storage.prune({ location, keepLast: 1 })
-    await storage.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: true, snapshot: sampleSnapshot('after') })
+    await storage.commitSnapshot({ location, snapshotId: newSnapshotId(), snapshot: sampleSnapshot('after') })
     const afterTag = (await storage.loadSnapshot({ location }))?.appData.tag
     return {
       saved,
