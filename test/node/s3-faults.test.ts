@@ -3,12 +3,12 @@ import { newSnapshotId, type SnapshelfError, type Snapshot } from 'snapshelf'
 import { S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { startFaultProxy, type Fault, type FaultProxy } from '../helpers/fault-proxy.js'
+import { bump, type Counter } from '../helpers/counter.js'
 import { countingFetch, describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
 // Faults a real server will not produce on demand, injected by a proxy in front of real Ceph.
 const prefix = uniquePrefix('faults')
 const location = (sessionId: string) => ({ sessionId, scope: 'agent', scopeId: 'main' })
-type Counter = { count: number; writers: number[] }
 
 describeS3('S3Storage under injected faults (proxy in front of real S3)', () => {
   let proxy: FaultProxy
@@ -121,10 +121,6 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
       snapshotId: newSnapshotId(),
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
-    const bump = (who: number) => (cur: Snapshot | null) => {
-      const d = cur!.data as Counter
-      return { ...cur!, data: { count: d.count + 1, writers: [...d.writers, who] } }
-    }
     // Writer 1's first conditional PUT lands but its answer is lost; before its retry goes out,
     // writer 2 reads writer 1's value and commits on top of it.
     const { fetch: spy } = countingFetch()

@@ -3,6 +3,8 @@ import type { SnapshelfError, Snapshot } from 'snapshelf'
 import { S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
+import { latestKey as keyOfLatest } from '../../src/core/keys.js'
+import { bump } from '../helpers/counter.js'
 import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
 // Write tokens against real Ceph: a conditional PUT whose answer is lost (the proxy forwards it,
@@ -11,18 +13,9 @@ import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../he
 // or none because it forgot them) must never make our landed write look like a lost race: that
 // would run `mutate` a second time.
 const prefix = uniquePrefix('tokens')
-type Counter = { count: number; writers: number[] }
 const location = (tag: string) => ({ sessionId: `${tag}-${Date.now().toString(36)}`, scope: 'agent', scopeId: 'main' })
-const latestKey = (l: { sessionId: string }) => `${prefix}/${l.sessionId}/scopes/agent/main/snapshots/snapshot_latest.json`
 const encode = (s: Snapshot) => new TextEncoder().encode(JSON.stringify(s))
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Snapshot
-/** Adds one to the counter and records who did. */
-const bump =
-  (who: number) =>
-  (cur: Snapshot | null): Snapshot => {
-    const d = cur!.data as Counter
-    return { ...cur!, data: { count: d.count + 1, writers: [...d.writers, who] } }
-  }
 
 describeS3('S3 write tokens are tied to the key they were read from (real S3 behind a fault proxy)', () => {
   let proxy: FaultProxy
@@ -80,7 +73,7 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
   it('a rival that also handled another key holding identical bytes still chains our token: mutate runs once', async () => {
     await seed('twin')
     const rival = direct().backend
-    const key = latestKey(loc)
+    const key = keyOfLatest(prefix, loc)
     const outcome = await lostAnswer(async () => {
       // The rival reads our landed write, stores the very same bytes under another key (same
       // content, so the same ETag, but other tokens), then updates latest on top of ours.
@@ -98,7 +91,7 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
   it('a rival that handled 300 other objects between its read and its write still chains our token', async () => {
     await seed('busy')
     const rival = direct().backend
-    const key = latestKey(loc)
+    const key = keyOfLatest(prefix, loc)
     const outcome = await lostAnswer(async () => {
       const ours = (await rival.get(key))!
       // Conditional creates: each one's tokens are remembered by the rival, as reads' are.
@@ -117,7 +110,7 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
     // (From a base written with tokens: from one without, this history cannot be told from a
     // plain lost race; see write-tokens.ts.)
     await seed('buried', 'tokens')
-    const key = latestKey(loc)
+    const key = keyOfLatest(prefix, loc)
     const outcome = await lostAnswer(async () => {
       // A token-less overwrite of our landed write (another S3 client), then a snapshelf writer
       // on top of that one: the chain now on the object starts at the token-less write.
