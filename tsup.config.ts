@@ -12,6 +12,7 @@ export default defineConfig({
     tiered: 'src/entries/tiered.ts',
     testing: 'src/entries/testing.ts',
     strands: 'src/entries/strands.ts',
+    genkit: 'src/entries/genkit.ts',
   },
   format: ['esm'],
   target: 'es2022',
@@ -21,5 +22,5 @@ export default defineConfig({
   treeshake: true,
   clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
-  external: ['aws4fetch'],
+  external: ['aws4fetch', 'genkit', /^genkit\//],
 })

@@ -18,7 +18,7 @@ export const testDist = process.env.SNAPSHELF_TEST_DIST === '1'
 
 const root = fileURLToPath(new URL('./', import.meta.url))
 const src = `${root}src/`
-const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands'] as const
+const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands', 'genkit'] as const
 
 function distAlias() {
   if (!existsSync(`${root}dist/index.js`))
@@ -35,7 +35,7 @@ export const packageAlias = testDist
   ? distAlias()
   : [
       { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
-      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands)$/, replacement: `${src}entries/$1.ts` },
+      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands|genkit)$/, replacement: `${src}entries/$1.ts` },
     ]
 
 /**

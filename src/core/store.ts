@@ -1,10 +1,12 @@
 import type { Backend } from './backend.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
+import { compareAndSwap } from './cas.js'
 import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
 import { deleteSessionKeys, nextCursor } from './listing.js'
-import { PAGE_SIZE, backoffMs, chunks, sameBytes, sleep } from './util.js'
+import { PAGE_SIZE, chunks, sameBytes } from './util.js'
+import { watchKey } from './watch.js'
 import type { CallOptions, Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
 
 /**
@@ -145,21 +147,16 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     } & CallOptions,
   ): Promise<{ committed: boolean; snapshot: T | null }> {
     const key = latestKey(this.prefix, checkLocation(p?.location))
-    const attempts = checkPositiveInt('maxAttempts', p.maxAttempts ?? DEFAULT_ATTEMPTS)
+    const maxAttempts = checkPositiveInt('maxAttempts', p.maxAttempts ?? DEFAULT_ATTEMPTS)
     if (typeof p.mutate !== 'function') throw new ValidationError('mutate', 'must be a function')
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      // Full-jitter backoff between compare-and-swap attempts: 2 ms base, 250 ms cap.
-      if (attempt) await sleep(backoffMs(attempt, 2, 250), p.signal)
-      const current = await this.backend.get(key, { signal: p.signal })
-      const before = current ? await decodeJSON<T>(current.body, key, this.maxDecodedBytes) : null
-      const next = await p.mutate(before)
-      if (next === null) return { committed: false, snapshot: before }
-      const bytes = await this.#encode('snapshot', next)
-      throwIfAborted(p.signal)
-      const cond = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }
-      if (await this.backend.put(key, bytes, { ...cond, signal: p.signal })) return { committed: true, snapshot: next }
-    }
-    throw new ConflictError(`${key}: lost the compare-and-swap ${attempts} times`, { key })
+    const { committed, value } = await compareAndSwap<T>(this.backend, key, {
+      decode: (bytes) => decodeJSON<T>(bytes, key, this.maxDecodedBytes),
+      encode: (next) => this.#encode('snapshot', next),
+      mutate: p.mutate,
+      maxAttempts,
+      signal: p.signal,
+    })
+    return { committed, snapshot: value }
   }
 
   watchLatest(p: {
@@ -171,64 +168,13 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     onError?: (error: unknown) => void
   }): () => void {
     const key = latestKey(this.prefix, checkLocation(p?.location))
-    if (typeof p.onChange !== 'function') throw new ValidationError('onChange', 'must be a function')
-    const push = this.backend.subscribe?.bind(this.backend)
-    const interval = p.intervalMs ?? (push ? 0 : 1000)
-    // 0 means "push only": without push notifications nothing would ever fire.
-    if (interval !== 0 || !push) checkPositiveInt('intervalMs', interval)
-    let seen: string | null | undefined // undefined until the baseline is read
-    let stopped = false
-    let running = false
-    let again = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    // Checks run one at a time; a notification during a check schedules exactly one more.
-    const check = async (): Promise<void> => {
-      if (running) {
-        again = true
-        return
-      }
-      running = true
-      try {
-        do {
-          again = false
-          // HEAD first: a poll that finds no change must not download the snapshot.
-          const etag = (await this.backend.head(key))?.etag ?? null
-          if (stopped || etag === seen) continue
-          // The first check only sets the baseline. The object may have changed again since the
-          // HEAD: remember the ETag of what was actually read.
-          const obj = seen !== undefined && etag !== null && (await this.backend.get(key))
-          seen = obj ? obj.etag : etag
-          const next = obj && (await decodeJSON<T>(obj.body, key, this.maxDecodedBytes))
-          // Unsubscribed while decoding: the caller must hear nothing more.
-          if (next && !stopped) p.onChange(next)
-        } while (again && !stopped)
-      } catch (error) {
-        p.onError?.(error)
-      } finally {
-        running = false
-      }
-    }
-    const tick = (): void => {
-      void check().finally(() => {
-        if (!stopped && interval) timer = setTimeout(tick, interval)
-      })
-    }
-    const unpush = push?.(key, () => {
-      void check()
+    return watchKey<T>(this.backend, key, {
+      decode: (bytes) => decodeJSON<T>(bytes, key, this.maxDecodedBytes),
+      onChange: p.onChange,
+      signal: p.signal,
+      intervalMs: p.intervalMs ?? (this.backend.subscribe ? 0 : 1000),
+      onError: p.onError,
     })
-    const stop = (): void => {
-      stopped = true
-      clearTimeout(timer)
-      unpush?.()
-      p.signal?.removeEventListener('abort', stop)
-    }
-    if (p.signal?.aborted) {
-      stop()
-      return stop
-    }
-    p.signal?.addEventListener('abort', stop)
-    tick()
-    return stop
   }
 
   async prune(p: { location: SnapshotLocation; keepLast?: number; olderThan?: Date } & CallOptions): Promise<number> {

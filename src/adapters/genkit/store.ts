@@ -1,0 +1,470 @@
+import type { SessionSnapshot, SessionSnapshotInput, SessionStore, SessionStoreOptions, SnapshotMutator } from 'genkit/beta'
+import type { Backend } from '../../core/backend.js'
+import { compareAndSwap } from '../../core/cas.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from '../../core/codec.js'
+import { ValidationError } from '../../core/errors.js'
+import { checkId, checkPrefix, newSnapshotId } from '../../core/ids.js'
+import { joinPrefix } from '../../core/keys.js'
+import { chunks } from '../../core/util.js'
+import { watchKey } from '../../core/watch.js'
+import { asGenkitError, genkitError } from './errors.js'
+import { DEFAULT_NAMESPACE, genkitSessionKey, genkitSnapshotKey } from './keys.js'
+
+/** Genkit's lookup options (`GetSnapshotOptions`, not exported by `genkit/beta`). */
+type GetSnapshotOptions = Parameters<SessionStore['getSnapshot']>[0]
+
+/**
+ * What `GenkitSessionStore` takes from a snapshelf storage: its byte backend, its prefix and its
+ * codec settings. Every storage class (`MemoryStorage`, `S3Storage`, `R2Storage`,
+ * `IndexedDBStorage`, `HttpStorage`, `TieredStorage`) is one.
+ *
+ * @example
+ * const target: GenkitStorageTarget = new MemoryStorage({ prefix: 'agents' })
+ */
+export interface GenkitStorageTarget {
+  readonly backend: Backend
+  readonly prefix: string
+  readonly compression?: 'gzip' | 'none'
+  readonly maxDecodedBytes?: number
+}
+
+/**
+ * Options of `GenkitSessionStore`.
+ *
+ * @example
+ * const options: GenkitSessionStoreOptions = { storage: new MemoryStorage(), rejectBranchingSessions: true }
+ */
+export interface GenkitSessionStoreOptions {
+  /** Any snapshelf storage; keys land under `<its prefix>/genkit/`, in its backend, with its compression. */
+  storage: GenkitStorageTarget
+  /**
+   * As Genkit's own stores: a `sessionId` lookup whose session has several leaves (a branched
+   * history) throws `FAILED_PRECONDITION` instead of returning the newest leaf. Default `false`.
+   */
+  rejectBranchingSessions?: boolean
+  /**
+   * The folder (an id: `^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`) a call's snapshots live in, from its
+   * `options.context` (e.g. the authenticated user): one tenant never sees another's snapshots,
+   * as with Genkit's file store's `snapshotPathPrefix`. Default: always `'global'`.
+   */
+  namespace?: (options?: SessionStoreOptions) => string
+  /**
+   * When set, a `pending` snapshot whose `heartbeatAt` is older than this many ms is reported as
+   * `expired` by `getSnapshot`, `listSessionSnapshots` and `onSnapshotStateChange` (Genkit's rule
+   * for a dead detached worker); never persisted, and mutators always see the stored status.
+   * Default: statuses are reported as stored, like Genkit's own stores (Genkit's agent applies its
+   * 60 s rule itself in `getSnapshotData`).
+   */
+  heartbeatTimeoutMs?: number
+  /** Polling interval of `onSnapshotStateChange` where the backend cannot push (S3, R2, HTTP). Default 2000, Genkit's file store's. */
+  watchIntervalMs?: number
+  /** Compare-and-swap attempts before a save fails with `ABORTED`. Default 50. */
+  maxAttempts?: number
+}
+
+/**
+ * One snapshot as listed by `listSessionSnapshots`: its lineage and status, no state.
+ *
+ * @example
+ * const info: GenkitSnapshotInfo = { snapshotId: 'b9c7…', parentId: 'a1f0…', createdAt: '2026-12-02T18:00:00.000Z', status: 'completed' }
+ */
+export interface GenkitSnapshotInfo {
+  snapshotId: string
+  parentId?: string
+  createdAt: string
+  updatedAt?: string
+  heartbeatAt?: string
+  status?: SessionSnapshot['status']
+}
+
+/**
+ * A stored snapshot: the snapshot exactly as saved, its revision (1 on creation, +1 per rewrite:
+ * what orders index updates racing each other) and when we wrote it (what Tiered sync's winner
+ * rule reads when two devices changed the same snapshot).
+ */
+interface Envelope {
+  updatedAt: string
+  rev: number
+  /** A UUIDv7 from the snapshot's first save, kept by every rewrite: first-saved order (see `selectLeaf`). */
+  born: string
+  snapshot: SessionSnapshot
+}
+
+/**
+ * One snapshot in a session index. `createdAt` absent: a placeholder, written before the
+ * snapshot's first write so a session never has a snapshot its index (and its erasure) misses;
+ * it is resolved by reading the snapshot.
+ */
+interface IndexEntry extends Partial<Omit<GenkitSnapshotInfo, 'snapshotId'>> {
+  id: string
+  rev: number
+  /** The envelope's `born` (absent on a placeholder). */
+  born?: string
+}
+
+/** An index entry whose snapshot has been written. */
+type ResolvedEntry = IndexEntry & { createdAt: string; born: string }
+
+/** A session's lineage index. */
+interface SessionIndex {
+  updatedAt: string
+  sessionId: string
+  entries: IndexEntry[]
+}
+
+/**
+ * Genkit's `SessionStore` (genkit 1.42: `getSnapshot`, `saveSnapshot`, `onSnapshotStateChange`)
+ * over any snapshelf storage, so a Genkit agent's sessions live in S3, R2, IndexedDB, memory, over
+ * HTTP or local-first, with Genkit's semantics exactly (those of its `InMemorySessionStore`):
+ *
+ * - `getSnapshot({ snapshotId })` or `getSnapshot({ sessionId })` (exactly one, else
+ *   `INVALID_ARGUMENT`); by session, the leaf of its lineage (the snapshot no other names as
+ *   `parentId`; several: the newest `createdAt`, or `FAILED_PRECONDITION` with
+ *   `rejectBranchingSessions`); `undefined` when absent. Two requests, whatever the session's length:
+ *   the session's index (kept by compare-and-swap) and the leaf.
+ * - `saveSnapshot(id | undefined, mutator)` is an atomic read → mutate → write on every tier
+ *   through the backend's compare-and-swap (no in-process lock: concurrent processes are safe
+ *   too). `null` writes nothing; a throw aborts and is rethrown as is.
+ * - `onSnapshotStateChange` is pushed where the backend pushes (memory, IndexedDB across tabs)
+ *   and polled by ETag otherwise; it reports the current state first, then every change.
+ *
+ * Ids (snapshot, session, namespace) must be core ids (`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`:
+ * Genkit's UUIDs are); anything else, and a snapshot that cannot be stored as JSON, is refused
+ * before any I/O. Every failure is a `GenkitError` with Genkit's status names.
+ *
+ * @example
+ * import { genkit } from 'genkit/beta'
+ * import { S3Storage } from 'snapshelf/s3'
+ * import { GenkitSessionStore } from 'snapshelf/genkit'
+ *
+ * const store = new GenkitSessionStore({ storage: new S3Storage({ bucket, endpoint, accessKeyId, secretAccessKey }) })
+ * const ai = genkit({ plugins: [myModels] })
+ * const chat = ai.defineAgent({ name: 'chat', model: 'my/model', store })
+ */
+export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
+  readonly #backend: Backend
+  readonly #root: string
+  readonly #compression: 'gzip' | 'none'
+  readonly #maxBytes: number
+  readonly #rejectBranching: boolean
+  readonly #namespace: (options?: SessionStoreOptions) => string
+  readonly #heartbeatTimeoutMs: number | undefined
+  readonly #watchIntervalMs: number
+  readonly #maxAttempts: number
+
+  constructor(options: GenkitSessionStoreOptions) {
+    const storage = options?.storage
+    if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
+      throw asGenkitError(new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)'))
+    }
+    this.#backend = storage.backend
+    this.#root = joinPrefix(checkPrefix(storage.prefix))
+    this.#compression = storage.compression ?? 'gzip'
+    this.#maxBytes = storage.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES
+    this.#rejectBranching = options.rejectBranchingSessions ?? false
+    this.#namespace = options.namespace ?? (() => DEFAULT_NAMESPACE)
+    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs
+    this.#watchIntervalMs = options.watchIntervalMs ?? 2000
+    this.#maxAttempts = options.maxAttempts ?? 50
+  }
+
+  /**
+   * A snapshot by `snapshotId`, or a session's latest leaf by `sessionId` (exactly one).
+   *
+   * @example
+   * const latest = await store.getSnapshot({ sessionId: 'chat-1' })
+   */
+  async getSnapshot(opts: GetSnapshotOptions): Promise<SessionSnapshot<S> | undefined> {
+    const { snapshotId, sessionId } = opts ?? {}
+    // Genkit's own check and message (session-stores `normalizeGetSnapshotOptions`).
+    if (!!snapshotId === !!sessionId) {
+      throw genkitError(
+        'INVALID_ARGUMENT',
+        `getSnapshot requires exactly one of 'snapshotId' or 'sessionId' (got ${snapshotId ? 'snapshotId' : 'neither'}${sessionId ? ' and sessionId' : ''}).`,
+      )
+    }
+    return guarded(async () => {
+      const namespace = this.#namespaceOf(opts)
+      if (snapshotId) return this.#view(await this.#read(namespace, checkId('snapshotId', snapshotId))) as SessionSnapshot<S> | undefined
+      return this.#latest(namespace, checkId('sessionId', sessionId)) as Promise<SessionSnapshot<S> | undefined>
+    })
+  }
+
+  /**
+   * Atomically reads snapshot `snapshotId` (none when `undefined`: a new snapshot), passes it to
+   * `mutator` and stores the result; resolves the id used, or `null` when `mutator` returned
+   * `null`. A new snapshot's id is the result's `snapshotId`, else a `crypto.randomUUID()`.
+   *
+   * @example
+   * await store.saveSnapshot(id, (current) => (current?.status === 'pending' ? { ...current, status: 'aborted' } : null))
+   */
+  async saveSnapshot(snapshotId: string | undefined, mutator: SnapshotMutator<S>, options?: SessionStoreOptions): Promise<string | null> {
+    return guarded(async () => {
+      const namespace = this.#namespaceOf(options)
+      if (typeof mutator !== 'function') throw new ValidationError('mutator', 'must be a function')
+      let id = snapshotId ? checkId('snapshotId', snapshotId) : undefined
+      // A new snapshot: as Genkit's stores, the mutator sees nothing, once; its result is then
+      // written over whatever the id holds (the write itself still by compare-and-swap).
+      let fresh: SessionSnapshotInput<S> | undefined
+      if (id === undefined) {
+        const result = mutator(undefined)
+        if (result === null) return null
+        fresh = result
+        id = checkId('snapshotId', result?.snapshotId || globalThis.crypto.randomUUID())
+      }
+      const snapshotKey = genkitSnapshotKey(this.#root, namespace, id)
+      let previous: Envelope | null = null
+      const { committed, value } = await compareAndSwap<Envelope>(this.#backend, snapshotKey, {
+        decode: (bytes, key) => decodeJSON<Envelope>(bytes, key, this.#maxBytes),
+        encode: (next) => encodeJSON(next, this.#compression, this.#maxBytes, 'snapshot'),
+        mutate: (current) => {
+          previous = current
+          const result = fresh ?? mutator(current?.snapshot as SessionSnapshot<S> | undefined)
+          if (result === null) return null
+          const snapshot = { ...result, snapshotId: id } as SessionSnapshot
+          sessionOf(snapshot) // validated before any write
+          return { updatedAt: new Date().toISOString(), rev: (current?.rev ?? 0) + 1, born: current?.born ?? newSnapshotId(), snapshot }
+        },
+        // First write of this id in its session: register it (a placeholder) before the snapshot
+        // exists, so the session's index and erasure can never miss a stored snapshot.
+        beforeWrite: async (next, current) => {
+          const session = sessionOf(next.snapshot)
+          if (session && session !== (current && sessionOf(current.snapshot))) {
+            await this.#updateIndex(namespace, session, (entries) =>
+              entries.some((e) => e.id === id) ? null : [...entries, { id, rev: 0 }],
+            )
+          }
+        },
+        maxAttempts: this.#maxAttempts,
+      })
+      if (!committed || !value) return null
+      await this.#recordCommit(namespace, value, previous)
+      return id
+    })
+  }
+
+  /**
+   * Calls `callback` with snapshot `snapshotId` as it is now (when it exists) and after every
+   * change; returns the unsubscribe. Genkit's agents watch a detached turn's snapshot this way
+   * and abort the turn when it turns `aborted`.
+   *
+   * @example
+   * const stop = store.onSnapshotStateChange(id, (s) => { if (s.status === 'aborted') controller.abort() })
+   */
+  onSnapshotStateChange(snapshotId: string, callback: (snapshot: SessionSnapshot<S>) => void, options?: SessionStoreOptions): () => void {
+    return guardedSync(() => {
+      const key = genkitSnapshotKey(this.#root, this.#namespaceOf(options), checkId('snapshotId', snapshotId))
+      return watchKey<SessionSnapshot<S>>(this.#backend, key, {
+        decode: async (bytes) => this.#view((await decodeJSON<Envelope>(bytes, key, this.#maxBytes)).snapshot) as SessionSnapshot<S>,
+        onChange: callback,
+        intervalMs: this.#backend.subscribe ? 0 : this.#watchIntervalMs,
+        emitInitial: true,
+      })
+    })
+  }
+
+  /**
+   * A session's snapshots without their state (id, lineage, times, status), in first-save
+   * order: one request (plus one per snapshot whose first write is still in flight).
+   *
+   * @example
+   * for (const s of await store.listSessionSnapshots('chat-1')) console.log(s.snapshotId, s.parentId, s.status)
+   */
+  async listSessionSnapshots(sessionId: string, options?: SessionStoreOptions): Promise<GenkitSnapshotInfo[]> {
+    return guarded(async () => {
+      const namespace = this.#namespaceOf(options)
+      const entries = await this.#entries(namespace, checkId('sessionId', sessionId))
+      return entries.map(({ id, rev: _rev, born: _born, ...info }) => this.#view<GenkitSnapshotInfo>({ snapshotId: id, ...info }))
+    })
+  }
+
+  /**
+   * Erases a session: every snapshot its index names, then the index.
+   *
+   * @example
+   * await store.deleteSession('chat-1')
+   */
+  async deleteSession(sessionId: string, options?: SessionStoreOptions): Promise<void> {
+    return guarded(async () => {
+      const namespace = this.#namespaceOf(options)
+      const session = checkId('sessionId', sessionId)
+      const indexKey = genkitSessionKey(this.#root, namespace, session)
+      const doomed = new Set<string>()
+      // Until the index names nothing new: a save registering meanwhile is erased too.
+      for (;;) {
+        const fresh = (await this.#readIndex(indexKey))?.entries.map((e) => e.id).filter((id) => !doomed.has(id)) ?? []
+        if (!fresh.length) break
+        for (const batch of chunks(fresh.map((id) => genkitSnapshotKey(this.#root, namespace, id)))) await this.#backend.delete(batch)
+        for (const id of fresh) doomed.add(id)
+      }
+      await this.#backend.delete([indexKey])
+    })
+  }
+
+  #namespaceOf(options: SessionStoreOptions | undefined): string {
+    return checkId('namespace', this.#namespace(options))
+  }
+
+  async #read(namespace: string, snapshotId: string): Promise<SessionSnapshot | undefined> {
+    return (await this.#readEnvelope(namespace, snapshotId))?.snapshot
+  }
+
+  async #readEnvelope(namespace: string, snapshotId: string): Promise<Envelope | undefined> {
+    const key = genkitSnapshotKey(this.#root, namespace, snapshotId)
+    const found = await this.#backend.get(key)
+    return found ? decodeJSON<Envelope>(found.body, key, this.#maxBytes) : undefined
+  }
+
+  /** The session's leaf by Genkit's rule, from its index: the index, then the leaf. */
+  async #latest(namespace: string, sessionId: string): Promise<SessionSnapshot | undefined> {
+    let candidates = await this.#entries(namespace, sessionId)
+    for (;;) {
+      const leaf = selectLeaf(candidates, sessionId, this.#rejectBranching)
+      if (!leaf) return undefined
+      const snapshot = await this.#read(namespace, leaf.id)
+      if (snapshot && sessionOf(snapshot) === sessionId) return this.#view(snapshot)
+      // Erased, or moved to another session, since the index was written: not this session's.
+      candidates = candidates.filter((e) => e !== leaf)
+    }
+  }
+
+  /** The index's entries, placeholders resolved by reading their snapshots (dropped when not yet written). */
+  async #entries(namespace: string, sessionId: string): Promise<ResolvedEntry[]> {
+    const index = await this.#readIndex(genkitSessionKey(this.#root, namespace, sessionId))
+    const entries = await Promise.all(
+      (index?.entries ?? []).map(async (entry) => {
+        if (entry.born !== undefined) return entry
+        const found = await this.#readEnvelope(namespace, entry.id)
+        return found && sessionOf(found.snapshot) === sessionId
+          ? { ...infoOf(found.snapshot), id: entry.id, rev: found.rev, born: found.born }
+          : undefined
+      }),
+    )
+    return entries.filter((e) => e !== undefined) as ResolvedEntry[]
+  }
+
+  async #readIndex(key: string): Promise<SessionIndex | null> {
+    const found = await this.#backend.get(key)
+    return found && decodeJSON<SessionIndex>(found.body, key, this.#maxBytes)
+  }
+
+  /** Index changes by compare-and-swap; `change` returns the new entries, or `null` for none. */
+  async #updateIndex(namespace: string, sessionId: string, change: (entries: IndexEntry[]) => IndexEntry[] | null): Promise<void> {
+    await compareAndSwap<SessionIndex>(this.#backend, genkitSessionKey(this.#root, namespace, sessionId), {
+      decode: (bytes, key) => decodeJSON<SessionIndex>(bytes, key, this.#maxBytes),
+      encode: (next) => encodeJSON(next, this.#compression, this.#maxBytes, 'index'),
+      mutate: (current) => {
+        const entries = change(current?.entries ?? [])
+        return entries && { updatedAt: new Date().toISOString(), sessionId, entries }
+      },
+      maxAttempts: this.#maxAttempts,
+    })
+  }
+
+  /**
+   * After a committed write: its session's index gets the snapshot's lineage and status unless a
+   * newer revision is there already (writers race), and a session it left forgets it.
+   */
+  async #recordCommit(namespace: string, written: Envelope, previous: Envelope | null): Promise<void> {
+    const { snapshot, rev, born } = written
+    const id = snapshot.snapshotId
+    const session = sessionOf(snapshot)
+    if (session) {
+      const entry: IndexEntry = { ...infoOf(snapshot), id, rev, born }
+      await this.#updateIndex(namespace, session, (entries) => {
+        const at = entries.findIndex((e) => e.id === id)
+        if (at < 0) return [...entries, entry]
+        const known = entries[at]!
+        if (known.rev >= rev && known.born !== undefined) return null
+        return entries.map((e, i) => (i === at ? entry : e))
+      })
+    }
+    const left = previous && sessionOf(previous.snapshot)
+    if (left && left !== session) {
+      await this.#updateIndex(namespace, left, (entries) =>
+        entries.some((e) => e.id === id && e.rev < rev) ? entries.filter((e) => e.id !== id) : null,
+      )
+    }
+  }
+
+  /** What a read reports: a stale `pending` as `expired` when `heartbeatTimeoutMs` is set. */
+  #view<V extends { status?: string; heartbeatAt?: string } | undefined>(value: V): V {
+    const timeout = this.#heartbeatTimeoutMs
+    if (timeout === undefined || value?.status !== 'pending' || !value.heartbeatAt) return value
+    const last = Date.parse(value.heartbeatAt)
+    return Number.isNaN(last) || Date.now() - last <= timeout ? value : { ...value, status: 'expired' }
+  }
+}
+
+/** Compile-time proof that `GenkitSessionStore` is Genkit's `SessionStore` (types only). */
+type IsSessionStore<T extends SessionStore> = T
+// biome-ignore lint/correctness/noUnusedVariables: the check is the type's constraint
+type GenkitSessionStoreIsASessionStore = IsSessionStore<GenkitSessionStore>
+
+/** Runs `fn`, turning snapshelf errors into `GenkitError`s (a mutator's own throw passes unchanged). */
+async function guarded<V>(fn: () => Promise<V>): Promise<V> {
+  try {
+    return await fn()
+  } catch (error) {
+    throw asGenkitError(error)
+  }
+}
+
+function guardedSync<V>(fn: () => V): V {
+  try {
+    return fn()
+  } catch (error) {
+    throw asGenkitError(error)
+  }
+}
+
+/**
+ * The session a snapshot belongs to, as Genkit reads it (`sessionId ?? state.sessionId`; none
+ * when empty), validated as an id: it names the session's index key.
+ */
+function sessionOf(snapshot: SessionSnapshot): string | undefined {
+  const session: unknown = snapshot.sessionId ?? snapshot.state?.sessionId
+  return session === undefined || session === null || session === '' ? undefined : checkId('sessionId', session)
+}
+
+/** The lineage and status of a snapshot, as its index entry and listing keep them. */
+function infoOf(snapshot: SessionSnapshot): Omit<GenkitSnapshotInfo, 'snapshotId'> {
+  const { parentId, createdAt, updatedAt, heartbeatAt, status } = snapshot
+  const info: Omit<GenkitSnapshotInfo, 'snapshotId'> = { createdAt }
+  if (parentId !== undefined) info.parentId = parentId
+  if (updatedAt !== undefined) info.updatedAt = updatedAt
+  if (heartbeatAt !== undefined) info.heartbeatAt = heartbeatAt
+  if (status !== undefined) info.status = status
+  return info
+}
+
+/**
+ * Genkit's `selectLeafSnapshot` (session-stores, genkit 1.42) over index entries, messages
+ * included: the one snapshot no other names as parent; several: the newest `createdAt`, or
+ * `FAILED_PRECONDITION` when branching is rejected; none of several: `FAILED_PRECONDITION` (a
+ * cycle). Genkit's stores break a `createdAt` tie by the order snapshots were first saved in;
+ * `born` (a UUIDv7 of the first save) is that order here, whichever index the entry sits in.
+ */
+function selectLeaf<E extends { id: string; parentId?: string; createdAt: string; born: string }>(
+  entries: E[],
+  sessionId: string,
+  rejectBranching: boolean,
+): E | undefined {
+  if (entries.length === 0) return undefined
+  const parents = new Set(entries.map((e) => e.parentId).filter(Boolean))
+  const leaves = entries.filter((e) => !parents.has(e.id)).sort((a, b) => (a.born < b.born ? -1 : a.born > b.born ? 1 : 0))
+  if (leaves.length === 1) return leaves[0]
+  if (leaves.length === 0) {
+    throw genkitError(
+      'FAILED_PRECONDITION',
+      `Session '${sessionId}' has no leaf snapshot (corrupt or cyclic history). Resume by snapshotId instead.`,
+    )
+  }
+  if (rejectBranching) {
+    throw genkitError(
+      'FAILED_PRECONDITION',
+      `Session '${sessionId}' has branching snapshots (${leaves.length} leaves), so there is no single latest snapshot. This happens when a conversation is branched (e.g. regenerate). Resume by snapshotId instead.`,
+    )
+  }
+  return leaves.reduce((latest, e) => (e.createdAt > latest.createdAt ? e : latest))
+}
