@@ -61,9 +61,19 @@ export const packagePlugins: Plugin[] = testDist
  * with it, that tier's own checks in the same file). Unit tests of internals stay source-only.
  */
 export const distInclude = {
-  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb', 'strands-storage', 'strands-differential', 'strands-agent'].map(
-    (f) => `test/node/${f}.test.ts`,
-  ),
+  node: [
+    'memory',
+    's3',
+    'http',
+    'tiered',
+    'indexeddb',
+    'tiered-indexeddb',
+    'strands-storage',
+    'strands-differential',
+    'strands-agent',
+    'genkit-differential',
+    'genkit-agent',
+  ].map((f) => `test/node/${f}.test.ts`),
   workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
   browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
 }
