@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { type Backend, MemoryBackend, MemoryStorage, RemoteError } from 'snapshelf'
+import { GenkitSessionStore } from 'snapshelf/genkit'
+import { TieredStorage } from 'snapshelf/tiered'
+import { genkitAgent } from '../helpers/genkit-agent.js'
+
+/** A remote link that can drop: every call fails like a lost network while `offline`. */
+function link(inner: Backend): { backend: Backend; prefix: string; state: { offline: boolean } } {
+  const state = { offline: false }
+  const gate =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      if (state.offline) throw new RemoteError('network error (offline)', { status: 0 })
+      return f(...a)
+    }
+  const backend: Backend = {
+    get: gate(inner.get.bind(inner)),
+    head: gate(inner.head.bind(inner)),
+    put: gate(inner.put.bind(inner)),
+    delete: gate(inner.delete.bind(inner)),
+    list: gate(inner.list.bind(inner)),
+  }
+  return { backend, prefix: '', state }
+}
+
+describe('GenkitSessionStore on TieredStorage: offline, then synced, lineage intact', () => {
+  it('an agent runs offline on one device; after sync another device resumes the session with its whole lineage', async () => {
+    const server = new MemoryBackend()
+    const remoteA = link(server)
+    const deviceA = new TieredStorage({ local: new MemoryStorage(), remote: remoteA, retries: 0 })
+    remoteA.state.offline = true
+    const a = genkitAgent(new GenkitSessionStore({ storage: deviceA }), 'chat-a')
+    const t1 = await a.runTurn({ sessionId: 'trip' }, 'one')
+    const t2 = await a.runTurn({ sessionId: 'trip' }, 'two')
+    const t3 = await a.runTurn({ snapshotId: t1.snapshotId }, 'branch')
+    expect((await server.list('')).entries).toEqual([])
+
+    remoteA.state.offline = false
+    const result = await deviceA.sync()
+    expect(result).toBeDefined()
+    expect(deviceA.status.pending).toBe(0)
+
+    // The server itself, read directly, and a second device with an empty local tier.
+    const onServer = new GenkitSessionStore({ storage: { backend: server, prefix: '' } })
+    const deviceB = new TieredStorage({ local: new MemoryStorage(), remote: { backend: server, prefix: '' }, retries: 0 })
+    const onB = new GenkitSessionStore({ storage: deviceB })
+    for (const store of [onServer, onB]) {
+      expect((await store.getSnapshot({ sessionId: 'trip' }))?.snapshotId).toBe(t3.snapshotId)
+      expect((await store.listSessionSnapshots('trip')).map((s) => [s.snapshotId, s.parentId ?? null, s.status])).toEqual([
+        [t1.snapshotId, null, 'completed'],
+        [t2.snapshotId, t1.snapshotId, 'completed'],
+        [t3.snapshotId, t1.snapshotId, 'completed'],
+      ])
+    }
+    const b = genkitAgent(onB, 'chat-b')
+    const resumed = await b.runTurn({ snapshotId: t2.snapshotId }, 'three')
+    const latest = await onB.getSnapshot({ snapshotId: resumed.snapshotId! })
+    expect(latest?.parentId).toBe(t2.snapshotId)
+    expect(latest?.state?.messages?.map((m) => m.content[0]?.text)).toEqual([
+      'one',
+      'echo 1: one',
+      'two',
+      'echo 2: two',
+      'three',
+      'echo 1: three',
+    ])
+    await deviceB.sync()
+    expect((await onServer.getSnapshot({ sessionId: 'trip' }))?.snapshotId).toBe(resumed.snapshotId)
+    deviceA.close()
+    deviceB.close()
+  })
+
+  // KNOWN GAP (loud on purpose): two devices that extend the SAME session while both are offline.
+  // Every snapshot arrives (each is its own key), but the session's index is one compare-and-swap
+  // key, which Tiered sync reconciles winner-takes-all (the later-dated index wins whole), so the
+  // losing device's snapshots drop out of the index: getSnapshot({ sessionId }) and erasure no
+  // longer see them (by snapshotId they still read). Fixing it needs a merge of the index in
+  // sync (or lineage in create-only keys that sync unions); see the issue 12 report.
+  it.fails('two devices extending one session offline: both devices’ snapshots stay in the session index after sync', async () => {
+    const server = new MemoryBackend()
+    const seed = new GenkitSessionStore({ storage: { backend: server, prefix: '' } })
+    const root = await seed.saveSnapshot('root', () => ({
+      sessionId: 'shared',
+      createdAt: '2026-12-02T10:00:00.000Z',
+      status: 'completed',
+    }))
+    const devices = [link(server), link(server)].map((remote) => ({
+      remote,
+      tiered: new TieredStorage({ local: new MemoryStorage(), remote, retries: 0 }),
+    }))
+    for (const { remote, tiered } of devices) {
+      const store = new GenkitSessionStore({ storage: tiered })
+      await store.getSnapshot({ sessionId: 'shared' }) // both devices cache the index while online
+      remote.state.offline = true
+    }
+    for (const [i, { tiered }] of devices.entries()) {
+      await new GenkitSessionStore({ storage: tiered }).saveSnapshot(`from-${i}`, () => ({
+        sessionId: 'shared',
+        parentId: root!,
+        createdAt: `2026-12-02T10:00:0${i + 1}.000Z`,
+        status: 'completed',
+      }))
+    }
+    for (const { remote, tiered } of devices) {
+      remote.state.offline = false
+      await tiered.sync()
+    }
+    expect((await seed.listSessionSnapshots('shared')).map((s) => s.snapshotId).sort()).toEqual(['from-0', 'from-1', 'root'])
+    for (const { tiered } of devices) tiered.close()
+  })
+})
