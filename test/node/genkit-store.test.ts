@@ -154,6 +154,17 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     expect((await store.getSnapshot({ sessionId: 's1' }))?.snapshotId).toBe('reserved-1')
   })
 
+  it("a new snapshot's mutator runs once, as in Genkit, even when it returns undefined", async () => {
+    const store = new GenkitSessionStore({ storage: new MemoryStorage() })
+    let calls = 0
+    const id = await store.saveSnapshot(undefined, (() => {
+      calls++
+      return undefined
+    }) as unknown as () => SessionSnapshotInput)
+    expect(calls).toBe(1)
+    expect(await store.getSnapshot({ snapshotId: id! })).toEqual({ snapshotId: id })
+  })
+
   it('branches: the newest leaf, or FAILED_PRECONDITION with rejectBranchingSessions; a cycle has no leaf', async () => {
     const storage = new MemoryStorage()
     const store = new GenkitSessionStore({ storage })

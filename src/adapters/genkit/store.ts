@@ -205,11 +205,11 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
       let id = snapshotId ? checkId('snapshotId', snapshotId) : undefined
       // A new snapshot: as Genkit's stores, the mutator sees nothing, once; its result is then
       // written over whatever the id holds (the write itself still by compare-and-swap).
-      let fresh: SessionSnapshotInput<S> | undefined
+      let fresh: { result: SessionSnapshotInput<S> } | undefined
       if (id === undefined) {
         const result = mutator(undefined)
         if (result === null) return null
-        fresh = result
+        fresh = { result }
         id = checkId('snapshotId', result?.snapshotId || globalThis.crypto.randomUUID())
       }
       const snapshotKey = genkitSnapshotKey(this.#root, namespace, id)
@@ -219,7 +219,7 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
         encode: (next) => encodeJSON(next, this.#compression, this.#maxBytes, 'snapshot'),
         mutate: (current) => {
           previous = current
-          const result = fresh ?? mutator(current?.snapshot as SessionSnapshot<S> | undefined)
+          const result = fresh ? fresh.result : mutator(current?.snapshot as SessionSnapshot<S> | undefined)
           if (result === null) return null
           const snapshot = { ...result, snapshotId: id } as SessionSnapshot
           sessionOf(snapshot) // validated before any write
