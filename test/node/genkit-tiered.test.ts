@@ -66,6 +66,11 @@ describe('GenkitSessionStore on TieredStorage: offline, then synced, lineage int
     ])
     await deviceB.sync()
     expect((await onServer.getSnapshot({ sessionId: 'trip' }))?.snapshotId).toBe(resumed.snapshotId)
+    // Erasure on a device travels with sync: every key the session wrote leaves the server.
+    await onB.deleteSession('trip')
+    await deviceB.sync()
+    expect((await server.list('genkit/')).entries).toEqual([])
+    expect(await onServer.getSnapshot({ sessionId: 'trip' })).toBeUndefined()
     deviceA.close()
     deviceB.close()
   })
