@@ -181,6 +181,50 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     expect((await refusal(() => store.getSnapshot({ sessionId: 'cyc' }))).status).toBe('FAILED_PRECONDITION')
   })
 
+  it('a save interrupted between its steps: the index never hides a stored snapshot, nor shows an unstored one', async () => {
+    const backend = new MemoryBackend()
+    const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
+    const [root, child] = await chain(store, 'crash', 2)
+    // Interrupted after the snapshot's write, before the index learned its lineage: the index
+    // still holds the placeholder written first. Reads resolve it from the snapshot itself.
+    const late = 'written-late'
+    const failing: Backend = {
+      get: backend.get.bind(backend),
+      head: backend.head.bind(backend),
+      put: backend.put.bind(backend),
+      delete: backend.delete.bind(backend),
+      list: backend.list.bind(backend),
+    }
+    let puts = 0
+    failing.put = async (key, body, options) => {
+      if (key.includes('/sessions/') && ++puts === 2) throw new Error('crashed before the index update')
+      return backend.put(key, body, options)
+    }
+    await expect(
+      new GenkitSessionStore({ storage: { backend: failing, prefix: '' } }).saveSnapshot(late, () => turn('crash', child, 'late')),
+    ).rejects.toThrow('crashed before the index update')
+    expect((await store.getSnapshot({ sessionId: 'crash' }))?.snapshotId).toBe(late)
+    expect((await store.listSessionSnapshots('crash')).map((s) => [s.snapshotId, s.parentId])).toEqual([
+      [root, undefined],
+      [child, root],
+      [late, child],
+    ])
+    // Interrupted after the placeholder, before the snapshot: nothing of it is reported.
+    let bodies = 0
+    failing.put = async (key, body, options) => {
+      if (key.includes('/snapshots/') && ++bodies === 1) throw new Error('crashed before the snapshot write')
+      return backend.put(key, body, options)
+    }
+    await expect(
+      new GenkitSessionStore({ storage: { backend: failing, prefix: '' } }).saveSnapshot('never', () => turn('crash', late, 'never')),
+    ).rejects.toThrow('crashed before the snapshot write')
+    expect((await store.getSnapshot({ sessionId: 'crash' }))?.snapshotId).toBe(late)
+    expect((await store.listSessionSnapshots('crash')).map((s) => s.snapshotId)).toEqual([root, child, late])
+    // Erasure still covers both: the index named them before anything else was written.
+    await store.deleteSession('crash')
+    expect((await backend.list('')).entries).toEqual([])
+  })
+
   it('listSessionSnapshots: id, parentId, createdAt, status without payloads, in one request', async () => {
     const { backend, calls } = counted(new MemoryBackend())
     const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
