@@ -366,3 +366,22 @@ describeS3('GenkitSessionStore on S3 (Ceph)', () => {
     }
   }, 120_000)
 })
+
+describe('the Genkit key layout (adapters/genkit/keys.ts): built and parsed in one module', () => {
+  it('round-trips every key it builds, and parses nothing else', () => {
+    expect(parseGenkitKey(genkitSnapshotKey('', 'global', 'b9c7-1'))).toEqual({ kind: 'snapshot', namespace: 'global', id: 'b9c7-1' })
+    expect(parseGenkitKey(genkitSessionKey('', 'alice', 'chat.1'))).toEqual({ kind: 'session', namespace: 'alice', id: 'chat.1' })
+    expect(genkitSnapshotKey('p/', 'global', 'x')).toBe('p/genkit/global/snapshots/x.json')
+    for (const other of [
+      's1/scopes/agent/a/snapshots/snapshot_latest.json',
+      'genkit/global/snapshots/x.txt',
+      'genkit/global/other/x.json',
+      'genkit/.hidden/snapshots/x.json',
+      'genkit/global/snapshots/.json',
+      'genkit/global/snapshots/a/b.json',
+      'notgenkit/global/snapshots/x.json',
+    ]) {
+      expect(parseGenkitKey(other)).toBeUndefined()
+    }
+  })
+})
