@@ -12,6 +12,7 @@ export default defineConfig({
     tiered: 'src/entries/tiered.ts',
     testing: 'src/entries/testing.ts',
     strands: 'src/entries/strands.ts',
+    langgraph: 'src/entries/langgraph.ts',
   },
   format: ['esm'],
   target: 'es2022',
@@ -21,5 +22,6 @@ export default defineConfig({
   treeshake: true,
   clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
-  external: ['aws4fetch'],
+  // LangGraph's base class is the one peer dependency an entry imports at run time (snapshelf/langgraph only).
+  external: ['aws4fetch', '@langchain/langgraph-checkpoint'],
 })

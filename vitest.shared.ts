@@ -18,7 +18,7 @@ export const testDist = process.env.SNAPSHELF_TEST_DIST === '1'
 
 const root = fileURLToPath(new URL('./', import.meta.url))
 const src = `${root}src/`
-const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands'] as const
+const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands', 'langgraph'] as const
 
 function distAlias() {
   if (!existsSync(`${root}dist/index.js`))
@@ -35,7 +35,7 @@ export const packageAlias = testDist
   ? distAlias()
   : [
       { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
-      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands)$/, replacement: `${src}entries/$1.ts` },
+      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands|langgraph)$/, replacement: `${src}entries/$1.ts` },
     ]
 
 /**
@@ -61,9 +61,18 @@ export const packagePlugins: Plugin[] = testDist
  * with it, that tier's own checks in the same file). Unit tests of internals stay source-only.
  */
 export const distInclude = {
-  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb', 'strands-storage', 'strands-differential', 'strands-agent'].map(
-    (f) => `test/node/${f}.test.ts`,
-  ),
+  node: [
+    'memory',
+    's3',
+    'http',
+    'tiered',
+    'indexeddb',
+    'tiered-indexeddb',
+    'strands-storage',
+    'strands-differential',
+    'strands-agent',
+    'langgraph-validation-memory',
+  ].map((f) => `test/node/${f}.test.ts`),
   workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
   browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
 }
