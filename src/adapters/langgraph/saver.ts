@@ -117,7 +117,7 @@ const READ_POOL = 16
  * const graph = new StateGraph(MessagesAnnotation).addNode('agent', callModel).addEdge('__start__', 'agent').compile({ checkpointer })
  * await graph.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { configurable: { thread_id: 'trip-1' } })
  */
-export class SnapshelfCheckpointSaver extends BaseCheckpointSaver<string | number> {
+export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
   readonly #backend: Backend
   /** `[prefix/]`: prepended to every key. */
   readonly #root: string
@@ -296,17 +296,24 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver<string | numbe
   }
 
   /**
-   * The version after `current`: `<counter + 1, 32 digits>.<16 random hex digits>`, LangGraph's
-   * Postgres saver's scheme. Ordered like the counter; the random part makes versions of two
-   * branches of a thread (a fork from an earlier checkpoint) differ, so one branch's channel value
-   * never stands in for another's.
+   * The version after `current`: `<counter + 1, 32 digits>.<16 random hex digits>`, the scheme of
+   * LangGraph's Python Postgres saver. Ordered like the counter (LangGraph compares string versions
+   * as strings, and the counter is zero-padded); the random part makes the versions of two branches
+   * of a thread differ, so a fork from an earlier checkpoint (time travel) never reuses a version
+   * another branch stored, which plain counters do (LangGraph numbers the next version from the
+   * checkpoint it resumes), and one branch's channel value would then stand in for another's.
+   *
+   * Typed `number` because `compile({ checkpointer })` takes a `BaseCheckpointSaver<number>`;
+   * LangGraph's runtime handles string versions (`compareChannelVersions`, `maxChannelVersion`).
    *
    * @example
-   * saver.getNextVersion(undefined) // '00000000000000000000000000000001.9f3c…'
+   * saver.getNextVersion(undefined) // '00000000000000000000000000000001.9f3c…' (a string at run time)
    */
-  override getNextVersion(current: string | number | undefined): string {
-    const counter = current === undefined ? 0 : typeof current === 'number' ? current : Number.parseInt(current.split('.')[0]!, 10)
-    return `${String(Math.floor(counter) + 1).padStart(32, '0')}.${toHex(crypto.getRandomValues(new Uint8Array(8)))}`
+  override getNextVersion(current: number | undefined): number {
+    const now = current as number | string | undefined
+    const counter = now === undefined ? 0 : typeof now === 'number' ? now : Number.parseInt(now.split('.')[0]!, 10)
+    const version = `${String(Math.floor(counter) + 1).padStart(32, '0')}.${toHex(crypto.getRandomValues(new Uint8Array(8)))}`
+    return version as unknown as number
   }
 
   /** The newest checkpoint id of a namespace, or `undefined` when it has none. */
