@@ -73,7 +73,7 @@ export const distInclude = {
     'strands-agent',
     'langgraph-validation-memory',
   ].map((f) => `test/node/${f}.test.ts`),
-  workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
+  workers: ['r2', 'http', 's3', 'strands', 'langgraph'].map((f) => `test/workers/${f}.test.ts`),
   browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
 }
 
