@@ -74,7 +74,7 @@ export const distInclude = {
     'langgraph-validation-memory',
   ].map((f) => `test/node/${f}.test.ts`),
   workers: ['r2', 'http', 's3', 'strands', 'langgraph'].map((f) => `test/workers/${f}.test.ts`),
-  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
+  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts', 'test/browser/langgraph.test.ts'],
 }
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the
