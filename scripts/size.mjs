@@ -109,7 +109,9 @@ const entries = [
   // LangGraph's checkpoint saver over S3: the S3 program (S3Storage brings the snapshot layer) + the
   // adapter (keys, records, listing walks). @langchain/langgraph-checkpoint is an optional peer
   // dependency, never bundled (external in tsup, and left external here as a user's bundler would
-  // find it installed beside @langchain/langgraph); no other entry may pull it in.
+  // find it installed beside @langchain/langgraph); no other entry may pull it in. Measured 13.69 KB
+  // when it landed, 14.00 KB with its own getDeltaChannelHistory (reads only the requested channels
+  // while walking the parent chain, instead of every channel per ancestor); budget just above.
   [
     'snapshelf/langgraph (over S3Storage)',
     `import { S3Storage } from 'snapshelf/s3'; import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph';
@@ -118,7 +120,7 @@ const entries = [
      await saver.putWrites(config, [['messages', 1]], 'task')
      console.log(await saver.getTuple(config))
      for await (const tuple of saver.list(config, { limit: 2 })) console.log(tuple)`,
-    14 * KB,
+    14.25 * KB,
     ['idb', '@langchain/core'],
     ['@langchain/langgraph-checkpoint'],
   ],

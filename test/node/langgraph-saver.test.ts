@@ -266,3 +266,45 @@ describe('list pages from the store', () => {
     expect(walks).toHaveLength(3 + 2 * 3)
   })
 })
+
+describe('getDeltaChannelHistory', () => {
+  it('answers as MemorySaver on random parent chains (values present or not, writes of several tasks and paths)', async () => {
+    const channel = fc.constantFrom('messages', 'notes', 'other')
+    const step = fc.record({
+      values: fc.dictionary(channel, fc.integer(), { maxKeys: 3 }),
+      writes: fc.array(
+        fc.record({ task: fc.constantFrom('t-a', 't-b', 't-c'), path: fc.constantFrom('', '~a', '~b'), channel, value: fc.integer() }),
+        {
+          maxLength: 4,
+        },
+      ),
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), fc.nat(7), async (steps, pick) => {
+        const ours = setup().saver
+        const theirs = new MemorySaver()
+        const configs: RunnableConfig[][] = [[], []]
+        for (const [s, saver] of [ours, theirs].entries()) {
+          let config: RunnableConfig = { configurable: { thread_id: 't', checkpoint_ns: '' } }
+          for (const [i, { values, writes }] of steps.entries()) {
+            const versions = Object.fromEntries(Object.keys(values).map((k) => [k, i + 1]))
+            config = await saver.put(config, { ...checkpointWith(values, versions), id: uuid6(i) }, meta(i), versions)
+            const byTask = new Map<string, { path: string; writes: [string, number][] }>()
+            for (const w of writes) {
+              const entry = byTask.get(w.task) ?? { path: w.path, writes: [] }
+              entry.writes.push([w.channel, w.value])
+              byTask.set(w.task, entry)
+            }
+            for (const [task, { path, writes: ws }] of byTask) await saver.putWrites(config, ws, task, path)
+            configs[s]!.push(config)
+          }
+        }
+        const at = pick % steps.length
+        const channels = ['messages', 'notes', 'other']
+        const expected = await theirs.getDeltaChannelHistory({ config: configs[1]![at]!, channels })
+        expect(await ours.getDeltaChannelHistory({ config: configs[0]![at]!, channels })).toEqual(expected)
+      }),
+      { seed: 13, numRuns: 150 },
+    )
+  })
+})
