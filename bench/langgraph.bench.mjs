@@ -74,6 +74,15 @@ function stateAt(i) {
   }
 }
 
+/** Lists the whole thread (what getStateHistory reads); returns ms. */
+async function history(saver, threadId) {
+  const t0 = performance.now()
+  let n = 0
+  for await (const tuple of saver.list({ configurable: { thread_id: threadId, checkpoint_ns: '' } })) n += tuple.checkpoint ? 1 : 0
+  if (n !== STEPS) throw new Error(`listed ${n} checkpoints`)
+  return performance.now() - t0
+}
+
 /** Runs the 100-step thread on `saver`; returns ms. */
 async function thread(saver, threadId) {
   const versions = {}
@@ -111,21 +120,24 @@ const contenders = [
   ...(s3 ? [['ours over S3Storage (Ceph, gzip)', () => new SnapshelfCheckpointSaver({ storage: s3() })]] : []),
 ]
 const times = Object.fromEntries(contenders.map(([name]) => [name, []]))
+const lists = Object.fromEntries(contenders.map(([name]) => [name, []]))
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, make] of contenders) {
     const saver = make()
     times[name].push(await thread(saver, `t${round}`))
+    lists[name].push(await history(saver, `t${round}`))
     await saver.deleteThread(`t${round}`)
   }
 }
 const floor = median(times[contenders[0][0]])
-console.log(`${STEPS}-step thread: put + putWrites + getTuple(newest) per step, median of ${ROUNDS}`)
+console.log(`${STEPS}-step thread: put + putWrites + getTuple(newest) per step, then list the whole thread; median of ${ROUNDS}`)
 console.table(
   contenders.map(([name]) => ({
     saver: name,
     'ms / thread': median(times[name]).toFixed(1),
     'ms / step': (median(times[name]) / STEPS).toFixed(2),
     'x MemorySaver': (median(times[name]) / floor).toFixed(1),
+    'list all 100 (ms)': median(lists[name]).toFixed(1),
   })),
 )
 

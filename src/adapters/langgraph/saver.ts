@@ -193,11 +193,25 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
         const ids = onlyId
           ? only(!beforeId || onlyId < beforeId ? [onlyId as string] : [])
           : this.#ids(keys, beforeId ? keys.checkpoint(beforeId) : undefined, filter || limit === undefined ? PAGE_SIZE : limit)
-        for await (const id of ids) {
-          const tuple = await this.#tuple(thread, namespace, keys, id, matches)
-          if (!tuple) continue
-          yield tuple
-          if (limit !== undefined && --limit <= 0) return
+        // Tuples are read READ_POOL at a time (never more than the limit still wants), yielded in order:
+        // a history over S3 costs one round of requests per batch, not per checkpoint.
+        const batch: string[] = []
+        const iterator = ids[Symbol.asyncIterator]()
+        for (let done = false; !done; ) {
+          batch.length = 0
+          while (batch.length < Math.min(READ_POOL, limit ?? READ_POOL)) {
+            const next = await iterator.next()
+            if (next.done) {
+              done = true
+              break
+            }
+            batch.push(next.value)
+          }
+          for (const tuple of await Promise.all(batch.map((id) => this.#tuple(thread, namespace, keys, id, matches)))) {
+            if (!tuple) continue
+            yield tuple
+            if (limit !== undefined && --limit <= 0) return
+          }
         }
       }
     }
