@@ -61,21 +61,21 @@ export const packagePlugins: Plugin[] = testDist
  * with it, that tier's own checks in the same file). Unit tests of internals stay source-only.
  */
 export const distInclude = {
-  node: [
-    'memory',
-    's3',
-    'http',
-    'tiered',
-    'indexeddb',
-    'tiered-indexeddb',
-    'strands-storage',
-    'strands-differential',
-    'strands-agent',
-    'langgraph-validation-memory',
-  ].map((f) => `test/node/${f}.test.ts`),
-  workers: ['r2', 'http', 's3', 'strands', 'langgraph'].map((f) => `test/workers/${f}.test.ts`),
-  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts', 'test/browser/langgraph.test.ts'],
+  node: ['memory', 's3', 'http', 'tiered', 'indexeddb', 'tiered-indexeddb', 'strands-storage', 'strands-differential', 'strands-agent'].map(
+    (f) => `test/node/${f}.test.ts`,
+  ),
+  workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
+  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
 }
+
+// LangGraph's validation suite (issue 13) on the built package, in every runtime it runs in.
+distInclude.node.push(
+  ...['langgraph-validation-memory', 'langgraph-validation-s3', 'langgraph-validation-indexeddb', 'langgraph-validation-tiered'].map(
+    (f) => `test/node/${f}.test.ts`,
+  ),
+)
+distInclude.workers.push('test/workers/langgraph.test.ts')
+distInclude.browser.push('test/browser/langgraph.test.ts')
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the
 // report itself crashes and hides the failure. A faithful polyfill for the reporting process;
