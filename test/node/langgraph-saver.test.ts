@@ -181,6 +181,25 @@ describe('storage', () => {
     expect(await pending(ours)).toEqual(await pending(theirs))
   })
 
+  it('channels named like Object.prototype members are ordinary channels', async () => {
+    const { saver } = setup()
+    const config = await saver.put({ configurable: { thread_id: 't' } }, checkpointWith({}, {}), meta(), {})
+    await saver.putWrites(
+      config,
+      [
+        ['constructor', 1],
+        ['toString', 2],
+        ['__proto__', 3],
+      ],
+      'task',
+    )
+    expect((await saver.getTuple(config))?.pendingWrites).toEqual([
+      ['task', 'constructor', 1],
+      ['task', 'toString', 2],
+      ['task', '__proto__', 3],
+    ])
+  })
+
   it('values are gzipped through the core codec and readable with compression none', async () => {
     const backend = new MemoryBackend()
     const gz = new SnapshelfCheckpointSaver({ storage: { backend, prefix: '' } })

@@ -290,7 +290,8 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
       writes.map(async (write, position) => {
         const [channel, value] = Array.isArray(write) ? write : []
         if (typeof channel !== 'string') throw new ValidationError(`writes[${position}]`, 'must be [channel: string, value]')
-        const idx = WRITES_IDX_MAP[channel] ?? position
+        // Own keys only: a channel named `constructor` or `toString` is an ordinary channel.
+        const idx = Object.hasOwn(WRITES_IDX_MAP, channel) ? WRITES_IDX_MAP[channel]! : position
         const record: WriteRecord = { taskId, channel, idx, taskPath: taskPath ?? '', value: await this.#dump(value) }
         return { key: keys.write(checkpointId, taskId, idx), idx, body: await this.#encode(record, 'write') }
       }),
