@@ -104,6 +104,7 @@ describe('bad input is refused before any I/O, nothing stored', () => {
       'list with a malformed before',
       async (s) => s.list({ configurable: { thread_id: 't' } }, { before: { configurable: { checkpoint_id: 'x' } } }).next(),
     ],
+    ['list with a NaN limit', async (s) => s.list({ configurable: { thread_id: 't' } }, { limit: Number.NaN }).next()],
     ['list with a non-string namespace', async (s) => s.list({ configurable: { thread_id: 't', checkpoint_ns: 1 } }).next()],
     ['deleteThread with a non-string id', (s) => s.deleteThread(undefined as never)],
   ]

@@ -181,6 +181,8 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
     if (beforeId) checkCheckpointId('options.before.configurable.checkpoint_id', beforeId)
     if (filter !== undefined && (typeof filter !== 'object' || filter === null))
       throw new ValidationError('options.filter', 'must be an object')
+    if (limit !== undefined && (typeof limit !== 'number' || Number.isNaN(limit)))
+      throw new ValidationError('options.limit', 'must be a number')
     if (limit !== undefined && limit <= 0) return
     const matches = (metadata: CheckpointMetadata | undefined): boolean =>
       !filter || Object.entries(filter).every(([key, value]) => (metadata as Record<string, unknown> | undefined)?.[key] === value)
