@@ -5,7 +5,7 @@ import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph'
 /**
  * LangGraph's own conformance suite for checkpoint savers (`@langchain/langgraph-checkpoint-validation`
  * 1.1) run against `SnapshelfCheckpointSaver` over one tier: `validate()` (put, putWrites, getTuple,
- * list, deleteThread: 717 cases) plus the opt-in `getDeltaChannelHistory` cases LangGraph runs for its
+ * list, deleteThread: 718 cases here, one more than on MemorySaver, which skips the channel-delta case) plus the opt-in `getDeltaChannelHistory` cases LangGraph runs for its
  * in-repo savers. The suite calls vitest's globals (`describe`, `it`, `expect`, hooks) without
  * importing them; rather than `globals: true` for every test file, this module hands it the same
  * functions on `globalThis` (each test file runs in its own isolated module graph) before loading it.

@@ -44,15 +44,18 @@ function syncedSuite(tier: string, remote: () => { backend: Backend; prefix: str
     },
     {
       afterAll: async () => {
-        for (const { tiered, local, remote } of devices) {
-          const result = await tiered.sync()
-          expect(result.conflicts).toEqual([])
-          // The tiered prefix places keys locally; the remote keeps its own placement (its prefix).
-          const remoteRoot = remote.prefix ? `${remote.prefix}/` : ''
-          expect(await contents(remote.backend, remoteRoot)).toEqual(await contents(local.backend, 'lg/'))
+        try {
+          for (const { tiered, local, remote } of devices) {
+            const result = await tiered.sync()
+            expect(result.conflicts).toEqual([])
+            // The tiered prefix places keys locally; the remote keeps its own placement (its prefix).
+            const remoteRoot = remote.prefix ? `${remote.prefix}/` : ''
+            expect(await contents(remote.backend, remoteRoot)).toEqual(await contents(local.backend, 'lg/'))
+          }
+          expect(devices.length).toBeGreaterThan(10)
+        } finally {
+          await after?.()
         }
-        expect(devices.length).toBeGreaterThan(10)
-        await after?.()
       },
     },
   )

@@ -94,7 +94,7 @@ const READ_POOL = 16
  * LangGraph JS's checkpoint saver (`BaseCheckpointSaver` of `@langchain/langgraph-checkpoint` 1.2)
  * over any snapshelf storage: graphs keep their threads in S3, R2, IndexedDB, memory, over HTTP or
  * local-first on `TieredStorage`, with the engine's codec (gzip, bounded decode, typed errors), the
- * backend's retries and conditional writes. Passes LangGraph's own validation suite on every tier.
+ * backend's retries and conditional writes. Passes LangGraph's own validation suite on every tier (HTTP: not yet, see the README).
  *
  * Stored the way LangGraph's database savers store it (layout in `keys.ts`): each channel value once
  * per channel and version (a channel a step did not change is not written again), the checkpoint
