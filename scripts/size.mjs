@@ -111,8 +111,8 @@ const entries = [
   // dependency, never bundled (external in tsup, and left external here as a user's bundler would
   // find it installed beside @langchain/langgraph); no other entry may pull it in. Measured 13.69 KB
   // when it landed, 14.00 KB with its own getDeltaChannelHistory (reads only the requested channels
-  // while walking the parent chain, instead of every channel per ancestor), 14.07 KB with list's
-  // batched reads; budget just above.
+  // while walking the parent chain, instead of every channel per ancestor), 14.10 KB with list's
+  // batched reads and its input checks; budget just above.
   [
     'snapshelf/langgraph (over S3Storage)',
     `import { S3Storage } from 'snapshelf/s3'; import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph';
