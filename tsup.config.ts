@@ -13,6 +13,7 @@ export default defineConfig({
     testing: 'src/entries/testing.ts',
     strands: 'src/entries/strands.ts',
     genkit: 'src/entries/genkit.ts',
+    langgraph: 'src/entries/langgraph.ts',
   },
   format: ['esm'],
   target: 'es2022',
@@ -22,5 +23,6 @@ export default defineConfig({
   treeshake: true,
   clean: false, // scripts/test.mjs removes dist/ itself; parallel dev builds must not delete files under a running test
   sourcemap: true,
-  external: ['aws4fetch', 'genkit', /^genkit\//],
+  // Peer dependencies an adapter imports at run time (genkit: snapshelf/genkit; LangGraph's base class: snapshelf/langgraph).
+  external: ['aws4fetch', 'genkit', /^genkit\//, '@langchain/langgraph-checkpoint'],
 })

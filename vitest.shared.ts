@@ -18,7 +18,7 @@ export const testDist = process.env.SNAPSHELF_TEST_DIST === '1'
 
 const root = fileURLToPath(new URL('./', import.meta.url))
 const src = `${root}src/`
-const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands', 'genkit'] as const
+const subpaths = ['s3', 'r2', 'indexeddb', 'http', 'tiered', 'testing', 'strands', 'genkit', 'langgraph'] as const
 
 function distAlias() {
   if (!existsSync(`${root}dist/index.js`))
@@ -35,7 +35,7 @@ export const packageAlias = testDist
   ? distAlias()
   : [
       { find: /^snapshelf$/, replacement: `${src}entries/index.ts` },
-      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands|genkit)$/, replacement: `${src}entries/$1.ts` },
+      { find: /^snapshelf\/(s3|r2|indexeddb|http|tiered|testing|strands|genkit|langgraph)$/, replacement: `${src}entries/$1.ts` },
     ]
 
 /**
@@ -73,9 +73,14 @@ export const distInclude = {
     'strands-agent',
     'genkit-differential',
     'genkit-agent',
+    // LangGraph's validation suite (issue 13) in every runtime it runs in.
+    'langgraph-validation-memory',
+    'langgraph-validation-s3',
+    'langgraph-validation-indexeddb',
+    'langgraph-validation-tiered',
   ].map((f) => `test/node/${f}.test.ts`),
-  workers: ['r2', 'http', 's3', 'strands'].map((f) => `test/workers/${f}.test.ts`),
-  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts'],
+  workers: ['r2', 'http', 's3', 'strands', 'langgraph'].map((f) => `test/workers/${f}.test.ts`),
+  browser: ['test/browser/indexeddb.test.ts', 'test/browser/strands.test.ts', 'test/browser/langgraph.test.ts'],
 }
 
 // vitest 5.1's reporter calls Map.groupBy (Node >= 21) when it prints a failure; on Node 20 the
