@@ -90,13 +90,18 @@ async function syncFolder(context: SyncContext, folder: string, blocked: Set<str
   const before = JSON.stringify(state)
   const keys = new Set(location ? [latestKey('', location), manifestKey('', location)] : [])
   for (const rel of [...queued.keys(), ...agreedKeys(state, folder)].sort()) keys.add(rel)
+  // Entries are confirmed only once the state they led to is stored: a run stopped in between
+  // (aborted, offline) must leave the folder queued or agreed, or no later sync would visit it
+  // again and a change it pushed would never meet what other devices did to the key since.
+  const settled: string[] = []
   for (const rel of keys) {
     const result = await reconcileKey(context, folder, rel, state)
     if (result === 'pushed') context.progress.pushed++
     if (result === 'pulled') context.progress.pulled++
-    if (result !== 'held') context.confirmed.push(...(queued.get(rel) ?? []))
+    if (result !== 'held') settled.push(...(queued.get(rel) ?? []))
   }
   if (location && context.pull !== 'none') await pullHistory(context, location, state, blocked)
   if (JSON.stringify(state) !== before) await saveState(context, folder, state, context.signal)
+  context.confirmed.push(...settled)
   report(context)
 }
