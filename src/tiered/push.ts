@@ -1,5 +1,5 @@
 import { snapshotIdTime } from '../core/ids.js'
-import { historyIdOf, sessionOfRelative } from '../core/keys.js'
+import { historyIdOf, parseKey, sessionOfRelative, tombstoneKey, tombstoneOf } from '../core/keys.js'
 import { deleteAll, inNestedStore, listAll } from '../core/listing.js'
 import { chunks, sameBytes } from '../core/util.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
@@ -21,11 +21,14 @@ import { folderOf, loadState, slotOf } from './state.js'
  * - `conflict`: the remote holds different bytes at a create-only key (an id reused): kept queued;
  * - `waiting`: the data of a fresh entry has not landed yet (a write in flight): kept queued;
  * - `abandoned`: the data of an old entry never landed (a crash between entry and data): dropped.
+ * - `superseded`: a create that landed unanswered was deleted since by a delete issued after it
+ *   (its tombstone says so): confirmed, never pushed back. The local copy stays (deletions travel
+ *   from a device to the remote).
  *
  * @example
  * const result: PushResult = await pushKey(context, rel, entries)
  */
-export type PushResult = 'pushed' | 'conflict' | 'waiting' | 'abandoned'
+export type PushResult = 'pushed' | 'conflict' | 'waiting' | 'abandoned' | 'superseded'
 
 /** An entry whose data never appeared after this long was left by a crash between its two writes. */
 const STALE_ENTRY_MS = 60_000
@@ -55,7 +58,7 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
   report(context)
   await inPool(context, [...keys], async ([rel, list]) => {
     const result = await pushKey(context, rel, list)
-    if (result === 'pushed' || result === 'abandoned') context.confirmed.push(...list.map((e) => e.key))
+    if (result !== 'conflict' && result !== 'waiting') context.confirmed.push(...list.map((e) => e.key))
     if (result === 'pushed') context.progress.pushed++
     if (result === 'conflict') context.conflicts.push(rel)
     report(context)
@@ -100,7 +103,8 @@ async function dropRemote(context: SyncContext, sessionId: string, asOf: string)
     // Another store nested in this session's folder is not this session (issue 10 #9).
     if (inNestedStore(remoteRoot, sessionId, key)) continue
     const rel = key.slice(remoteRoot.length)
-    const id = historyIdOf(rel)
+    // A tombstone is dated by its history id, like the snapshot it stands for.
+    const id = historyIdOf(rel) ?? tombstoneOf(rel)?.snapshotId
     if (id === undefined ? await unchangedSince(context, rel, +snapshotIdTime(asOf)) : id <= asOf) doomed.push(key)
   }
   for (const batch of chunks(doomed)) await remote.delete(batch, { signal })
@@ -123,13 +127,45 @@ async function unchangedSince(context: SyncContext, rel: string, time: number): 
 async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]): Promise<PushResult> {
   const { local, remote, localRoot, remoteRoot, signal } = context
   const last = entries.at(-1)!
-  if (entries.some((e) => e.kind === 'delete')) await withRetries(context, () => remote.delete([remoteRoot + rel], { signal }))
+  const tombstone = tombstoneOfRelative(rel)
+  const deleted = entries.findLast((e) => e.kind === 'delete')
+  if (deleted) {
+    // The tombstone first: a crash between the two leaves it beside bytes still queued for deletion.
+    if (tombstone) await withRetries(context, () => remote.put(remoteRoot + tombstone, tombstoneBody(deleted.id), { signal }))
+    await withRetries(context, () => remote.delete([remoteRoot + rel], { signal }))
+  }
   if (last.kind === 'delete') return 'pushed'
   const obj = await local.get(localRoot + rel, { signal })
   if (!obj) return Date.now() - +snapshotIdTime(last.id) > STALE_ENTRY_MS ? 'abandoned' : 'waiting'
+  // Tried by an earlier run: it may have landed unanswered and been deleted elsewhere since.
+  if (tombstone && context.triedBefore && last.id <= context.triedBefore) {
+    const found = await remoteGet(context, tombstone)
+    if (found && deletedAsOf(found.body) > last.id) return 'superseded'
+  }
   if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true })))
     return 'pushed'
   // Taken: identical bytes are our own earlier push whose answer was lost.
   const there = await remoteGet(context, rel)
   return there && sameBytes(there.body, obj.body) ? 'pushed' : 'conflict'
+}
+
+/** The tombstone key of a history key (relative), or `undefined`: only history ids get one. */
+function tombstoneOfRelative(rel: string): string | undefined {
+  const parsed = parseKey(rel)
+  return parsed?.kind === 'history' ? tombstoneKey('', parsed.location, parsed.snapshotId!) : undefined
+}
+
+/** A tombstone's bytes: plain JSON naming the delete's entry id (a UUIDv7: when it was issued). */
+function tombstoneBody(deleteId: string): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ deleted: deleteId }))
+}
+
+/** When the delete a tombstone records was issued (its entry id), `''` when unreadable: then it covers nothing. */
+function deletedAsOf(body: Uint8Array): string {
+  try {
+    const { deleted } = JSON.parse(new TextDecoder().decode(body)) as { deleted?: unknown }
+    return typeof deleted === 'string' ? deleted : ''
+  } catch {
+    return ''
+  }
 }
