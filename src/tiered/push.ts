@@ -149,10 +149,13 @@ async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]
   return there && sameBytes(there.body, obj.body) ? 'pushed' : 'conflict'
 }
 
-/** The tombstone key of a history key (relative), or `undefined`: only history ids get one. */
+/**
+ * The tombstone key of a history key (relative), or `undefined`: only the store's own history
+ * ids get one (not a layout nested under an adapter's folder, e.g. Strands' `session/…`).
+ */
 function tombstoneOfRelative(rel: string): string | undefined {
   const parsed = parseKey(rel)
-  return parsed?.kind === 'history' ? tombstoneKey('', parsed.location, parsed.snapshotId!) : undefined
+  return parsed?.kind === 'history' && !parsed.prefix ? tombstoneKey('', parsed.location, parsed.snapshotId!) : undefined
 }
 
 /** A tombstone's bytes: plain JSON naming the delete's entry id (a UUIDv7: when it was issued). */
