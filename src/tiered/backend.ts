@@ -1,9 +1,9 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { throwIfAborted } from '../core/errors.js'
-import { sessionOfListing, tombstoneOf } from '../core/keys.js'
+import { tombstoneOf } from '../core/keys.js'
 import { deleteSessionKeys } from '../core/listing.js'
 import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
-import { recordAgreed } from './state.js'
+import { locationOfFolder, recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
 
 /**
@@ -184,7 +184,7 @@ export class TieredBackend implements Backend {
     options: BackendCallOptions & { limit?: number },
   ): Promise<BackendListPage> {
     const cuts = [local, remote].filter((p) => p.truncated && p.entries.length).map((p) => p.entries.at(-1)!.key)
-    const cut = cuts.length ? cuts.reduce((a, b) => (a < b ? a : b)) : undefined
+    const cut = cuts.sort()[0]
     const byKey = new Map(local.entries.map((e) => [e.key, e]))
     for (const e of remote.entries) {
       if (byKey.has(e.key) || tombstoneOf(e.key) || (await deletePending(this.#tiers, e.key, options))) continue
@@ -208,16 +208,14 @@ export class TieredBackend implements Backend {
 }
 
 /**
- * Whether a listing prefix (relative) lies in the store's own snapshot layout, whose history the
- * sync pulls (`<sessionId>/scopes/…`, as `sessionOfListing` admits): such listings stay local.
+ * Whether a listing prefix (relative) lies inside one location's folder of the store's own
+ * snapshot layout (`<sessionId>/scopes/<scope>/<scopeId>/snapshots/…`: what the snapshot layer
+ * lists), whose history the sync pulls: such listings stay local. A shorter prefix (`s1/`,
+ * `context/`) may be an adapter's folder as well as a session's.
  */
 function pulledBySync(rel: string): boolean {
-  try {
-    sessionOfListing('prefix', rel)
-    return true
-  } catch {
-    return false
-  }
+  const parts = rel.split('/')
+  return parts.length > 5 && locationOfFolder(`${parts.slice(0, 5).join('/')}/`) !== undefined
 }
 
 /**
