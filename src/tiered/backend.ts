@@ -59,7 +59,7 @@ export interface TieredBackendOptions {
 export class TieredBackend implements Backend {
   readonly local: Backend
   readonly remote: Backend
-  /** The local tier's page size: listing is local. */
+  /** The local tier's page size: listing starts locally (a merged page is never larger). */
   readonly maxListPage?: number
   /** Present only when the local tier can push changes; otherwise the store polls `get`. */
   readonly subscribe?: (key: string, onChange: () => void) => () => void
