@@ -268,3 +268,35 @@ export function tombstoneOf(key: string): { prefix: string; location: SnapshotLo
   const parsed = parseKey([...parts.slice(0, -2), HISTORY_DIR, parts.at(-1)].join('/'))
   return parsed?.kind === 'history' ? { prefix: parsed.prefix, location: parsed.location, snapshotId: parsed.snapshotId! } : undefined
 }
+
+/**
+ * Where, in a session's folder, a tiered store records that it deleted the session: beside the
+ * scope folders under `scopes/` (which only the layout uses), so no adapter's key and no id takes it.
+ */
+const SESSION_TOMBSTONE = 'scopes/tombstone.json'
+
+/**
+ * The key of the tombstone a tiered store leaves on its remote when it deletes a whole session:
+ * `[prefix/]<sessionId>/scopes/tombstone.json`, holding when the deletion was issued. A device
+ * whose create into that session was issued earlier (pushed late, or answered too late) does not
+ * push it back. Never part of a location, and erased with the session.
+ *
+ * @example
+ * sessionTombstoneKey('', 's1') // 's1/scopes/tombstone.json'
+ */
+export function sessionTombstoneKey(prefix: string, sessionId: string): string {
+  return `${sessionPrefix(prefix, sessionId)}${SESSION_TOMBSTONE}`
+}
+
+/**
+ * The session whose tombstone `key` is (no store prefix: keys as a handler receives them), or
+ * `undefined` for any other key.
+ *
+ * @example
+ * sessionTombstoneOf('s1/scopes/tombstone.json') // 's1'
+ */
+export function sessionTombstoneOf(key: string): string | undefined {
+  const slash = typeof key === 'string' ? key.indexOf('/') : -1
+  const sessionId = key.slice(0, slash)
+  return slash > 0 && key.slice(slash + 1) === SESSION_TOMBSTONE && isId(sessionId) ? sessionId : undefined
+}

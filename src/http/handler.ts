@@ -1,6 +1,6 @@
 import type { Backend, BackendPutOptions } from '../core/backend.js'
 import { ValidationError } from '../core/errors.js'
-import { joinPrefix, parseKey, sessionOfListing, tombstoneOf } from '../core/keys.js'
+import { joinPrefix, parseKey, sessionOfListing, sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
 import { readBounded } from '../core/util.js'
 import {
   DIGEST_HEADER,
@@ -359,13 +359,15 @@ function sessionOfKey(value: unknown, op: SnapshotOperation): string {
 }
 
 /**
- * The session an object key names: a key of the layout (`sessionOfKey`), or the tombstone a
- * tiered store leaves for a deleted history id (core/keys.ts `tombstoneKey`), authorized on its
- * session like the snapshot it stands for; a 400 otherwise.
+ * The session an object key names: a key of the layout (`sessionOfKey`), or a tombstone a tiered
+ * store leaves for a deleted history id or a deleted session (core/keys.ts `tombstoneKey`,
+ * `sessionTombstoneKey`), authorized on its session like the data it stands for; a 400 otherwise.
  */
 function sessionOfObject(value: unknown, op: SnapshotOperation): string {
-  const tombstone = tombstoneOf(typeof value === 'string' ? value : '')
-  return tombstone && !tombstone.prefix ? tombstone.location.sessionId : sessionOfKey(value, op)
+  const key = typeof value === 'string' ? value : ''
+  const tombstone = tombstoneOf(key)
+  if (tombstone && !tombstone.prefix) return tombstone.location.sessionId
+  return sessionTombstoneOf(key) ?? sessionOfKey(value, op)
 }
 
 /** The session a listing `prefix` or `startAfter` is confined to (`sessionOfListing`), or a 400 naming the rule. */

@@ -1,6 +1,6 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { throwIfAborted } from '../core/errors.js'
-import { tombstoneOf } from '../core/keys.js'
+import { sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
 import { deleteSessionKeys } from '../core/listing.js'
 import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
 import { locationOfFolder, recordAgreed } from './state.js'
@@ -187,7 +187,8 @@ export class TieredBackend implements Backend {
     const cut = cuts.sort()[0]
     const byKey = new Map(local.entries.map((e) => [e.key, e]))
     for (const e of remote.entries) {
-      if (byKey.has(e.key) || tombstoneOf(e.key) || (await deletePending(this.#tiers, e.key, options))) continue
+      if (byKey.has(e.key) || tombstoneOf(e.key) || sessionTombstoneOf(e.key) || (await deletePending(this.#tiers, e.key, options)))
+        continue
       // The remote's ETag is not a local one: a reader re-reads (and caches) through `get`.
       byKey.set(e.key, { key: e.key, size: e.size })
     }

@@ -58,7 +58,7 @@ export interface SyncRun {
  * do, and what it did so far.
  *
  * @example
- * const context: SyncContext = { ...tiers, ...run, settings, progress: { pushed: 0, pulled: 0, total: 0 }, confirmed: [], conflicts: [], network: { answered: false } }
+ * const context: SyncContext = { ...tiers, ...run, settings, progress: { pushed: 0, pulled: 0, total: 0 }, confirmed: [], conflicts: [], network: { answered: false }, sessionTombstones: new Map() }
  */
 export interface SyncContext extends Tiers, Readonly<SyncRun> {
   readonly settings: SyncSettings
@@ -83,6 +83,8 @@ export interface SyncContext extends Tiers, Readonly<SyncRun> {
    * landed unanswered, so its push looks for a tombstone first (push.ts). None: never tried.
    */
   readonly triedBefore?: string
+  /** Each session's deletion as its remote tombstone records it (`''`: none), read once per run. */
+  readonly sessionTombstones: Map<string, Promise<string>>
 }
 
 /**

@@ -1,5 +1,5 @@
 import { snapshotIdTime } from '../core/ids.js'
-import { historyIdOf, parseKey, sessionOfRelative, tombstoneKey, tombstoneOf } from '../core/keys.js'
+import { historyIdOf, parseKey, sessionOfRelative, sessionTombstoneKey, tombstoneKey, tombstoneOf } from '../core/keys.js'
 import { deleteAll, inNestedStore, listAll } from '../core/listing.js'
 import { chunks, sameBytes } from '../core/util.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
@@ -21,9 +21,9 @@ import { folderOf, loadState, slotOf } from './state.js'
  * - `conflict`: the remote holds different bytes at a create-only key (an id reused): kept queued;
  * - `waiting`: the data of a fresh entry has not landed yet (a write in flight): kept queued;
  * - `abandoned`: the data of an old entry never landed (a crash between entry and data): dropped.
- * - `superseded`: a create that landed unanswered was deleted since by a delete issued after it
- *   (its tombstone says so): confirmed, never pushed back. The local copy stays (deletions travel
- *   from a device to the remote).
+ * - `superseded`: a delete issued after this create (of the id, or of its whole session) was
+ *   pushed by another device first; its tombstone says so: confirmed, never pushed (back). The
+ *   local copy stays (deletions travel from a device to the remote).
  *
  * @example
  * const result: PushResult = await pushKey(context, rel, entries)
@@ -98,10 +98,15 @@ async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<
  */
 async function dropRemote(context: SyncContext, sessionId: string, asOf: string): Promise<void> {
   const { remote, remoteRoot, signal } = context
+  // The session's tombstone first, never lowered: what it covers stays deleted, whichever device
+  // pushes an older create later (the id tombstones erased below are covered by it).
+  const marker = remoteRoot + sessionTombstoneKey('', sessionId)
+  const standing = await remote.get(marker, { signal })
+  if (!standing || deletedAsOf(standing.body) < asOf) await remote.put(marker, tombstoneBody(asOf), { signal })
   const doomed: string[] = []
   for (const { key } of await listAll(remote, `${remoteRoot}${sessionId}/`, { signal })) {
     // Another store nested in this session's folder is not this session (issue 10 #9).
-    if (inNestedStore(remoteRoot, sessionId, key)) continue
+    if (key === marker || inNestedStore(remoteRoot, sessionId, key)) continue
     const rel = key.slice(remoteRoot.length)
     // A tombstone is dated by its history id, like the snapshot it stands for.
     const id = historyIdOf(rel) ?? tombstoneOf(rel)?.snapshotId
@@ -137,10 +142,14 @@ async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]
   if (last.kind === 'delete') return 'pushed'
   const obj = await local.get(localRoot + rel, { signal })
   if (!obj) return Date.now() - +snapshotIdTime(last.id) > STALE_ENTRY_MS ? 'abandoned' : 'waiting'
-  // Tried by an earlier run: it may have landed unanswered and been deleted elsewhere since.
-  if (tombstone && context.triedBefore && last.id <= context.triedBefore) {
-    const found = await remoteGet(context, tombstone)
-    if (found && deletedAsOf(found.body) > last.id) return 'superseded'
+  if (tombstone) {
+    // Its session deleted since (by another device): as of when that was issued, this create is gone.
+    if ((await sessionDeletedAsOf(context, sessionOfRelative(rel))) > last.id) return 'superseded'
+    // Tried by an earlier run: it may have landed unanswered and been deleted elsewhere since.
+    if (context.triedBefore && last.id <= context.triedBefore) {
+      const found = await remoteGet(context, tombstone)
+      if (found && deletedAsOf(found.body) > last.id) return 'superseded'
+    }
   }
   if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true })))
     return 'pushed'
@@ -171,4 +180,14 @@ function deletedAsOf(body: Uint8Array): string {
   } catch {
     return ''
   }
+}
+
+/** When the remote says session `sessionId` was last deleted (its tombstone), `''` for never: read once per run. */
+function sessionDeletedAsOf(context: SyncContext, sessionId: string): Promise<string> {
+  let asOf = context.sessionTombstones.get(sessionId)
+  if (!asOf) {
+    asOf = remoteGet(context, sessionTombstoneKey('', sessionId)).then((found) => (found ? deletedAsOf(found.body) : ''))
+    context.sessionTombstones.set(sessionId, asOf)
+  }
+  return asOf
 }

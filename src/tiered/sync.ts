@@ -70,6 +70,7 @@ export async function runSync(tiers: Tiers, settings: SyncSettings, run: SyncRun
     conflicts: [],
     network: { answered: false },
     triedBefore,
+    sessionTombstones: new Map(),
   }
   try {
     // A run that pushes nothing plans with an empty outbox: every entry stays queued.

@@ -330,6 +330,42 @@ const REGRESSIONS: { name: string; program: Step[] }[] = [
       { kind: 'update', session: 1, device: 0 },
     ],
   },
+  {
+    // seed 1089290729 (HTTP remote): device 2's create landed with its answer lost; device 1
+    // pulled it, deleted it (a tombstone) and device 0 then deleted the session, which erased the
+    // tombstone with the rest; device 2's retry found nothing and pushed the snapshot back (a
+    // session deletion now leaves a tombstone of its own, which covers the erased ones).
+    name: 'a session deletion keeps the memory of the deletes it erases',
+    program: [
+      { kind: 'save', session: 1, latest: false, device: 2 },
+      { kind: 'update', session: 1, device: 1 },
+      { kind: 'faults', faults: ['lost'] },
+      { kind: 'sync', device: 2, full: false },
+      { kind: 'sync', device: 1, full: false },
+      { kind: 'delete', session: 1, pick: 0, device: 1 },
+      { kind: 'drop', session: 1, device: 0 },
+      { kind: 'sync', device: 1, full: false },
+      { kind: 'reload', device: 0 },
+    ],
+  },
+  {
+    // seed -1429561590 (HTTP remote): device 2's create landed with its answer lost; device 0
+    // pulled it, deleted it and then the whole session, so its sync pushed only the session
+    // deletion (which confirms the older delete, leaving no id tombstone); device 2's retry pushed
+    // the snapshot back (now the session's tombstone covers every create issued before it).
+    name: 'a create answered too late does not come back after its session was deleted elsewhere',
+    program: [
+      { kind: 'save', session: 1, latest: false, device: 0 },
+      { kind: 'save', session: 1, latest: false, device: 2 },
+      { kind: 'faults', faults: ['5xx', 'lost', '5xx'] },
+      { kind: 'update', session: 0, device: 0 },
+      { kind: 'sync', device: 2, full: false },
+      { kind: 'hydrate', device: 0, session: 0 },
+      { kind: 'sync', device: 0, full: false },
+      { kind: 'delete', session: 1, pick: 9, device: 0 },
+      { kind: 'drop', session: 1, device: 0 },
+    ],
+  },
 ]
 
 // Up to 120 steps, lengths spread evenly (fast-check's default sizing would keep programs near 6).

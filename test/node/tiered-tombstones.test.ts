@@ -4,7 +4,7 @@ import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
 import { S3Storage } from 'snapshelf/s3'
 import { TieredStorage, type Tier } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
-import { historyKey, tombstoneKey, tombstoneOf } from '../../src/core/keys.js'
+import { historyKey, sessionTombstoneKey, sessionTombstoneOf, tombstoneKey, tombstoneOf } from '../../src/core/keys.js'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
 import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
@@ -24,6 +24,21 @@ describe('tombstone keys (core/keys.ts)', () => {
     expect(tombstoneKey('', location, id)).toBe(`s1/scopes/agent/a/snapshots/tombstones/snapshot_${id}.json`)
     expect(tombstoneOf(tombstoneKey('', location, id))).toEqual({ prefix: '', location, snapshotId: id })
     expect(tombstoneOf(tombstoneKey('p/q', location, id))).toEqual({ prefix: 'p/q', location, snapshotId: id })
+  })
+
+  it("a session's tombstone sits directly in its folder and parses back to the session only", () => {
+    expect(sessionTombstoneKey('', 's1')).toBe('s1/scopes/tombstone.json')
+    expect(sessionTombstoneKey('p', 's1')).toBe('p/s1/scopes/tombstone.json')
+    expect(sessionTombstoneOf('s1/scopes/tombstone.json')).toBe('s1')
+    for (const key of [
+      's1/tombstone.json',
+      '.s1/scopes/tombstone.json',
+      's1/x/scopes/tombstone.json',
+      's1/scopes/tombstone.json/x',
+      '.tombstone.json',
+      '/scopes/tombstone.json',
+    ])
+      expect(sessionTombstoneOf(key), key).toBeUndefined()
   })
 
   it('parse nothing else: history keys, other ids, other folders, hostile ids', () => {
@@ -117,12 +132,36 @@ describe('a create whose answer was lost, then deleted elsewhere, is not pushed 
     expect([...asked].every((s) => s.startsWith('tomb-'))).toBe(true)
   })
 
+  it('a session deleted elsewhere: an older create (answered too late or pushed late) stays deleted, a newer one is kept', async () => {
+    const server = new MemoryStorage()
+    const location = where()
+    const d0 = new TieredStorage({ local: new MemoryStorage(), remote: server, retries: 0, name: 'd0' })
+    const d1 = new TieredStorage({ local: new MemoryStorage(), remote: server, retries: 0, name: 'd1' })
+    const before = newSnapshotId()
+    await d0.saveSnapshot({ location, snapshotId: before, isLatest: false, snapshot: sampleSnapshot('before') })
+    await d1.deleteSession({ sessionId: location.sessionId })
+    const after = newSnapshotId()
+    await d0.saveSnapshot({ location, snapshotId: after, isLatest: false, snapshot: sampleSnapshot('after') })
+    await d1.sync()
+    expect(await server.backend.head(sessionTombstoneKey('', location.sessionId))).not.toBeNull()
+    await d0.sync()
+    expect(await d0.pendingCount()).toBe(0)
+    expect(await server.listSnapshotIds({ location })).toEqual([after])
+    // A plain store erases the tombstone with the session.
+    await server.deleteSession({ sessionId: location.sessionId })
+    expect((await server.backend.list(`${location.sessionId}/`)).entries).toEqual([])
+    d0.close()
+    d1.close()
+  })
+
   it('the handler refuses a tombstone key with a hostile id or a store prefix', async () => {
     const handler = createSnapshotHandler({ storage: new MemoryStorage(), basePath: '/api', authorize: () => true })
     const id = newSnapshotId()
     for (const key of [
       `.s1/scopes/agent/a/snapshots/tombstones/snapshot_${id}.json`,
       `p/s1/scopes/agent/a/snapshots/tombstones/snapshot_${id}.json`,
+      '.s1/scopes/tombstone.json',
+      's1/x/scopes/tombstone.json',
     ]) {
       const response = await handler(new Request(`http://app.test/api/objects/${key}`, { method: 'PUT', body: '{"deleted":"x"}' }))
       expect(response.status, key).toBe(400)
