@@ -235,3 +235,68 @@ export function sessionOfListing(field: string, value: string): string {
   })
   return parts[0]!
 }
+
+/** Where a deleted history id's tombstone lives, beside (never inside) `immutable_history/`. */
+const TOMBSTONE_DIR = 'tombstones'
+
+/**
+ * The key of the tombstone a tiered store leaves on its remote when it deletes history id
+ * `snapshotId`: `…/snapshots/tombstones/snapshot_<id>.json`, holding when the delete was issued.
+ * A device whose create of that id was answered too late (lost, then retried) finds it and does
+ * not push the snapshot back. Outside `immutable_history/`, so never listed as a snapshot, and
+ * inside the session's folder, so erased with it.
+ *
+ * @example
+ * tombstoneKey('', { sessionId: 's1', scope: 'agent', scopeId: 'a' }, id) // 's1/scopes/agent/a/snapshots/tombstones/snapshot_<id>.json'
+ */
+export function tombstoneKey(prefix: string, l: SnapshotLocation, snapshotId: string): string {
+  return `${scopeFolder(prefix, l)}${TOMBSTONE_DIR}/snapshot_${snapshotId}.json`
+}
+
+/**
+ * Parses a tombstone key (see `tombstoneKey`), with or without a store prefix: its prefix,
+ * location and history id, every id validated; `undefined` for any other key.
+ *
+ * @example
+ * tombstoneOf(tombstoneKey('', location, id))?.snapshotId === id // true
+ */
+export function tombstoneOf(key: string): { prefix: string; location: SnapshotLocation; snapshotId: string } | undefined {
+  if (typeof key !== 'string') return undefined
+  const parts = key.split('/')
+  if (parts.at(-2) !== TOMBSTONE_DIR) return undefined
+  // Read as the history key it stands for: the same depth, the same checks.
+  const parsed = parseKey([...parts.slice(0, -2), HISTORY_DIR, parts.at(-1)].join('/'))
+  return parsed?.kind === 'history' ? { prefix: parsed.prefix, location: parsed.location, snapshotId: parsed.snapshotId! } : undefined
+}
+
+/**
+ * Where, in a session's folder, a tiered store records that it deleted the session: beside the
+ * scope folders under `scopes/` (which only the layout uses), so no adapter's key and no id takes it.
+ */
+const SESSION_TOMBSTONE = 'scopes/tombstone.json'
+
+/**
+ * The key of the tombstone a tiered store leaves on its remote when it deletes a whole session:
+ * `[prefix/]<sessionId>/scopes/tombstone.json`, holding when the deletion was issued. A device
+ * whose create into that session was issued earlier (pushed late, or answered too late) does not
+ * push it back. Never part of a location, and erased with the session.
+ *
+ * @example
+ * sessionTombstoneKey('', 's1') // 's1/scopes/tombstone.json'
+ */
+export function sessionTombstoneKey(prefix: string, sessionId: string): string {
+  return `${sessionPrefix(prefix, sessionId)}${SESSION_TOMBSTONE}`
+}
+
+/**
+ * The session whose tombstone `key` is (no store prefix: keys as a handler receives them), or
+ * `undefined` for any other key.
+ *
+ * @example
+ * sessionTombstoneOf('s1/scopes/tombstone.json') // 's1'
+ */
+export function sessionTombstoneOf(key: string): string | undefined {
+  const slash = typeof key === 'string' ? key.indexOf('/') : -1
+  const sessionId = key.slice(0, slash)
+  return slash > 0 && key.slice(slash + 1) === SESSION_TOMBSTONE && isId(sessionId) ? sessionId : undefined
+}

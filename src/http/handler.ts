@@ -1,6 +1,6 @@
 import type { Backend, BackendPutOptions } from '../core/backend.js'
 import { ValidationError } from '../core/errors.js'
-import { joinPrefix, parseKey, sessionOfListing } from '../core/keys.js'
+import { joinPrefix, parseKey, sessionOfListing, sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
 import { readBounded } from '../core/util.js'
 import {
   DIGEST_HEADER,
@@ -209,7 +209,7 @@ class SnapshotHandler {
     else if (method === 'PUT') op = 'write'
     else if (method === 'DELETE') op = 'delete'
     else throw new Refusal(405, 'method not allowed')
-    await this.#check(request, sessionOfKey(key, op), op)
+    await this.#check(request, sessionOfObject(key, op), op)
     const full = this.#root + key
     if (op === 'write') return this.#put(request, full)
     if (op === 'read') return this.#read(request, full)
@@ -275,7 +275,7 @@ class SnapshotHandler {
       // Refused just below.
     }
     if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw new Refusal(400, 'body: {"keys":[…1000]}')
-    const sessions = new Set(keys.map((k) => sessionOfKey(k, 'delete')))
+    const sessions = new Set(keys.map((k) => sessionOfObject(k, 'delete')))
     if (sessions.size > 1) throw new Refusal(400, 'keys: one session')
     await this.#check(request, [...sessions][0]!, 'delete', body)
     await this.#backend.delete(keys.map((k) => this.#root + k))
@@ -356,6 +356,18 @@ function sessionOfKey(value: unknown, op: SnapshotOperation): string {
     throw new Refusal(400, 'key must follow the snapshot key layout')
   }
   return parsed.location.sessionId
+}
+
+/**
+ * The session an object key names: a key of the layout (`sessionOfKey`), or a tombstone a tiered
+ * store leaves for a deleted history id or a deleted session (core/keys.ts `tombstoneKey`,
+ * `sessionTombstoneKey`), authorized on its session like the data it stands for; a 400 otherwise.
+ */
+function sessionOfObject(value: unknown, op: SnapshotOperation): string {
+  const key = typeof value === 'string' ? value : ''
+  const tombstone = tombstoneOf(key)
+  if (tombstone && !tombstone.prefix) return tombstone.location.sessionId
+  return sessionTombstoneOf(key) ?? sessionOfKey(value, op)
 }
 
 /** The session a listing `prefix` or `startAfter` is confined to (`sessionOfListing`), or a 400 naming the rule. */

@@ -1,7 +1,9 @@
 import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import { throwIfAborted } from '../core/errors.js'
+import { sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
 import { deleteSessionKeys } from '../core/listing.js'
 import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
-import { recordAgreed } from './state.js'
+import { locationOfFolder, recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
 
 /**
@@ -44,7 +46,11 @@ export interface TieredBackendOptions {
  *   could otherwise be confirmed by a reconcile that never saw the data.
  * - Reads (`get`, `head`) fall through to the remote when the local backend lacks a key and no
  *   delete of it is pending; what `get` fetches is cached locally, so ETags stay local ones.
- * - Listing is local only: offline-first. `TieredStorage.hydrate` brings remote history down.
+ * - Listing the store's own snapshot layout is local only (offline-first): `sync` and `hydrate`
+ *   bring remote history down. Any other listing (an adapter's keys, such as Strands' stash, which
+ *   no sync pulls) is the local page merged, when the remote answers, with the remote's keys the
+ *   local tier lacks, minus deletes queued here; offline, the local page alone. What it finds
+ *   remotely is read (and cached) through `get`.
  *
  * @example
  * const backend = new TieredBackend({ local: local.backend, remote: remote.backend })
@@ -53,7 +59,7 @@ export interface TieredBackendOptions {
 export class TieredBackend implements Backend {
   readonly local: Backend
   readonly remote: Backend
-  /** The local tier's page size: listing is local. */
+  /** The local tier's page size: listing starts locally (a merged page is never larger). */
   readonly maxListPage?: number
   /** Present only when the local tier can push changes; otherwise the store polls `get`. */
   readonly subscribe?: (key: string, onChange: () => void) => () => void
@@ -135,9 +141,61 @@ export class TieredBackend implements Backend {
 
   async list(prefix: string, options: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
     const { startAfter } = options
-    const page = await this.local.list(this.#localKey(prefix), { ...options, startAfter: startAfter && this.#localKey(startAfter) })
     const { localRoot, prefix: root } = this.#tiers
-    return { ...page, entries: page.entries.map((e) => ({ ...e, key: root + e.key.slice(localRoot.length) })) }
+    const local = await this.local.list(this.#localKey(prefix), { ...options, startAfter: startAfter && this.#localKey(startAfter) })
+    const localPage = { ...local, entries: local.entries.map((e) => ({ ...e, key: e.key.slice(localRoot.length) })) }
+    const rel = this.#relative(prefix)
+    const through = this.#readThrough && !pulledBySync(rel) && globalThis.navigator?.onLine !== false
+    const remotePage = through ? await this.#remoteList(rel, { ...options, startAfter: startAfter && this.#relative(startAfter) }) : null
+    const page = remotePage ? await this.#merged(localPage, remotePage, options) : localPage
+    return { ...page, entries: page.entries.map((e) => ({ ...e, key: root + e.key })) }
+  }
+
+  /**
+   * The remote's page of a listing, keys relative; `null` when the remote cannot answer (offline,
+   * reported as for `get`; or it refuses the listing): the local view then stands alone, as
+   * listing is local-first. The remote's part lets a device that has not pulled a folder yet
+   * (keys no sync pulls: an adapter's, such as Strands' stash) see what other devices wrote.
+   */
+  async #remoteList(rel: string, options: BackendCallOptions & { startAfter?: string; limit?: number }): Promise<BackendListPage | null> {
+    const { remoteRoot } = this.#tiers
+    try {
+      const page = await this.remote.list(remoteRoot + rel, {
+        ...options,
+        startAfter: options.startAfter && remoteRoot + options.startAfter,
+      })
+      return { ...page, entries: page.entries.map((e) => ({ ...e, key: e.key.slice(remoteRoot.length) })) }
+    } catch (error) {
+      throwIfAborted(options.signal)
+      if (isOffline(error)) this.#onRemoteError?.(error)
+      return null
+    }
+  }
+
+  /**
+   * Local and remote pages (keys relative) merged into one ascending page, as complete as both:
+   * cut at the smaller last key of a truncated page (beyond it the other page may lack keys).
+   * A remote key is left out when a delete of it is queued here (deletes are never undone) or
+   * it is a tombstone (the sync's own marker, never data).
+   */
+  async #merged(
+    local: BackendListPage,
+    remote: BackendListPage,
+    options: BackendCallOptions & { limit?: number },
+  ): Promise<BackendListPage> {
+    const cuts = [local, remote].filter((p) => p.truncated && p.entries.length).map((p) => p.entries.at(-1)!.key)
+    const cut = cuts.sort()[0]
+    const byKey = new Map(local.entries.map((e) => [e.key, e]))
+    for (const e of remote.entries) {
+      if (byKey.has(e.key) || tombstoneOf(e.key) || sessionTombstoneOf(e.key) || (await deletePending(this.#tiers, e.key, options)))
+        continue
+      // The remote's ETag is not a local one: a reader re-reads (and caches) through `get`.
+      byKey.set(e.key, { key: e.key, size: e.size })
+    }
+    const all = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    const within = cut === undefined ? all : all.filter((e) => e.key <= cut)
+    const entries = within.slice(0, options.limit ?? within.length)
+    return { entries, truncated: cut !== undefined || entries.length < all.length }
   }
 
   /** The key relative to the tiered prefix: what outbox entries and sync steps name. */
@@ -148,6 +206,17 @@ export class TieredBackend implements Backend {
   #localKey(key: string): string {
     return this.#tiers.localRoot + this.#relative(key)
   }
+}
+
+/**
+ * Whether a listing prefix (relative) lies inside one location's folder of the store's own
+ * snapshot layout (`<sessionId>/scopes/<scope>/<scopeId>/snapshots/…`: what the snapshot layer
+ * lists), whose history the sync pulls: such listings stay local. A shorter prefix (`s1/`,
+ * `context/`) may be an adapter's folder as well as a session's.
+ */
+function pulledBySync(rel: string): boolean {
+  const parts = rel.split('/')
+  return parts.length > 5 && locationOfFolder(`${parts.slice(0, 5).join('/')}/`) !== undefined
 }
 
 /**

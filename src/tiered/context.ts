@@ -2,7 +2,7 @@ import type { BackendObject } from '../core/backend.js'
 import { throwIfAborted } from '../core/errors.js'
 import { backoffMs, sleep } from '../core/util.js'
 import type { SyncProgress } from './sync.js'
-import { type Tiers, isOffline } from './tiers.js'
+import { type Tiers, isOffline, isUnreachable } from './tiers.js'
 
 /**
  * What every step of one sync run shares: the layout, the storage's settings, the caller's
@@ -19,7 +19,7 @@ import { type Tiers, isOffline } from './tiers.js'
 export interface SyncSettings {
   /** Remote requests in flight. */
   concurrency: number
-  /** Extra attempts per remote request on network failures. */
+  /** Extra attempts per remote request while the remote answers busy (408, 429, 5xx). */
   retries: number
   /** How far before the history cursor a windowed pull lists. */
   lookbackMs: number
@@ -58,7 +58,7 @@ export interface SyncRun {
  * do, and what it did so far.
  *
  * @example
- * const context: SyncContext = { ...tiers, ...run, settings, progress: { pushed: 0, pulled: 0, total: 0 }, confirmed: [], conflicts: [] }
+ * const context: SyncContext = { ...tiers, ...run, settings, progress: { pushed: 0, pulled: 0, total: 0 }, confirmed: [], conflicts: [], network: { answered: false }, sessionTombstones: new Map() }
  */
 export interface SyncContext extends Tiers, Readonly<SyncRun> {
   readonly settings: SyncSettings
@@ -71,6 +71,20 @@ export interface SyncContext extends Tiers, Readonly<SyncRun> {
   readonly confirmed: string[]
   /** Create-only keys the remote holds with different bytes: their entries stay queued. */
   readonly conflicts: string[]
+  /**
+   * How the remote has answered this run: `answered` once any request succeeded (until then
+   * pools run one task at a time, so an offline run sends one request, not one per worker);
+   * `unreachable` the first failure that got no answer (every later request fails with it
+   * unsent, so the run stops there).
+   */
+  readonly network: { answered: boolean; unreachable?: { error: unknown } }
+  /**
+   * The newest create entry id an earlier run tried to push: a create entry no newer may have
+   * landed unanswered, so its push looks for a tombstone first (push.ts). None: never tried.
+   */
+  readonly triedBefore?: string
+  /** Each session's deletion as its remote tombstone records it (`''`: none), read once per run. */
+  readonly sessionTombstones: Map<string, Promise<string>>
 }
 
 /**
@@ -85,18 +99,25 @@ export function report(context: SyncContext): void {
 }
 
 /**
- * Runs a remote operation, retrying network failures with full-jitter exponential backoff
- * (100 ms base, 5 s cap); anything else, and the last failure, surfaces at once.
+ * Runs a remote operation, retrying a busy remote (408, 429, 5xx) with full-jitter exponential
+ * backoff (100 ms base, 5 s cap). A failure with no answer at all (offline: `isUnreachable`)
+ * stops the whole run: it is thrown here and by every later call of the run, which then sends
+ * nothing. Anything else, and the last failure, surfaces at once.
  *
  * @example
  * const page = await withRetries(context, () => remote.list(prefix, { signal }))
  */
 export async function withRetries<R>(context: SyncContext, operation: () => Promise<R>): Promise<R> {
+  const { network } = context
   for (let attempt = 0; ; attempt++) {
+    if (network.unreachable) throw network.unreachable.error
     try {
-      return await operation()
+      const result = await operation()
+      network.answered = true
+      return result
     } catch (error) {
-      if (attempt >= context.settings.retries || !isOffline(error)) throw error
+      if (isUnreachable(error)) network.unreachable ??= { error }
+      if (attempt >= context.settings.retries || !isOffline(error) || network.unreachable) throw error
       await sleep(backoffMs(attempt, 100, 5000), context.signal)
     }
   }
@@ -122,17 +143,21 @@ export function remoteGet(context: SyncContext, rel: string): Promise<BackendObj
 export async function inPool<T>(context: SyncContext, items: T[], task: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   let failure: { error: unknown } | undefined // boxed: the error itself may be undefined
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!
-      try {
-        throwIfAborted(context.signal)
-        await task(item)
-      } catch (error) {
-        failure ??= { error }
-      }
+  const runNext = async (): Promise<void> => {
+    const item = items[next++]!
+    try {
+      throwIfAborted(context.signal)
+      await task(item)
+    } catch (error) {
+      failure ??= { error }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(context.settings.concurrency, items.length) }, worker))
+  // Until the remote has answered once this run, one task at a time: offline, the first
+  // request fails before any other task has sent one.
+  while (!failure && next < items.length && !context.network.answered) await runNext()
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) await runNext()
+  }
+  await Promise.all(Array.from({ length: Math.min(context.settings.concurrency, items.length - next) }, worker))
   if (failure) throw failure.error
 }

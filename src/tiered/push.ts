@@ -1,5 +1,5 @@
 import { snapshotIdTime } from '../core/ids.js'
-import { historyIdOf, sessionOfRelative } from '../core/keys.js'
+import { historyIdOf, parseKey, sessionOfRelative, sessionTombstoneKey, tombstoneKey, tombstoneOf } from '../core/keys.js'
 import { deleteAll, inNestedStore, listAll } from '../core/listing.js'
 import { chunks, sameBytes } from '../core/util.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
@@ -21,11 +21,14 @@ import { folderOf, loadState, slotOf } from './state.js'
  * - `conflict`: the remote holds different bytes at a create-only key (an id reused): kept queued;
  * - `waiting`: the data of a fresh entry has not landed yet (a write in flight): kept queued;
  * - `abandoned`: the data of an old entry never landed (a crash between entry and data): dropped.
+ * - `superseded`: a delete issued after this create (of the id, or of its whole session) was
+ *   pushed by another device first; its tombstone says so: confirmed, never pushed (back). The
+ *   local copy stays (deletions travel from a device to the remote).
  *
  * @example
  * const result: PushResult = await pushKey(context, rel, entries)
  */
-export type PushResult = 'pushed' | 'conflict' | 'waiting' | 'abandoned'
+export type PushResult = 'pushed' | 'conflict' | 'waiting' | 'abandoned' | 'superseded'
 
 /** An entry whose data never appeared after this long was left by a crash between its two writes. */
 const STALE_ENTRY_MS = 60_000
@@ -55,7 +58,7 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
   report(context)
   await inPool(context, [...keys], async ([rel, list]) => {
     const result = await pushKey(context, rel, list)
-    if (result === 'pushed' || result === 'abandoned') context.confirmed.push(...list.map((e) => e.key))
+    if (result !== 'conflict' && result !== 'waiting') context.confirmed.push(...list.map((e) => e.key))
     if (result === 'pushed') context.progress.pushed++
     if (result === 'conflict') context.conflicts.push(rel)
     report(context)
@@ -95,12 +98,18 @@ async function pushDrops(context: SyncContext, entries: OutboxEntry[]): Promise<
  */
 async function dropRemote(context: SyncContext, sessionId: string, asOf: string): Promise<void> {
   const { remote, remoteRoot, signal } = context
+  // The session's tombstone first, never lowered: what it covers stays deleted, whichever device
+  // pushes an older create later (the id tombstones erased below are covered by it).
+  const marker = remoteRoot + sessionTombstoneKey('', sessionId)
+  const standing = await remote.get(marker, { signal })
+  if (!standing || deletedAsOf(standing.body) < asOf) await remote.put(marker, tombstoneBody(asOf), { signal })
   const doomed: string[] = []
   for (const { key } of await listAll(remote, `${remoteRoot}${sessionId}/`, { signal })) {
     // Another store nested in this session's folder is not this session (issue 10 #9).
-    if (inNestedStore(remoteRoot, sessionId, key)) continue
+    if (key === marker || inNestedStore(remoteRoot, sessionId, key)) continue
     const rel = key.slice(remoteRoot.length)
-    const id = historyIdOf(rel)
+    // A tombstone is dated by its history id, like the snapshot it stands for.
+    const id = historyIdOf(rel) ?? tombstoneOf(rel)?.snapshotId
     if (id === undefined ? await unchangedSince(context, rel, +snapshotIdTime(asOf)) : id <= asOf) doomed.push(key)
   }
   for (const batch of chunks(doomed)) await remote.delete(batch, { signal })
@@ -123,13 +132,62 @@ async function unchangedSince(context: SyncContext, rel: string, time: number): 
 async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]): Promise<PushResult> {
   const { local, remote, localRoot, remoteRoot, signal } = context
   const last = entries.at(-1)!
-  if (entries.some((e) => e.kind === 'delete')) await withRetries(context, () => remote.delete([remoteRoot + rel], { signal }))
+  const tombstone = tombstoneOfRelative(rel)
+  const deleted = entries.findLast((e) => e.kind === 'delete')
+  if (deleted) {
+    // The tombstone first: a crash between the two leaves it beside bytes still queued for deletion.
+    if (tombstone) await withRetries(context, () => remote.put(remoteRoot + tombstone, tombstoneBody(deleted.id), { signal }))
+    await withRetries(context, () => remote.delete([remoteRoot + rel], { signal }))
+  }
   if (last.kind === 'delete') return 'pushed'
   const obj = await local.get(localRoot + rel, { signal })
   if (!obj) return Date.now() - +snapshotIdTime(last.id) > STALE_ENTRY_MS ? 'abandoned' : 'waiting'
+  if (tombstone) {
+    // Its session deleted since (by another device): as of when that was issued, this create is gone.
+    if ((await sessionDeletedAsOf(context, sessionOfRelative(rel))) > last.id) return 'superseded'
+    // Tried by an earlier run: it may have landed unanswered and been deleted elsewhere since.
+    if (context.triedBefore && last.id <= context.triedBefore) {
+      const found = await remoteGet(context, tombstone)
+      if (found && deletedAsOf(found.body) > last.id) return 'superseded'
+    }
+  }
   if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true })))
     return 'pushed'
   // Taken: identical bytes are our own earlier push whose answer was lost.
   const there = await remoteGet(context, rel)
   return there && sameBytes(there.body, obj.body) ? 'pushed' : 'conflict'
+}
+
+/**
+ * The tombstone key of a history key (relative), or `undefined`: only the store's own history
+ * ids get one (not a layout nested under an adapter's folder, e.g. Strands' `session/…`).
+ */
+function tombstoneOfRelative(rel: string): string | undefined {
+  const parsed = parseKey(rel)
+  return parsed?.kind === 'history' && !parsed.prefix ? tombstoneKey('', parsed.location, parsed.snapshotId!) : undefined
+}
+
+/** A tombstone's bytes: plain JSON naming the delete's entry id (a UUIDv7: when it was issued). */
+function tombstoneBody(deleteId: string): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ deleted: deleteId }))
+}
+
+/** When the delete a tombstone records was issued (its entry id), `''` when unreadable: then it covers nothing. */
+function deletedAsOf(body: Uint8Array): string {
+  try {
+    const { deleted } = JSON.parse(new TextDecoder().decode(body)) as { deleted?: unknown }
+    return typeof deleted === 'string' ? deleted : ''
+  } catch {
+    return ''
+  }
+}
+
+/** When the remote says session `sessionId` was last deleted (its tombstone), `''` for never: read once per run. */
+function sessionDeletedAsOf(context: SyncContext, sessionId: string): Promise<string> {
+  let asOf = context.sessionTombstones.get(sessionId)
+  if (!asOf) {
+    asOf = remoteGet(context, sessionTombstoneKey('', sessionId)).then((found) => (found ? deletedAsOf(found.body) : ''))
+    context.sessionTombstones.set(sessionId, asOf)
+  }
+  return asOf
 }

@@ -42,7 +42,12 @@ export interface TieredStorageOptions extends StoreOptions {
   name?: string
   /** Remote requests in flight during a sync. Default 16. */
   concurrency?: number
-  /** Extra attempts per remote request on network errors, with backoff. Default 3. */
+  /**
+   * Extra attempts per remote request while the remote answers busy (408, 429, 5xx), with
+   * backoff. Default 3. A request that gets no answer at all (offline) is not retried by the
+   * sync (the remote storage's own `retries` apply to it): the sync stops there, sends nothing
+   * more, and reports offline.
+   */
   retries?: number
   /**
    * `sync` lists remote history from the newest id it already pulled minus this window, so

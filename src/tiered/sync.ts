@@ -2,7 +2,7 @@ import { latestKey, manifestKey, sessionOfRelative } from '../core/keys.js'
 import { listAll } from '../core/listing.js'
 import { chunks } from '../core/util.js'
 import { type SyncContext, type SyncRun, type SyncSettings, inPool, report } from './context.js'
-import { listEntries } from './outbox.js'
+import { type OutboxEntry, listEntries } from './outbox.js'
 import { pullHistory } from './pull.js'
 import { pushOutbox } from './push.js'
 import { reconcileKey } from './reconcile.js'
@@ -56,11 +56,22 @@ export interface SyncResult {
  * const result = await runSync(tiers, settings, { push: 'outbox', pull: 'window', signal })
  */
 export async function runSync(tiers: Tiers, settings: SyncSettings, run: SyncRun): Promise<SyncResult> {
-  const context: SyncContext = { ...tiers, ...run, settings, progress: { pushed: 0, pulled: 0, total: 0 }, confirmed: [], conflicts: [] }
   const { folder, signal } = run
   const entries = (await listEntries(tiers, { signal })).filter(
     (e) => !folder || (e.kind === 'drop' ? e.rel === sessionOfRelative(folder) : e.rel.startsWith(folder)),
   )
+  const triedBefore = run.push === 'outbox' ? await markTried(tiers, entries, signal) : undefined
+  const context: SyncContext = {
+    ...tiers,
+    ...run,
+    settings,
+    progress: { pushed: 0, pulled: 0, total: 0 },
+    confirmed: [],
+    conflicts: [],
+    network: { answered: false },
+    triedBefore,
+    sessionTombstones: new Map(),
+  }
   try {
     // A run that pushes nothing plans with an empty outbox: every entry stays queued.
     const touched = await pushOutbox(context, run.push === 'outbox' ? entries : [])
@@ -90,13 +101,31 @@ async function syncFolder(context: SyncContext, folder: string, blocked: Set<str
   const before = JSON.stringify(state)
   const keys = new Set(location ? [latestKey('', location), manifestKey('', location)] : [])
   for (const rel of [...queued.keys(), ...agreedKeys(state, folder)].sort()) keys.add(rel)
+  // Entries are confirmed only once the state they led to is stored: a run stopped in between
+  // (aborted, offline) must leave the folder queued or agreed, or no later sync would visit it
+  // again and a change it pushed would never meet what other devices did to the key since.
+  const settled: string[] = []
   for (const rel of keys) {
     const result = await reconcileKey(context, folder, rel, state)
     if (result === 'pushed') context.progress.pushed++
     if (result === 'pulled') context.progress.pulled++
-    if (result !== 'held') context.confirmed.push(...(queued.get(rel) ?? []))
+    if (result !== 'held') settled.push(...(queued.get(rel) ?? []))
   }
   if (location && context.pull !== 'none') await pullHistory(context, location, state, blocked)
   if (JSON.stringify(state) !== before) await saveState(context, folder, state, context.signal)
+  context.confirmed.push(...settled)
   report(context)
+}
+
+/**
+ * Records, before anything is pushed, the newest create entry this run will try (kept in
+ * `tiers.triedKey`, only ever raised): a crash or a lost answer from here on leaves entries the
+ * next run must treat as possibly landed. Resolves the mark as it was before this run.
+ */
+async function markTried(tiers: Tiers, entries: OutboxEntry[], signal?: AbortSignal): Promise<string | undefined> {
+  const stored = await tiers.local.get(tiers.triedKey, { signal })
+  const before = stored ? new TextDecoder().decode(stored.body) : undefined
+  const newest = entries.findLast((e) => e.kind === 'create')?.id
+  if (newest && (!before || newest > before)) await tiers.local.put(tiers.triedKey, new TextEncoder().encode(newest), { signal })
+  return before
 }

@@ -29,6 +29,11 @@ export interface Tiers {
   readonly outboxPrefix: string
   /** Local namespace of the per-folder sync state: `[localPrefix/][prefix/].snapshelf/sync/`. */
   readonly statePrefix: string
+  /**
+   * Local key holding the newest create entry id a sync has tried to push (`.snapshelf/tried`):
+   * an entry no newer may have landed with its answer lost, so its push checks for a tombstone.
+   */
+  readonly triedKey: string
 }
 
 /**
@@ -48,6 +53,7 @@ export function tiersOf(options: { local: Backend; remote: Backend; localPrefix?
     remoteRoot: joinPrefix(options.remotePrefix ?? ''),
     outboxPrefix: `${localRoot}.snapshelf/outbox/`,
     statePrefix: `${localRoot}.snapshelf/sync/`,
+    triedKey: `${localRoot}.snapshelf/tried`,
   }
 }
 
@@ -65,4 +71,17 @@ export function isOffline(error: unknown): boolean {
   const { status } = error
   // No status (or 0): the request never got an answer.
   return !status || status === 408 || isRetryableStatus(status)
+}
+
+/**
+ * A failure where the request got no answer at all (the network is down, the host unreachable,
+ * the connection reset, the answer lost, a timeout): the backends' own request policies already
+ * retried it, so a sync stops at the first one instead of multiplying requests into the void.
+ * A remote that answers busy (408, 429, 5xx) is `isOffline` but not unreachable.
+ *
+ * @example
+ * if (isUnreachable(error)) return stopRun(error)
+ */
+export function isUnreachable(error: unknown): boolean {
+  return isOffline(error) && !(error as RemoteError).status
 }

@@ -124,12 +124,10 @@ describeS3('a Strands Agent over TieredStorage with a durable local tier (Indexe
   const prefix = uniquePrefix('strands-tiered-idb')
   afterAll(() => wipePrefix(prefix))
 
-  // 🚨🚨🚨 A KNOWN GAP, run as an expected failure (it.fails). It cannot pass against TieredStorage. Device B restores the
-  // 🚨🚨🚨 messages and app state (latest reads through to the remote), but not the stash: a durable
-  // 🚨🚨🚨 local tier makes Strands keep the stash only in storage (`context/<id>/…` keys), and
-  // 🚨🚨🚨 TieredBackend.list is local-only while sync() pulls nothing but snapshot history. Enable
-  // 🚨🚨🚨 once the tiered sync redesign pulls every remote key by how it was written (see the report).
-  it.fails('device A converses and syncs; device B (its own IndexedDB) restores messages, app state and stash', async () => {
+  // A durable local tier makes Strands keep the stash only in storage (`context/<id>/…` keys),
+  // which no sync pulls: device B finds them because a listing outside the snapshot layout reads
+  // through to the remote (merged with local, minus deletes queued here) and what it reads is cached.
+  it('device A converses and syncs; device B (its own IndexedDB) restores messages, app state and stash', async () => {
     const remote = () => new S3Storage(s3Options({ prefix }))
     const device = (name: string) => new TieredStorage({ local: new IndexedDBStorage({ dbName: name }), remote: remote(), name })
     const a = device(`strands-a-${Date.now()}`)

@@ -144,11 +144,8 @@ function httpRemote(): Remote {
 
 const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z')
 
-/**
- * Runs one program against fresh tiers and checks the model. `lostAnswers: 'tolerated'` accepts
- * the known limitation (see the expected failure below); `'strict'` does not.
- */
-async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tolerated' | 'strict' = 'tolerated'): Promise<void> {
+/** Runs one program against fresh tiers and checks the model. */
+async function run(program: Step[], makeRemote: () => Remote): Promise<void> {
   const remote = makeRemote()
   const prefix = `m${Math.random().toString(36).slice(2, 8)}`
   const locations: SnapshotLocation[] = Array.from({ length: SESSIONS }, (_, i) => ({
@@ -165,18 +162,6 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
   let time = 0
   const saved = new Map<string, { time: number; session: number }>()
   const deletes: { time: number; device: number; session: number; ids?: Set<string> }[] = []
-  /** Ids deleted while their creator still had them queued (its push's answer was lost): may come back. */
-  const ambiguous = new Set<string>()
-  const creator = new Map<string, number>()
-  /** Marks deleted ids whose creator (another device) still has a create entry for them. */
-  const noteAmbiguous = async (device: number, ids: Iterable<string>): Promise<void> => {
-    for (const id of ids) {
-      const by = creator.get(id)
-      if (by === undefined || by === device) continue
-      const queued = await devices[by]!.local.list('.snapshelf/outbox/', { limit: 1000 })
-      if (lostAnswers === 'tolerated' && queued.entries.some((e) => e.key.includes(`snapshot_${id}.json!`))) ambiguous.add(id)
-    }
-  }
   const snapshot = (device: number, tag: string): Snapshot => ({
     scope: 'agent',
     schemaVersion: '1.0',
@@ -196,7 +181,6 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
       if (w.latest) await store.commitSnapshot(saving)
       else await store.saveSnapshot({ ...saving, isLatest: false })
       saved.set(snapshotId, { time, session: w.session })
-      creator.set(snapshotId, device)
     } else if (w.kind === 'update') {
       await store.updateLatest({
         location,
@@ -212,7 +196,6 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
       const ids = await store.listSnapshotIds({ location })
       if (!ids.length) return
       const snapshotId = ids[w.pick % ids.length]!
-      await noteAmbiguous(device, [snapshotId])
       await store.deleteSnapshot({ location, snapshotId })
       deletes.push({ time, device, session: w.session, ids: new Set([snapshotId]) })
     } else if (w.kind === 'prune') {
@@ -220,10 +203,8 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
       await store.prune({ location, keepLast: w.keepLast })
       const after = new Set(await store.listSnapshotIds({ location }))
       const removed = before.filter((id) => !after.has(id))
-      await noteAmbiguous(device, removed)
       deletes.push({ time, device, session: w.session, ids: new Set(removed) })
     } else {
-      await noteAmbiguous(device, await store.listSnapshotIds({ location }))
       await store.deleteSession({ sessionId: location.sessionId })
       deletes.push({ time, device, session: w.session })
     }
@@ -279,11 +260,9 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
         const covered = deletes.some((d) => d.session === session && d.time > s.time && (!d.ids || d.ids.has(id)))
         expect(covered, `saved ${id} (time ${s.time}) is gone from the remote with no later delete`).toBe(true)
       }
-      // No delete undone on the remote.
-      // No delete undone on the remote (but see the known limitation above).
+      // No delete undone on the remote, even when the id's create was answered too late (tombstones).
       for (const d of deletes) {
-        for (const id of d.ids ?? [])
-          if (!ambiguous.has(id)) expect(there.has(id), `deleted ${id} (time ${d.time}) is back on the remote`).toBe(false)
+        for (const id of d.ids ?? []) expect(there.has(id), `deleted ${id} (time ${d.time}) is back on the remote`).toBe(false)
       }
       const latest = (await remote.server.backend.get(`${location.sessionId}/scopes/agent/main/snapshots/snapshot_latest.json`))?.body
       const manifest = (await remote.server.backend.get(`${location.sessionId}/scopes/agent/main/snapshots/manifest.json`))?.body
@@ -295,10 +274,10 @@ async function run(program: Step[], makeRemote: () => Remote, lostAnswers: 'tole
         const byOthers = (id: string) => deletes.some((x) => x.device !== i && x.session === session && (!x.ids || x.ids.has(id)))
         for (const id of here)
           if (!there.has(id)) expect(byOthers(id), `device ${i} holds ${id}, which the remote lacks and no other device deleted`).toBe(true)
-        // And what this device deleted itself it no longer holds (unless the limitation brought it back).
+        // And what this device deleted itself it no longer holds.
         for (const x of deletes)
           if (x.device === i && x.ids)
-            for (const id of x.ids) if (!ambiguous.has(id)) expect(here.has(id), `device ${i} deleted ${id} and holds it again`).toBe(false)
+            for (const id of x.ids) expect(here.has(id), `device ${i} deleted ${id} and holds it again`).toBe(false)
         // One agreed latest and manifest; a device may keep them when another device dropped the session.
         const droppedByOthers = deletes.some((x) => x.device !== i && x.session === session && !x.ids)
         for (const [name, remoteBytes] of [
@@ -336,6 +315,57 @@ const REGRESSIONS: { name: string; program: Step[] }[] = [
       { kind: 'update', session: 0, device: 0 },
     ],
   },
+  {
+    // seed -795177607: device 0's sync pushed its latest and was aborted before it stored the
+    // agreed state, yet its outbox entry was confirmed; with neither an entry nor a state for the
+    // folder, no later sync of device 0 visited it again, so it never met the latest device 2
+    // pushed after device 1 deleted the session (entries are now confirmed only after the state).
+    name: 'a sync aborted between a push and its stored state still visits the folder again',
+    program: [
+      { kind: 'manifest', session: 0, device: 2 },
+      { kind: 'sync', device: 2, full: false, during: { at: 1, write: { kind: 'update', session: 0 } } },
+      { kind: 'update', session: 0, device: 0 },
+      { kind: 'drop', session: 0, device: 1 },
+      { kind: 'sync', device: 0, full: false, abortAt: 3 },
+      { kind: 'update', session: 1, device: 0 },
+    ],
+  },
+  {
+    // seed 1089290729 (HTTP remote): device 2's create landed with its answer lost; device 1
+    // pulled it, deleted it (a tombstone) and device 0 then deleted the session, which erased the
+    // tombstone with the rest; device 2's retry found nothing and pushed the snapshot back (a
+    // session deletion now leaves a tombstone of its own, which covers the erased ones).
+    name: 'a session deletion keeps the memory of the deletes it erases',
+    program: [
+      { kind: 'save', session: 1, latest: false, device: 2 },
+      { kind: 'update', session: 1, device: 1 },
+      { kind: 'faults', faults: ['lost'] },
+      { kind: 'sync', device: 2, full: false },
+      { kind: 'sync', device: 1, full: false },
+      { kind: 'delete', session: 1, pick: 0, device: 1 },
+      { kind: 'drop', session: 1, device: 0 },
+      { kind: 'sync', device: 1, full: false },
+      { kind: 'reload', device: 0 },
+    ],
+  },
+  {
+    // seed -1429561590 (HTTP remote): device 2's create landed with its answer lost; device 0
+    // pulled it, deleted it and then the whole session, so its sync pushed only the session
+    // deletion (which confirms the older delete, leaving no id tombstone); device 2's retry pushed
+    // the snapshot back (now the session's tombstone covers every create issued before it).
+    name: 'a create answered too late does not come back after its session was deleted elsewhere',
+    program: [
+      { kind: 'save', session: 1, latest: false, device: 0 },
+      { kind: 'save', session: 1, latest: false, device: 2 },
+      { kind: 'faults', faults: ['5xx', 'lost', '5xx'] },
+      { kind: 'update', session: 0, device: 0 },
+      { kind: 'sync', device: 2, full: false },
+      { kind: 'hydrate', device: 0, session: 0 },
+      { kind: 'sync', device: 0, full: false },
+      { kind: 'delete', session: 1, pick: 9, device: 0 },
+      { kind: 'drop', session: 1, device: 0 },
+    ],
+  },
 ]
 
 // Up to 120 steps, lengths spread evenly (fast-check's default sizing would keep programs near 6).
@@ -354,18 +384,15 @@ const replay = seed === undefined ? {} : { seed, path: process.env.MODEL_PATH }
 describe('TieredStorage sync against a reference model', () => {
   for (const r of REGRESSIONS) {
     it(`regression: ${r.name}`, async () => {
-      for (const remote of [memoryRemote, httpRemote]) await run(r.program, remote, 'strict')
+      for (const remote of [memoryRemote, httpRemote]) await run(r.program, remote)
     })
   }
 
-  // KNOWN LIMITATION, kept as an expected failure: device 0's create lands but its answer is lost
-  // and the retries fail, so its entry stays queued though the remote holds the snapshot. Device 1
-  // pulls it, deletes it and syncs. Device 0's next sync finds the key absent and cannot tell "my
-  // create never landed" from "it landed and was deleted since": it creates it again (never losing
-  // a write is the side it errs on). Telling them apart needs a tombstone on the remote (a key the
-  // layout in src/core/keys.ts and the HTTP handler would have to admit). The random model below
-  // accepts exactly this case (a delete of an id whose creator still had it queued).
-  it.fails('directed: a push whose answer was lost, then deleted elsewhere, is not pushed back', async () => {
+  // Device 0's create lands but its answer is lost and the sync stops there, so its entry stays
+  // queued though the remote holds the snapshot. Device 1 pulls it, deletes it and syncs, leaving a
+  // tombstone (core/keys.ts tombstoneKey). Device 0's next sync would otherwise find the key absent
+  // and create it again: it finds the tombstone, dated after its create, and confirms the entry.
+  it('directed: a push whose answer was lost, then deleted elsewhere, is not pushed back', async () => {
     const p: Step[] = [
       { kind: 'save', device: 0, session: 0, latest: false },
       { kind: 'faults', faults: ['lost', '5xx', '5xx'] },
@@ -375,24 +402,7 @@ describe('TieredStorage sync against a reference model', () => {
       { kind: 'sync', device: 1, full: true },
       { kind: 'sync', device: 0, full: true },
     ]
-    for (const remote of [memoryRemote, httpRemote]) await run(p, remote, 'strict')
-  })
-
-  // KNOWN DEFECT, found by the random model (seed -795177607, shrunk) and kept as an expected
-  // failure until it is fixed: device 2 edits the manifest and syncs while device 0 updates
-  // latest; device 1 deletes the session; device 0's next sync is aborted, then it updates another
-  // session. After the final fault-free sync device 0's latest differs from the remote's. The same
-  // program fails on the commit before issue 11's changes: it is the tiered sync's, not theirs.
-  it.fails('directed: a session deleted elsewhere while this device kept updating it converges', async () => {
-    const p: Step[] = [
-      { kind: 'manifest', session: 0, device: 2 },
-      { kind: 'sync', device: 2, full: false, during: { at: 1, write: { kind: 'update', session: 0 } } },
-      { kind: 'update', session: 0, device: 0 },
-      { kind: 'drop', session: 0, device: 1 },
-      { kind: 'sync', device: 0, full: false, abortAt: 3 },
-      { kind: 'update', session: 1, device: 0 },
-    ] as Step[]
-    await run(p, httpRemote, 'strict')
+    for (const remote of [memoryRemote, httpRemote]) await run(p, remote)
   })
 
   it('three devices, a memory remote with faults', { timeout: timeout(runs.memory) }, async () => {

@@ -317,6 +317,7 @@ describe('TieredStorage sync (Memory → Memory behind a fault injector)', () =>
     expect(await keysUnder(w.remoteBackend, `${l1.sessionId}/`)).toEqual([
       `${l1.sessionId}/scopes/agent/two/snapshots/immutable_history/snapshot_${fresh}.json`,
       `${l1.sessionId}/scopes/agent/two/snapshots/snapshot_latest.json`,
+      `${l1.sessionId}/scopes/tombstone.json`, // the deletion's tombstone: a date, no data
     ])
     expect(await store.listSnapshotIds({ location: l2 })).toEqual([fresh])
     expect(await store.listSnapshotIds({ location: l1 })).toEqual([])
