@@ -81,8 +81,10 @@ const entries = [
     // 5.95 -> 7.28 KB with issue 10: verifying uploads (length, digest, no empty body; #6, ~250 B),
     // CSRF refusal (#8), option checks at construction (#14, ~350 B), the listing confinement, and
     // the core's growth (R2Storage carries the whole snapshot layer); then 7.57 KB with issue 11's
-    // commitSnapshot, which brings the UUIDv7 generator into every storage's bundle (~0.2 KB).
-    7.75 * KB,
+    // commitSnapshot, which brings the UUIDv7 generator into every storage's bundle (~0.2 KB);
+    // 7.89 KB with the tombstone keys it admits per session and the core's shared CAS loop and
+    // watcher (issue 12).
+    8 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
@@ -93,8 +95,9 @@ const entries = [
     // legacy entries still read (issue 9, ~0.6 KB), the tiered fixes of issue 10 (#1, #2, #16-#18,
     // session deletes applied as of when they were issued) and the HTTP client's growth above.
     // 13.40 -> 14.36 KB: tombstones for deleted history ids and sessions, a sync that stops at the
-    // first request with no answer, and the read-through listing of adapter keys (issues 10, 11, 17).
-    14.5 * KB,
+    // first request with no answer, and the read-through listing of adapter keys (issues 10, 11, 17);
+    // 14.53 KB over the core's shared CAS loop and watcher (issue 12).
+    14.75 * KB,
     ['aws4fetch'],
   ],
   // Strands' unified Storage over S3: the S3 program's 10.4 KB (S3Storage brings the whole snapshot
