@@ -24,13 +24,10 @@ it('a checkpoint named by its id is read through to the remote on the second dev
   expect((await phone.getTuple(config))?.checkpoint).toEqual(checkpoint)
 })
 
-// !!! KNOWN GAP — TieredStorage lists the local tier only, and sync pulls snapshot history only
-// !!! (src/tiered/pull.ts walks snapshot locations), so a second device does not see a thread it never
-// !!! read: getTuple without a checkpoint_id (the newest) and list() find nothing there, though a
-// !!! read by id goes through to the remote (above). The same gap as Strands' adapter keys on a second
-// !!! tiered device (README). Fix belongs in src/tiered (pull adapter folders, or list through to the
-// !!! remote); when it lands this turns green: flip it to `it`.
-it.fails('KNOWN GAP: the second device finds the newest checkpoint of a thread it never read', async () => {
+// A listing outside the snapshot layout (the saver's langgraph/ folder) goes through to the
+// remote while it answers, merged with the local tier (src/tiered, issue 11): so a second device
+// finds the newest checkpoint of a thread it never read.
+it('the second device finds the newest checkpoint of a thread it never read', async () => {
   const { checkpoint, phone } = await twoDevices()
   expect((await phone.getTuple({ configurable: { thread_id: 't' } }))?.checkpoint).toEqual(checkpoint)
 })
