@@ -300,3 +300,28 @@ export function sessionTombstoneOf(key: string): string | undefined {
   const sessionId = key.slice(0, slash)
   return slash > 0 && key.slice(slash + 1) === SESSION_TOMBSTONE && isId(sessionId) ? sessionId : undefined
 }
+
+/**
+ * Whether `rest`, a key relative to a session folder (`[prefix/]<sessionId>/`), has the shape of
+ * one of that session's own keys: a latest, manifest, history object or history tombstone
+ * (`scopes/<scope>/<scopeId>/snapshots/…`, the two named folders one deep) or the session's
+ * tombstone. By shape only, like `nestedLayoutKey` (cheap; the session is known): no adapter's key
+ * has it (LangGraph's encoded segments never hold a bare `_`, Genkit's keys are four deep).
+ *
+ * @example
+ * sessionLayoutKey('scopes/agent/a/snapshots/snapshot_latest.json') // true
+ * sessionLayoutKey('scopes/_/checkpoints/0f.json') // false: a LangGraph thread called `scopes`
+ */
+export function sessionLayoutKey(rest: string): boolean {
+  return /^scopes\/(tombstone|[^/]+\/[^/]+\/snapshots\/(snapshot_latest|manifest|(immutable_history|tombstones)\/snapshot_[^/]+))\.json$/.test(
+    rest,
+  )
+}
+
+/**
+ * The folders the shipped adapters keep beside the snapshot layout under a storage prefix:
+ * LangGraph's threads, Genkit's snapshots and sessions, Strands' `SessionManager` sessions and its
+ * stash. A session with one of these names shares its folder with an adapter, so erasing it erases
+ * only its own layout keys (`isSessionKey`), never the adapter's.
+ */
+export const ADAPTER_FOLDERS = /^(langgraph|genkit|session|context)$/

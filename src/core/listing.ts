@@ -1,6 +1,6 @@
 import type { Backend, BackendCallOptions, BackendEntry, BackendListPage } from './backend.js'
 import { RemoteError } from './errors.js'
-import { nestedLayoutKey } from './keys.js'
+import { ADAPTER_FOLDERS, nestedLayoutKey, sessionLayoutKey } from './keys.js'
 import { PAGE_SIZE } from './util.js'
 
 /**
@@ -76,29 +76,30 @@ export async function deleteAll(
 }
 
 /**
- * Whether `key`, listed under session `sessionId` of the store rooted at `root` (`''` or
- * `'<prefix>/'`), belongs to another store nested inside that session's folder. A store with
- * prefix `prod/tenantB` keeps its keys under `prod/tenantB/`, which is also where session
- * `tenantB` of a store with prefix `prod` lives; the layout is read from the end
- * (`nestedLayoutKey`), so a layout key whose session sits deeper than this store's is the nested store's, and so is
- * anything in a `.`-folder right under the session (no id starts with a dot: a nested store's
- * `.snapshelf/` state). Strands' own keys and stray files of the session are not nested.
+ * Whether `key`, listed under session `sessionId`'s folder of the store rooted at `root` (`''` or
+ * `'<prefix>/'`), is that session's to erase: everything in the folder (its layout, stray files,
+ * an adapter's files kept inside it) but another store's nested there and, in a session named like
+ * an adapter's folder (`ADAPTER_FOLDERS`), everything but its own layout keys (`sessionLayoutKey`). A store with prefix
+ * `prod/tenantB` keeps its keys under `prod/tenantB/`, which is also where session `tenantB` of a
+ * store with prefix `prod` lives; the layout is read from the end (`nestedLayoutKey`), so a layout
+ * key whose session sits deeper than this store's is the nested store's, and so is anything in a
+ * `.`-folder right under the session (no id starts with a dot: a nested store's `.snapshelf/`).
  *
  * @example
- * await deleteAll(backend, 'prod/tenantB/', { keep: (key) => inNestedStore('prod/', 'tenantB', key) })
+ * await deleteAll(backend, 'prod/tenantB/', { keep: (key) => !ownedBySession('prod/', 'tenantB', key) })
  */
-export function inNestedStore(root: string, sessionId: string, key: string): boolean {
+export function ownedBySession(root: string, sessionId: string, key: string): boolean {
   const rest = key.slice(root.length + sessionId.length + 1)
-  return rest[0] === '.' || nestedLayoutKey(rest)
+  return rest[0] !== '.' && !nestedLayoutKey(rest) && (!ADAPTER_FOLDERS.test(sessionId) || sessionLayoutKey(rest))
 }
 
 /**
- * Erases one session of the store rooted at `root`: every key under `<root><sessionId>/` except
- * another store's nested there (`inNestedStore`).
+ * Erases one session of the store rooted at `root`: every key under `<root><sessionId>/` that is
+ * the session's (`ownedBySession`).
  *
  * @example
  * await deleteSessionKeys(backend, 'prod/', 'tenantB', { signal })
  */
 export function deleteSessionKeys(backend: Backend, root: string, sessionId: string, options: BackendCallOptions = {}): Promise<void> {
-  return deleteAll(backend, `${root}${sessionId}/`, { ...options, keep: (key) => inNestedStore(root, sessionId, key) })
+  return deleteAll(backend, `${root}${sessionId}/`, { ...options, keep: (key) => !ownedBySession(root, sessionId, key) })
 }

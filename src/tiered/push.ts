@@ -1,6 +1,6 @@
 import { snapshotIdTime } from '../core/ids.js'
 import { historyIdOf, parseKey, sessionOfRelative, sessionTombstoneKey, tombstoneKey, tombstoneOf } from '../core/keys.js'
-import { deleteAll, inNestedStore, listAll } from '../core/listing.js'
+import { deleteAll, listAll, ownedBySession } from '../core/listing.js'
 import { chunks, sameBytes } from '../core/util.js'
 import { type SyncContext, inPool, remoteGet, report, withRetries } from './context.js'
 import type { OutboxEntry } from './outbox.js'
@@ -105,8 +105,8 @@ async function dropRemote(context: SyncContext, sessionId: string, asOf: string)
   if (!standing || deletedAsOf(standing.body) < asOf) await remote.put(marker, tombstoneBody(asOf), { signal })
   const doomed: string[] = []
   for (const { key } of await listAll(remote, `${remoteRoot}${sessionId}/`, { signal })) {
-    // Another store nested in this session's folder is not this session (issue 10 #9).
-    if (key === marker || inNestedStore(remoteRoot, sessionId, key)) continue
+    // Not another store nested in this session's folder (issue 10 #9), nor an adapter's folder of its name.
+    if (key === marker || !ownedBySession(remoteRoot, sessionId, key)) continue
     const rel = key.slice(remoteRoot.length)
     // A tombstone is dated by its history id, like the snapshot it stands for.
     const id = historyIdOf(rel) ?? tombstoneOf(rel)?.snapshotId

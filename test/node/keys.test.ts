@@ -10,8 +10,12 @@ import {
   manifestKey,
   nestedLayoutKey,
   parseKey,
+  sessionLayoutKey,
   sessionOfListing,
+  sessionTombstoneKey,
+  tombstoneKey,
 } from '../../src/core/keys.js'
+import { encodeSegment } from '../../src/adapters/langgraph/keys.js'
 
 const location = { sessionId: 's-1', scope: 'agent', scopeId: 'snapshots' }
 
@@ -100,5 +104,39 @@ describe('parseKey', () => {
       }
     }
     expect(nestedLayoutKey('notes.txt')).toBe(false)
+  })
+
+  it('sessionLayoutKey: a session’s own layout keys and tombstones, never a nested store’s, an adapter’s or a stray file', () => {
+    const id = newSnapshotId()
+    const own = { sessionId: 'tenantB', scope: 'agent', scopeId: 'snapshots' }
+    const rest = (key: string) => key.slice('tenantB/'.length)
+    for (const key of [
+      latestKey('', own),
+      manifestKey('', own),
+      historyKey('', own, id),
+      tombstoneKey('', own, id),
+      sessionTombstoneKey('', 'tenantB'),
+      'tenantB/scopes/agent/snapshots/snapshots/immutable_history/snapshot_1.json', // Strands' own id
+    ]) {
+      expect(sessionLayoutKey(rest(key)), key).toBe(true)
+    }
+    // A store with prefix `tenantB` (nested in the folder), sessions named like layout folders.
+    for (const sessionId of ['scopes', 'a'])
+      for (const scopeId of ['main', 'snapshots', 'scopes', 'immutable_history']) {
+        const l = { sessionId, scope: 'agent', scopeId }
+        for (const key of [latestKey('tenantB', l), historyKey('tenantB', l, id), tombstoneKey('tenantB', l, id)]) {
+          expect(sessionLayoutKey(rest(key)), key).toBe(false)
+        }
+      }
+    for (const key of [
+      'langgraph/scopes/_/checkpoints/0f.json', // a LangGraph thread called `scopes`
+      `langgraph/scopes/agent/channels/snapshots/${encodeSegment('v', 'snapshot_latest')}.json`,
+      'genkit/scopes/snapshots/x.json',
+      'context/scopes/scopes/agent/main/toolu_01', // Strands' stash of its session `scopes`
+      'tenantB/notes.txt',
+      'tenantB/scopes/notes.txt',
+    ]) {
+      expect(sessionLayoutKey(key.slice(key.indexOf('/') + 1)), key).toBe(false)
+    }
   })
 })
