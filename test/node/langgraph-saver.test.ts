@@ -2,38 +2,18 @@ import type { RunnableConfig } from '@langchain/core/runnables'
 import { ERROR, MemorySaver, emptyCheckpoint, uuid6, type Checkpoint } from '@langchain/langgraph-checkpoint'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MemoryBackend, ValidationError, type BackendListPage, type BackendPutOptions } from 'snapshelf'
+import { MemoryBackend, ValidationError } from 'snapshelf'
 import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph'
 import { decodeSegment, encodeSegment } from '../../src/adapters/langgraph/keys.js'
+import { RecordingBackend } from '../helpers/recording-backend.js'
 
 // SnapshelfCheckpointSaver's own guarantees, beyond LangGraph's validation suite
 // (langgraph-validation-*.test.ts): keys that cannot escape their folder, refusals before any
 // I/O, channel values written once per version, idempotent writes, and listings that page.
 
-/** A memory backend that records every call. */
-class CountingBackend extends MemoryBackend {
-  calls: string[] = []
-  override async get(key: string) {
-    this.calls.push(`get ${key}`)
-    return super.get(key)
-  }
-  override async put(key: string, body: Uint8Array, o?: BackendPutOptions) {
-    this.calls.push(`put ${key}`)
-    return super.put(key, body, o)
-  }
-  override async delete(keys: string[]) {
-    this.calls.push(`delete ${keys.join(',')}`)
-    return super.delete(keys)
-  }
-  override async list(prefix: string, o: { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
-    this.calls.push(`list ${prefix} after=${o.startAfter ?? ''} limit=${o.limit}`)
-    return super.list(prefix, o)
-  }
-}
-
 const meta = (step = -1) => ({ source: 'loop' as const, step, parents: {} })
 function setup(prefix = 'p') {
-  const backend = new CountingBackend()
+  const backend = new RecordingBackend()
   const saver = new SnapshelfCheckpointSaver({ storage: { backend, prefix } })
   return { backend, saver }
 }
@@ -117,7 +97,7 @@ describe('bad input is refused before any I/O, nothing stored', () => {
   }
 
   it('a value over maxDecodedBytes is ERR_TOO_LARGE before any write, even when other values are fine', async () => {
-    const backend = new CountingBackend()
+    const backend = new RecordingBackend()
     const saver = new SnapshelfCheckpointSaver({ storage: { backend, prefix: '', maxDecodedBytes: 1000 } })
     const checkpoint = checkpointWith({ small: 1, big: 'x'.repeat(5000) }, { small: 1, big: 1 })
     await expect(saver.put({ configurable: { thread_id: 't' } }, checkpoint, meta(), { small: 1, big: 1 })).rejects.toMatchObject({

@@ -1,12 +1,13 @@
 import { SessionManager } from '@strands-agents/sdk'
 import { InMemoryStorage } from '@strands-agents/sdk/storage'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BackendSnapshotStore, MemoryBackend, MemoryStorage, type Backend, type BackendListPage, type BackendPutOptions } from 'snapshelf'
+import { BackendSnapshotStore, MemoryBackend, MemoryStorage, type Backend } from 'snapshelf'
 import { HttpStorage } from 'snapshelf/http'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { StrandsStorage } from 'snapshelf/strands'
 import { TieredStorage } from 'snapshelf/tiered'
 import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
+import { RecordingBackend } from '../helpers/recording-backend.js'
 
 // StrandsStorage's own semantics, beyond what the differential test (strands-differential.test.ts)
 // compares with Strands' InMemoryStorage: refusals before any I/O, the codec, typed errors,
@@ -14,34 +15,6 @@ import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '
 
 const enc = (text: string) => new TextEncoder().encode(text)
 const dec = (bytes: Uint8Array | null) => bytes && new TextDecoder().decode(bytes)
-
-/** A memory backend that counts every call and can be given a small listing page. */
-class CountingBackend extends MemoryBackend {
-  calls: string[] = []
-  constructor(readonly maxListPage = 1000) {
-    super()
-  }
-  override async get(key: string) {
-    this.calls.push(`get ${key}`)
-    return super.get(key)
-  }
-  override async head(key: string) {
-    this.calls.push(`head ${key}`)
-    return super.head(key)
-  }
-  override async put(key: string, body: Uint8Array, o?: BackendPutOptions) {
-    this.calls.push(`put ${key}`)
-    return super.put(key, body, o)
-  }
-  override async delete(keys: string[]) {
-    this.calls.push(`delete ${keys.join(',')}`)
-    return super.delete(keys)
-  }
-  override async list(prefix: string, o: { startAfter?: string; limit?: number } = {}): Promise<BackendListPage> {
-    this.calls.push(`list ${prefix} after=${o.startAfter ?? ''} limit=${o.limit}`)
-    return super.list(prefix, o)
-  }
-}
 
 /** Every key and its bytes, straight from the backend. */
 async function contents(backend: Backend): Promise<Record<string, number[]>> {
@@ -103,7 +76,7 @@ describe('StrandsStorage: keys as Strands normalises them', () => {
   })
 
   it('namespaces compose and never let a key out: .. is refused, and the root is the storage prefix', async () => {
-    const backend = new CountingBackend()
+    const backend = new RecordingBackend()
     const storage = new StrandsStorage({ storage: new BackendSnapshotStore({ backend, prefix: 'tenants/acme' }) })
     const deep = storage.namespace('x').namespace('y/z')
     await deep.write('k', enc('v'))
@@ -146,7 +119,7 @@ describe('StrandsStorage: bad input is ERR_VALIDATION before any I/O, and nothin
   })
 
   it('write, read, delete, list and namespace refuse without a single backend call', async () => {
-    const backend = new CountingBackend()
+    const backend = new RecordingBackend()
     const storage = new StrandsStorage({ storage: new BackendSnapshotStore({ backend, prefix: 'p' }) })
     await storage.write('keep/me', enc('safe'))
     const before = await contents(backend)
@@ -172,7 +145,7 @@ describe('StrandsStorage: bad input is ERR_VALIDATION before any I/O, and nothin
   })
 
   it('a value larger than the storage takes is ERR_TOO_LARGE before any I/O', async () => {
-    const backend = new CountingBackend()
+    const backend = new RecordingBackend()
     const storage = new StrandsStorage({ storage: new BackendSnapshotStore({ backend, maxDecodedBytes: 1000 }) })
     await expect(storage.write('big', new Uint8Array(1001))).rejects.toMatchObject({ code: 'ERR_TOO_LARGE' })
     expect(backend.calls).toEqual([])
@@ -181,7 +154,7 @@ describe('StrandsStorage: bad input is ERR_VALIDATION before any I/O, and nothin
   })
 
   it('a listing prefix cut inside a surrogate pair still lists (pushed down without its dangling half)', async () => {
-    const backend = new CountingBackend()
+    const backend = new RecordingBackend()
     const storage = new StrandsStorage({ storage: new BackendSnapshotStore({ backend }) })
     for (const key of ['notes/😀.md', 'notes/😁.md', 'notes/plain.md']) await storage.write(key, enc(key))
     backend.calls = []
@@ -308,7 +281,7 @@ describe("StrandsStorage: Strands' markers", () => {
 
 describe('StrandsStorage: listing', () => {
   it('returns every key, pages through the backend with start-after, and pushes the prefix down', async () => {
-    const backend = new CountingBackend(3)
+    const backend = new RecordingBackend(3)
     const storage = new StrandsStorage({ storage: new BackendSnapshotStore({ backend, prefix: 'p' }) })
     const keys = Array.from({ length: 10 }, (_, i) => `docs/${String(i).padStart(2, '0')}`)
     for (const key of keys) await storage.write(key, enc(key))

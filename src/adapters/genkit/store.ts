@@ -1,10 +1,10 @@
 import type { SessionSnapshot, SessionSnapshotInput, SessionStore, SessionStoreOptions, SnapshotMutator } from 'genkit/beta'
 import type { Backend } from '../../core/backend.js'
 import { compareAndSwap } from '../../core/cas.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from '../../core/codec.js'
+import { decodeJSON, encodeJSON } from '../../core/codec.js'
 import { ValidationError } from '../../core/errors.js'
-import { checkId, checkPrefix, newSnapshotId } from '../../core/ids.js'
-import { joinPrefix } from '../../core/keys.js'
+import { checkId, newSnapshotId } from '../../core/ids.js'
+import { type AdapterTarget, type StorageTarget, adapterTarget } from '../../core/target.js'
 import { chunks } from '../../core/util.js'
 import { watchKey } from '../../core/watch.js'
 import { asGenkitError, genkitError } from './errors.js'
@@ -14,19 +14,13 @@ import { DEFAULT_NAMESPACE, genkitSessionKey, genkitSnapshotKey } from './keys.j
 type GetSnapshotOptions = Parameters<SessionStore['getSnapshot']>[0]
 
 /**
- * What `GenkitSessionStore` takes from a snapshelf storage: its byte backend, its prefix and its
- * codec settings. Every storage class (`MemoryStorage`, `S3Storage`, `R2Storage`,
- * `IndexedDBStorage`, `HttpStorage`, `TieredStorage`) is one.
+ * What `GenkitSessionStore` takes from a snapshelf storage (core's `StorageTarget`): its byte
+ * backend, its prefix and its codec settings. Every storage class is one.
  *
  * @example
  * const target: GenkitStorageTarget = new MemoryStorage({ prefix: 'agents' })
  */
-export interface GenkitStorageTarget {
-  readonly backend: Backend
-  readonly prefix: string
-  readonly compression?: 'gzip' | 'none'
-  readonly maxDecodedBytes?: number
-}
+export type GenkitStorageTarget = StorageTarget
 
 /**
  * Options of `GenkitSessionStore`.
@@ -153,14 +147,16 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
   readonly #maxAttempts: number
 
   constructor(options: GenkitSessionStoreOptions) {
-    const storage = options?.storage
-    if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
-      throw asGenkitError(new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)'))
+    let target: AdapterTarget
+    try {
+      target = adapterTarget(options?.storage)
+    } catch (error) {
+      throw asGenkitError(error)
     }
-    this.#backend = storage.backend
-    this.#root = joinPrefix(checkPrefix(storage.prefix))
-    this.#compression = storage.compression ?? 'gzip'
-    this.#maxBytes = storage.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES
+    this.#backend = target.backend
+    this.#root = target.root
+    this.#compression = target.compression
+    this.#maxBytes = target.maxBytes
     this.#rejectBranching = options.rejectBranchingSessions ?? false
     this.#namespace = options.namespace ?? (() => DEFAULT_NAMESPACE)
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs

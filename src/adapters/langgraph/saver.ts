@@ -19,11 +19,10 @@ import {
 } from '@langchain/langgraph-checkpoint'
 import type { RunnableConfig } from '@langchain/core/runnables'
 import type { Backend } from '../../core/backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from '../../core/codec.js'
+import { decodeJSON, encodeJSON } from '../../core/codec.js'
 import { ValidationError } from '../../core/errors.js'
-import { checkPrefix } from '../../core/ids.js'
-import { joinPrefix } from '../../core/keys.js'
 import { deleteAll, listAll, nextCursor } from '../../core/listing.js'
+import { type StorageTarget, adapterTarget } from '../../core/target.js'
 import { PAGE_SIZE, toBase64, toHex } from '../../core/util.js'
 import {
   type NamespaceKeys,
@@ -37,21 +36,13 @@ import {
 } from './keys.js'
 
 /**
- * What `SnapshelfCheckpointSaver` takes from a snapshelf storage: its byte backend, its prefix and
- * its codec settings. Every storage class (`MemoryStorage`, `S3Storage`, `R2Storage`,
- * `IndexedDBStorage`, `HttpStorage`, `TieredStorage`) is one.
+ * What `SnapshelfCheckpointSaver` takes from a snapshelf storage (core's `StorageTarget`): its byte
+ * backend, its prefix and its codec settings. Every storage class is one.
  *
  * @example
  * const target: CheckpointStorageTarget = new S3Storage({ bucket, endpoint, accessKeyId, secretAccessKey, prefix: 'agents' })
  */
-export interface CheckpointStorageTarget {
-  readonly backend: Backend
-  readonly prefix: string
-  /** `'gzip'` (default): objects are gzipped; `'none'`: plain JSON. */
-  readonly compression?: 'gzip' | 'none'
-  /** Largest object written or read back, in bytes (default 64 MiB); gzip bombs stop there too. */
-  readonly maxDecodedBytes?: number
-}
+export type CheckpointStorageTarget = StorageTarget
 
 /**
  * Options of `SnapshelfCheckpointSaver`.
@@ -127,18 +118,11 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
 
   constructor(options: SnapshelfCheckpointSaverOptions) {
     super(options?.serde)
-    const storage = options?.storage
-    if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
-      throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
-    }
-    const { compression = 'gzip', maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES } = storage
-    if (compression !== 'gzip' && compression !== 'none') throw new ValidationError('storage.compression', "must be 'gzip' or 'none'")
-    if (!Number.isInteger(maxDecodedBytes) || maxDecodedBytes < 1)
-      throw new ValidationError('storage.maxDecodedBytes', 'must be an integer >= 1')
-    this.#backend = storage.backend
-    this.#root = joinPrefix(checkPrefix(storage.prefix))
-    this.#compression = compression
-    this.#maxBytes = maxDecodedBytes
+    const target = adapterTarget(options?.storage)
+    this.#backend = target.backend
+    this.#root = target.root
+    this.#compression = target.compression
+    this.#maxBytes = target.maxBytes
   }
 
   /**

@@ -1,9 +1,7 @@
 import type { Storage as StrandsUnifiedStorage } from '@strands-agents/sdk'
-import type { Backend } from '../../core/backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, gunzip, gzip, isGzip } from '../../core/codec.js'
+import { gunzip, gzip, isGzip } from '../../core/codec.js'
 import { RemoteError, TooLargeError, ValidationError } from '../../core/errors.js'
-import { checkPrefix } from '../../core/ids.js'
-import { joinPrefix } from '../../core/keys.js'
+import { type AdapterTarget, type StorageTarget, adapterTarget } from '../../core/target.js'
 import { PAGE_SIZE } from '../../core/util.js'
 import { MemoryBackend } from '../../backends/memory.js'
 import { isNormalKey, normalizeKey, normalizePrefix, pushdownPrefix } from './keys.js'
@@ -27,21 +25,13 @@ const EPHEMERAL: unique symbol = Symbol.for('strands.storage.ephemeral')
 const MAX_KEY_BYTES = 1024
 
 /**
- * What `StrandsStorage` takes from a snapshelf storage: its byte backend, its prefix, and its
- * codec settings. Every storage class (`MemoryStorage`, `S3Storage`, `R2Storage`,
- * `IndexedDBStorage`, `HttpStorage`, `TieredStorage`) is one.
+ * What `StrandsStorage` takes from a snapshelf storage (core's `StorageTarget`): its byte backend,
+ * its prefix and its codec settings. Every storage class is one.
  *
  * @example
  * const target: StrandsStorageTarget = new S3Storage({ bucket, endpoint, accessKeyId, secretAccessKey, prefix: 'agents' })
  */
-export interface StrandsStorageTarget {
-  readonly backend: Backend
-  readonly prefix: string
-  /** `'gzip'` (default): objects are gzipped; `'none'`: stored as given (what Strands' own storages read). */
-  readonly compression?: 'gzip' | 'none'
-  /** Largest value written or read back, in bytes (default 64 MiB); gzip bombs stop there too. */
-  readonly maxDecodedBytes?: number
-}
+export type StrandsStorageTarget = StorageTarget
 
 /**
  * Options of `StrandsStorage`.
@@ -55,12 +45,7 @@ export interface StrandsStorageOptions {
 }
 
 /** The validated storage every view of one `StrandsStorage` shares. */
-interface Target {
-  backend: Backend
-  /** `[prefix/]`: prepended to every key. */
-  root: string
-  gzip: boolean
-  maxBytes: number
+interface Target extends AdapterTarget {
   ephemeral: boolean
 }
 
@@ -120,7 +105,7 @@ export class StrandsStorage {
    * await storage.write('notes/today.json', new TextEncoder().encode('{"todo":[]}'))
    */
   async write(key: string, data: Uint8Array): Promise<void> {
-    const { backend, gzip: compress, maxBytes } = this.#target
+    const { backend, compression, maxBytes } = this.#target
     const stored = this.#key(key)
     if (!(data instanceof Uint8Array)) throw new ValidationError('data', 'must be a Uint8Array')
     if (data.length > maxBytes) throw new TooLargeError(`${stored} is over ${maxBytes} bytes`, { key: stored })
@@ -128,7 +113,7 @@ export class StrandsStorage {
     // Readers gunzip whatever starts with the gzip magic number, so bytes that already do (a
     // caller's own gzip) are wrapped once more even without compression: a read then removes
     // exactly the layer we added and returns the caller's bytes.
-    await backend.put(stored, compress || isGzip(raw) ? await gzip(raw) : raw)
+    await backend.put(stored, compression === 'gzip' || isGzip(raw) ? await gzip(raw) : raw)
   }
 
   /**
@@ -230,21 +215,8 @@ type IsStrandsStorage<T extends StrandsUnifiedStorage> = T
 type StrandsStorageIsAStrandsStorage = IsStrandsStorage<StrandsStorage>
 
 function targetOf(storage: StrandsStorageTarget | undefined): Target {
-  const backend = storage?.backend
-  if (typeof backend?.get !== 'function' || typeof storage!.prefix !== 'string') {
-    throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
-  }
-  const { compression = 'gzip', maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES } = storage!
-  if (compression !== 'gzip' && compression !== 'none') throw new ValidationError('storage.compression', "must be 'gzip' or 'none'")
-  if (!Number.isInteger(maxDecodedBytes) || maxDecodedBytes < 1)
-    throw new ValidationError('storage.maxDecodedBytes', 'must be an integer >= 1')
+  const target = adapterTarget(storage)
   // A TieredStorage's backend keeps its local tier as `local`: writes land there first.
-  const landing = (backend as { local?: unknown }).local ?? backend
-  return {
-    backend,
-    root: joinPrefix(checkPrefix(storage!.prefix)),
-    gzip: compression === 'gzip',
-    maxBytes: maxDecodedBytes,
-    ephemeral: backend instanceof MemoryBackend || landing instanceof MemoryBackend,
-  }
+  const landing = (target.backend as { local?: unknown }).local ?? target.backend
+  return { ...target, ephemeral: target.backend instanceof MemoryBackend || landing instanceof MemoryBackend }
 }
