@@ -88,6 +88,21 @@ describe('GenkitSessionStore: bad input is refused before any I/O', () => {
     })
   }
 
+  it('a storage that is none, or has a bad compression or maxDecodedBytes: INVALID_ARGUMENT at construction', async () => {
+    const backend = new MemoryBackend()
+    for (const storage of [
+      undefined,
+      {},
+      { backend, prefix: 1 },
+      { backend, prefix: '', compression: 'brotli' },
+      { backend, prefix: '', maxDecodedBytes: 0 },
+    ]) {
+      const error = await refusal(() => new GenkitSessionStore({ storage: storage as never }))
+      expect(error.status, JSON.stringify(storage)).toBe('INVALID_ARGUMENT')
+      expect(error.message).toMatch(/storage/)
+    }
+  })
+
   it('neither or both of snapshotId / sessionId: INVALID_ARGUMENT, as Genkit', async () => {
     const store = new GenkitSessionStore({ storage: new MemoryStorage() })
     for (const opts of [{}, { snapshotId: 'a', sessionId: 'b' }]) {
