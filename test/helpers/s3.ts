@@ -1,6 +1,7 @@
-import { describe, inject } from 'vitest'
+import { afterAll, beforeAll, describe, inject } from 'vitest'
 import { S3Backend, type S3StorageOptions } from 'snapshelf/s3'
 import type { S3TestServer } from '../setup/global-setup.js'
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js'
 
 /**
  * Shared S3 test plumbing: the server from the global setup, a unique key prefix per test file
@@ -81,4 +82,25 @@ export async function wipePrefix(prefix: string): Promise<void> {
     if (page.entries.length) await backend.delete(page.entries.map((e) => e.key))
     if (!page.truncated) return
   }
+}
+
+/**
+ * A fault proxy in front of the real S3 server for the enclosing `describe`: started before its
+ * tests, closed after them, and `prefix` wiped. Read `proxy` inside the tests (it exists once
+ * `beforeAll` ran).
+ *
+ * @example
+ * const faults = useS3FaultProxy(prefix)
+ * it('…', () => new S3Storage(s3Options({ prefix, endpoint: faults.proxy.url })))
+ */
+export function useS3FaultProxy(prefix: string): { readonly proxy: FaultProxy } {
+  const handle = {} as { proxy: FaultProxy }
+  beforeAll(async () => {
+    handle.proxy = await startFaultProxy({ target: s3Server!.endpoint })
+  })
+  afterAll(async () => {
+    await handle.proxy?.close()
+    await wipePrefix(prefix)
+  })
+  return handle
 }

@@ -1,36 +1,29 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { newSnapshotId, type SnapshelfError, type Snapshot } from 'snapshelf'
 import { S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
-import { startFaultProxy, type Fault, type FaultProxy } from '../helpers/fault-proxy.js'
+import type { Fault } from '../helpers/fault-proxy.js'
 import { bump, type Counter } from '../helpers/counter.js'
-import { countingFetch, describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
+import { countingFetch, describeS3, s3Options, uniquePrefix, useS3FaultProxy } from '../helpers/s3.js'
 
 // Faults a real server will not produce on demand, injected by a proxy in front of real Ceph.
 const prefix = uniquePrefix('faults')
 const location = (sessionId: string) => ({ sessionId, scope: 'agent', scopeId: 'main' })
 
 describeS3('S3Storage under injected faults (proxy in front of real S3)', () => {
-  let proxy: FaultProxy
-  beforeAll(async () => {
-    proxy = await startFaultProxy({ target: s3Server!.endpoint })
-  })
-  afterAll(async () => {
-    await proxy?.close()
-    await wipePrefix(prefix)
-  })
+  const faults = useS3FaultProxy(prefix)
   const direct = () => new S3Storage(s3Options({ prefix }))
   const viaProxy = (extra: Parameters<typeof s3Options>[0] = {}) =>
-    new S3Storage(s3Options({ prefix, endpoint: proxy.url, retries: 8, timeoutMs: 1500, ...extra }))
+    new S3Storage(s3Options({ prefix, endpoint: faults.proxy.url, retries: 8, timeoutMs: 1500, ...extra }))
 
   it('500 saves at a 10% fault rate: every snapshot stored once, intact, none lost, none extra', async () => {
     const store = viaProxy()
     const loc = location(`s500-${Date.now().toString(36)}`)
     const saved = new Map<string, Snapshot>()
     const ids = Array.from({ length: 500 }, () => newSnapshotId())
-    proxy.rate = 0.1
-    proxy.faults = ['500', '503', '429', 'reset', 'stall', 'lost']
-    const before = { ...proxy.stats.faults }
+    faults.proxy.rate = 0.1
+    faults.proxy.faults = ['500', '503', '429', 'reset', 'stall', 'lost']
+    const before = { ...faults.proxy.stats.faults }
     try {
       let next = 0
       await Promise.all(
@@ -44,9 +37,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
         }),
       )
     } finally {
-      proxy.rate = 0
+      faults.proxy.rate = 0
     }
-    const injected = Object.entries(proxy.stats.faults).map(([k, v]) => [k, v - before[k as Fault]] as const)
+    const injected = Object.entries(faults.proxy.stats.faults).map(([k, v]) => [k, v - before[k as Fault]] as const)
     console.log('faults injected during 500 saves:', Object.fromEntries(injected))
     for (const kind of ['500', '503', '429', 'reset', 'stall', 'lost'])
       expect(injected.find(([k]) => k === kind)![1], kind).toBeGreaterThan(0)
@@ -64,9 +57,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
       snapshotId: newSnapshotId(),
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
-    proxy.rate = 0.1
-    proxy.faults = ['500', '503', '429', 'reset', 'lost']
-    const lostBefore = proxy.stats.faults.lost
+    faults.proxy.rate = 0.1
+    faults.proxy.faults = ['500', '503', '429', 'reset', 'lost']
+    const lostBefore = faults.proxy.stats.faults.lost
     try {
       await Promise.all(
         Array.from({ length: 32 }, (_, i) =>
@@ -81,9 +74,9 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
         ),
       )
     } finally {
-      proxy.rate = 0
+      faults.proxy.rate = 0
     }
-    console.log(`lost responses during the race: ${proxy.stats.faults.lost - lostBefore}`)
+    console.log(`lost responses during the race: ${faults.proxy.stats.faults.lost - lostBefore}`)
     const final = (await direct().loadSnapshot({ location: loc }))!.data as Counter
     expect([...final.writers].sort((a, b) => a - b)).toEqual(Array.from({ length: 32 }, (_, i) => i))
     expect(final.count).toBe(32)
@@ -97,8 +90,8 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
       snapshotId: newSnapshotId(),
       snapshot: sampleSnapshot('c', { count: 0, writers: [] }),
     })
-    proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
-    const lostBefore = proxy.stats.faults.lost
+    faults.proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
+    const lostBefore = faults.proxy.stats.faults.lost
     let calls = 0
     const result = await store.updateLatest({
       location: loc,
@@ -107,7 +100,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
         return { ...cur!, data: { count: (cur!.data as Counter).count + 1, writers: [1] } }
       },
     })
-    expect(proxy.stats.faults.lost - lostBefore).toBe(1)
+    expect(faults.proxy.stats.faults.lost - lostBefore).toBe(1)
     expect(result.committed).toBe(true)
     expect(calls).toBe(1)
     expect(((await direct().loadSnapshot({ location: loc }))!.data as Counter).count).toBe(1)
@@ -131,7 +124,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
       }
       return spy(input, init)
     }
-    proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
+    faults.proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
     const result = await viaProxy({ fetch: interleave }).updateLatest({
       location: loc,
@@ -173,7 +166,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
       }
       return spy(input, init)
     }
-    proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
+    faults.proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
     const error = await viaProxy({ fetch: interleave })
       .updateLatest({
@@ -198,13 +191,13 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const store = viaProxy()
     const loc = location(`one-${fault}-${Date.now().toString(36)}`)
     const id = newSnapshotId()
-    proxy.force(fault, 1, (req) => req.method === 'PUT')
+    faults.proxy.force(fault, 1, (req) => req.method === 'PUT')
     await store.commitSnapshot({ location: loc, snapshotId: id, snapshot: sampleSnapshot(fault) })
-    proxy.force(fault, 1, (req) => req.method === 'GET')
+    faults.proxy.force(fault, 1, (req) => req.method === 'GET')
     expect((await store.loadSnapshot({ location: loc, snapshotId: id }))?.appData.tag).toBe(fault)
-    proxy.force(fault, 1, (req) => req.method === 'GET')
+    faults.proxy.force(fault, 1, (req) => req.method === 'GET')
     expect(await store.listSnapshotIds({ location: loc })).toEqual([id])
-    proxy.force(fault, 1, (req) => req.method === 'POST')
+    faults.proxy.force(fault, 1, (req) => req.method === 'POST')
     await store.deleteSession({ sessionId: loc.sessionId })
     expect(await direct().listSnapshotIds({ location: loc })).toEqual([])
   })
@@ -212,16 +205,16 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('retries run out: typed errors with status, S3 code and request id; a stall is ERR_TIMEOUT', async () => {
     const store = viaProxy({ retries: 2, timeoutMs: 800 })
     const loc = location(`exhaust-${Date.now().toString(36)}`)
-    proxy.force('503', 3, (req) => req.method === 'GET')
+    faults.proxy.force('503', 3, (req) => req.method === 'GET')
     await expect(store.loadSnapshot({ location: loc })).rejects.toMatchObject({
       code: 'ERR_REMOTE',
       status: 503,
       serverCode: 'ServiceUnavailable',
       requestId: expect.stringMatching(/^proxy-/),
     })
-    proxy.force('stall', 3, (req) => req.method === 'GET')
+    faults.proxy.force('stall', 3, (req) => req.method === 'GET')
     await expect(store.loadSnapshot({ location: loc })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
-    proxy.force('reset', 3, (req) => req.method === 'GET')
+    faults.proxy.force('reset', 3, (req) => req.method === 'GET')
     await expect(store.loadSnapshot({ location: loc })).rejects.toMatchObject({ code: 'ERR_REMOTE' })
   })
 
@@ -229,7 +222,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
     const store = viaProxy()
     const loc = location(`tamper-${Date.now().toString(36)}`)
     const id = newSnapshotId()
-    proxy.force('tamper', 1, (req) => req.method === 'PUT')
+    faults.proxy.force('tamper', 1, (req) => req.method === 'PUT')
     const err = await store.commitSnapshot({ location: loc, snapshotId: id, snapshot: sampleSnapshot('t') }).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'ERR_REMOTE', status: 400, serverCode: 'XAmzContentSHA256Mismatch' })
     expect(await direct().hasSnapshot({ location: loc, snapshotId: id })).toBe(false)
@@ -239,7 +232,7 @@ describeS3('S3Storage under injected faults (proxy in front of real S3)', () => 
   it('abort mid-request: ERR_ABORTED promptly, even while the server stalls', async () => {
     const store = viaProxy({ timeoutMs: 60_000 })
     const ctrl = new AbortController()
-    proxy.force('stall', 1, (req) => req.method === 'GET')
+    faults.proxy.force('stall', 1, (req) => req.method === 'GET')
     const pending = store.loadSnapshot({ location: location('abort'), signal: ctrl.signal } as never)
     setTimeout(() => ctrl.abort(new Error('user gave up')), 100)
     await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' })

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { SnapshelfError, Snapshot } from 'snapshelf'
 import { S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
 import { latestKey as keyOfLatest } from '../../src/core/keys.js'
 import { bump } from '../helpers/counter.js'
-import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
+import { describeS3, s3Options, uniquePrefix, useS3FaultProxy } from '../helpers/s3.js'
 
 // Write tokens against real Ceph: a conditional PUT whose answer is lost (the proxy forwards it,
 // Ceph applies it, the client never hears back) is retried, fails its precondition, and must be
@@ -18,14 +17,7 @@ const encode = (s: Snapshot) => new TextEncoder().encode(JSON.stringify(s))
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Snapshot
 
 describeS3('S3 write tokens are tied to the key they were read from (real S3 behind a fault proxy)', () => {
-  let proxy: FaultProxy
-  beforeAll(async () => {
-    proxy = await startFaultProxy({ target: s3Server!.endpoint })
-  })
-  afterAll(async () => {
-    await proxy?.close()
-    await wipePrefix(prefix)
-  })
+  const faults = useS3FaultProxy(prefix)
   // Plain JSON, so a rival can copy bytes exactly and compute what it writes.
   const direct = () => new S3Storage(s3Options({ prefix, compression: 'none' }))
 
@@ -41,9 +33,9 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
       return fetch(input, init)
     }
     const ours = new S3Storage(
-      s3Options({ prefix, compression: 'none', endpoint: proxy.url, retries: 3, timeoutMs: 5000, fetch: interleave }),
+      s3Options({ prefix, compression: 'none', endpoint: faults.proxy.url, retries: 3, timeoutMs: 5000, fetch: interleave }),
     )
-    proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
+    faults.proxy.force('lost', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
     return ours
       .updateLatest({
@@ -143,9 +135,9 @@ describeS3('S3 write tokens are tied to the key they were read from (real S3 beh
       }
       return fetch(input, init)
     }
-    const ours = new S3Storage(s3Options({ prefix, compression: 'none', endpoint: proxy.url, retries: 3, fetch: interleave }))
+    const ours = new S3Storage(s3Options({ prefix, compression: 'none', endpoint: faults.proxy.url, retries: 3, fetch: interleave }))
     // Our first attempt is reset before it reaches Ceph: nothing of ours landed.
-    proxy.force('reset', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
+    faults.proxy.force('reset', 1, (req) => req.method === 'PUT' && req.headers['if-match'] !== undefined)
     let calls = 0
     const result = await ours.updateLatest({
       location: loc,

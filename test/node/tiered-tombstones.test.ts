@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryStorage, RemoteError, newSnapshotId, type Backend, type SnapshotLocation } from 'snapshelf'
 import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
 import { S3Storage } from 'snapshelf/s3'
 import { TieredStorage, type Tier } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { historyKey, sessionTombstoneKey, sessionTombstoneOf, tombstoneKey, tombstoneOf } from '../../src/core/keys.js'
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
-import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
+import { describeS3, s3Options, uniquePrefix, useS3FaultProxy } from '../helpers/s3.js'
 
 // Tombstones (issue 10, the lost-answer case): a tiered store that pushes the delete of a history
 // id leaves `…/snapshots/tombstones/snapshot_<id>.json` on the remote, naming when the delete was
@@ -171,18 +170,11 @@ describe('a create whose answer was lost, then deleted elsewhere, is not pushed 
 
 describeS3('tombstones on real S3 (Ceph), the lost answer injected by the fault proxy', () => {
   const prefix = uniquePrefix('tombstones')
-  let proxy: FaultProxy
-  beforeAll(async () => {
-    proxy = await startFaultProxy({ target: s3Server!.endpoint })
-  })
-  afterAll(async () => {
-    await proxy?.close()
-    await wipePrefix(prefix)
-  })
+  const faults = useS3FaultProxy(prefix)
 
   it('a create whose answer was lost, then deleted elsewhere, is not pushed back', async () => {
-    const tier = new S3Storage(s3Options({ prefix, endpoint: proxy.url, retries: 0, timeoutMs: 5000 }))
-    const loseNextPut = () => proxy.force('lost', 1, (req) => req.method === 'PUT' && (req.url ?? '').includes('immutable_history'))
+    const tier = new S3Storage(s3Options({ prefix, endpoint: faults.proxy.url, retries: 0, timeoutMs: 5000 }))
+    const loseNextPut = () => faults.proxy.force('lost', 1, (req) => req.method === 'PUT' && (req.url ?? '').includes('immutable_history'))
     await lostThenDeleted({ tier, loseNextPut }, new S3Storage(s3Options({ prefix })))
   })
 })
