@@ -84,8 +84,11 @@ const entries = [
     // the core's growth (R2Storage carries the whole snapshot layer); then 7.57 KB with issue 11's
     // commitSnapshot, which brings the UUIDv7 generator into every storage's bundle (~0.2 KB);
     // 7.89 KB with the tombstone keys it admits per session and the core's shared CAS loop and
-    // watcher (issue 12).
-    8 * KB,
+    // watcher (issue 12); 8.56 KB with the adapter layouts (issues 11-13: the layout dispatch,
+    // listings filtered to what the request may see, listed on past filtered pages, and the erase
+    // rule that keeps a session named `langgraph` out of the adapter's folder). The layouts
+    // themselves ship with their adapters' entries, never here.
+    8.75 * KB,
     ['aws4fetch', 'idb'],
   ],
   [

@@ -16,3 +16,4 @@ export {
   type GenkitStorageTarget,
 } from '../adapters/genkit/store.js'
 export { genkitSessionKey, genkitSnapshotKey, parseGenkitKey } from '../adapters/genkit/keys.js'
+export { genkitLayout } from '../adapters/genkit/layout.js'

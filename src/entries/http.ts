@@ -9,7 +9,7 @@ import { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, StoreOptions } from '../core/types.js'
 
 export { HttpBackend, type HttpBackendOptions } from '../http/client.js'
-export { createSnapshotHandler, type SnapshotHandlerOptions, type SnapshotOperation } from '../http/handler.js'
+export { createSnapshotHandler, type SnapshotAccess, type SnapshotHandlerOptions, type SnapshotOperation } from '../http/handler.js'
 
 /**
  * Options of `HttpStorage`: where the handler lives, how to reach it, and the store options.
@@ -37,3 +37,4 @@ export class HttpStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     super({ ...options, backend: new HttpBackend(options) })
   }
 }
+export type { KeyLayout } from '../http/layouts.js'

@@ -14,3 +14,4 @@ export {
   SnapshelfCheckpointSaver,
   type SnapshelfCheckpointSaverOptions,
 } from '../adapters/langgraph/saver.js'
+export { langgraphLayout } from '../adapters/langgraph/layout.js'

@@ -11,3 +11,4 @@
  * const agent = new Agent({ storage: new StrandsStorage({ storage: new IndexedDBStorage({ dbName: 'my-agent' }) }) })
  */
 export { StrandsStorage, type StrandsStorageOptions, type StrandsStorageTarget } from '../adapters/strands/storage.js'
+export { strandsLayout } from '../adapters/strands/layout.js'

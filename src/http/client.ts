@@ -122,7 +122,7 @@ export class HttpBackend implements Backend {
       keys.map((k) => this.#relative(k)),
       MAX_BATCH,
     )) {
-      if (batch.length === 1) await this.#send({ method: 'DELETE', path: `/objects/${batch[0]}`, signal: o?.signal })
+      if (batch.length === 1) await this.#send({ method: 'DELETE', path: objectPath(batch[0]!), signal: o?.signal })
       else {
         const body = JSON.stringify({ keys: batch })
         await this.#send({ method: 'POST', path: '/delete', signal: o?.signal, body, headers: { 'content-type': 'application/json' } })
@@ -147,7 +147,7 @@ export class HttpBackend implements Backend {
   }
 
   #objectPath(key: string): string {
-    return `/objects/${this.#relative(key)}`
+    return objectPath(this.#relative(key))
   }
 
   /** The key without the client prefix; the server confines it to its own storage prefix. */
@@ -183,6 +183,14 @@ export class HttpBackend implements Backend {
     if (response.ok || response.status === call.absent) return answer
     throw errorOfAnswer(what, response, answer.body, secrets)
   }
+}
+
+/**
+ * The path of an object, each segment percent-encoded: an adapter's key may hold `?`, `#`, `%` or
+ * spaces (Strands' keys are free text), which must reach the handler as part of the key.
+ */
+function objectPath(relative: string): string {
+  return `/objects/${relative.split('/').map(encodeURIComponent).join('/')}`
 }
 
 /** The longest timer `setTimeout` keeps: a longer delay fires at once. */

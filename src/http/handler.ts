@@ -1,7 +1,9 @@
 import type { Backend, BackendPutOptions } from '../core/backend.js'
 import { ValidationError } from '../core/errors.js'
-import { joinPrefix, parseKey, sessionOfListing, sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
+import { joinPrefix } from '../core/keys.js'
+import { nextCursor } from '../core/listing.js'
 import { readBounded } from '../core/util.js'
+import { type KeyLayout, belongsTo, snapshotLayout } from './layouts.js'
 import {
   DIGEST_HEADER,
   MAX_BATCH,
@@ -22,6 +24,22 @@ import {
  * const op: SnapshotOperation = 'write'
  */
 export type SnapshotOperation = 'read' | 'write' | 'delete' | 'list'
+
+/**
+ * What `authorize` is asked about: one operation on one session of one key layout. `sessionId`
+ * is derived from the validated key, never from the client's say-so: the session id of the
+ * snapshot layout and of Strands' (`session/<id>/…`, `context/<id>/…`), LangGraph's thread id,
+ * Genkit's namespace (Genkit addresses a snapshot by id alone, so the namespace is the unit of
+ * access). `layout` names which: `'snapshots'`, or the `name` of one of the handler's `layouts`.
+ *
+ * @example
+ * const access: SnapshotAccess = { sessionId: 's1', op: 'read', layout: 'snapshots' }
+ */
+export interface SnapshotAccess {
+  sessionId: string
+  op: SnapshotOperation
+  layout: string
+}
 
 /**
  * Options of `createSnapshotHandler`.
@@ -45,7 +63,14 @@ export interface SnapshotHandlerOptions {
    * A request with a body (an upload) arrives as a copy whose body `authorize` may read, e.g. to
    * check a signature, until it settles.
    */
-  authorize: (request: Request, access: { sessionId: string; op: SnapshotOperation }) => boolean | Promise<boolean>
+  authorize: (request: Request, access: SnapshotAccess) => boolean | Promise<boolean>
+  /**
+   * Adapter key layouts served beside the snapshot layout, e.g. `[strandsLayout, langgraphLayout]`
+   * (exported by `snapshelf/strands`, `snapshelf/langgraph`, `snapshelf/genkit`) so that those
+   * adapters work over `HttpStorage`. None by default: a key outside the snapshot layout is a 400.
+   * A key both the snapshot layout and an adapter's could name is the snapshot layout's.
+   */
+  layouts?: readonly KeyLayout[]
   /** Path prefix the handler is mounted under, e.g. `'/api'` (default: none). */
   basePath?: string
   /** Largest accepted request body in bytes, an integer >= 1 (default 32 MiB); larger is 413. */
@@ -111,6 +136,8 @@ class SnapshotHandler {
   readonly #base: string
   readonly #maxBody: number
   readonly #authorize: SnapshotHandlerOptions['authorize']
+  /** The snapshot layout first, then the options' `layouts`: a key is the first one's that names it. */
+  readonly #layouts: readonly KeyLayout[]
   readonly #cors: SnapshotHandlerOptions['cors']
   readonly #onError: SnapshotHandlerOptions['onError']
 
@@ -122,6 +149,7 @@ class SnapshotHandler {
     this.#base = `${basePath.replace(/\/+$/, '')}/`
     this.#maxBody = maxBodyBytes
     this.#authorize = options.authorize
+    this.#layouts = [snapshotLayout, ...(options.layouts ?? [])]
     this.#cors = options.cors
     this.#onError = options.onError
   }
@@ -209,7 +237,8 @@ class SnapshotHandler {
     else if (method === 'PUT') op = 'write'
     else if (method === 'DELETE') op = 'delete'
     else throw new Refusal(405, 'method not allowed')
-    await this.#check(request, sessionOfObject(key, op), op)
+    const { layout, sessionId } = this.#sessionOfKey(key, op)
+    await this.#check(request, { sessionId, op, layout: layout.name })
     const full = this.#root + key
     if (op === 'write') return this.#put(request, full)
     if (op === 'read') return this.#read(request, full)
@@ -241,21 +270,73 @@ class SnapshotHandler {
     return empty(204, { etag: toEntityTag(put.etag) })
   }
 
-  /** `GET /list?prefix&startAfter&limit`: one page, confined to one session. */
+  /**
+   * `GET /list?prefix&startAfter&limit`: one page of the entries `authorize` lets the request list.
+   * A prefix is confined to one session of a layout (the snapshot layout's `<sessionId>/scopes/…`),
+   * or spans sessions of one (LangGraph's `langgraph/`, every thread), or both (`langgraph/` is
+   * also the folder of a session called `langgraph`): `#claims`. One confined claim is authorized
+   * before any storage I/O, 403 as for any key; otherwise each entry is kept when its session
+   * (`#owner`) may be listed, `authorize` asked once per session. Entries no claim owns are left
+   * out, and the backend is listed on until the page holds one entry or the listing ends, so a
+   * client's cursor (its page's last key) always advances.
+   */
   async #list(request: Request, query: URLSearchParams): Promise<Response> {
     const prefix = query.get('prefix') ?? ''
     const startAfter = query.get('startAfter') ?? undefined
-    const limit = query.get('limit') ?? String(MAX_BATCH)
-    const sessionId = listingSession('prefix', prefix)
-    // Confined to one session: the cursor must stay inside it too.
-    if (startAfter !== undefined && listingSession('startAfter', startAfter) !== sessionId)
-      throw new Refusal(400, 'startAfter: another session')
-    if (!/^[1-9]\d{0,3}$/.test(limit) || Number(limit) > MAX_BATCH) throw new Refusal(400, 'limit: 1..1000')
-    await this.#check(request, sessionId, 'list')
+    const limitText = query.get('limit') ?? String(MAX_BATCH)
+    const claims = this.#claims(prefix, startAfter)
+    if (!/^[1-9]\d{0,3}$/.test(limitText) || Number(limitText) > MAX_BATCH) throw new Refusal(400, 'limit: 1..1000')
+    const limit = Number(limitText)
+    const [only] = claims
+    const confined = claims.length === 1 && only!.sessionId !== null
+    if (confined) await this.#check(request, { sessionId: only!.sessionId!, op: 'list', layout: only!.layout.name })
+    const asked = new Map<string, Promise<boolean>>()
+    const may = (layout: KeyLayout, sessionId: string): Promise<boolean> => {
+      const id = `${layout.name}/${sessionId}`
+      let answer = asked.get(id)
+      if (!answer) {
+        answer = this.#check(request, { sessionId, op: 'list', layout: layout.name }).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof Refusal && error.response.status === 403) return false
+            throw error
+          },
+        )
+        asked.set(id, answer)
+      }
+      return answer
+    }
+    const keeps = async (key: string): Promise<boolean> => {
+      for (const { layout, sessionId } of claims) {
+        if (sessionId !== null) {
+          if (belongsTo(layout, sessionId, key) && (confined || (await may(layout, sessionId)))) return true
+        } else {
+          const owner = this.#owner(key, 'list')
+          if (owner?.layout === layout && (await may(layout, owner.sessionId))) return true
+        }
+      }
+      return false
+    }
     const root = this.#root
-    const page = await this.#backend.list(root + prefix, { startAfter: startAfter && root + startAfter, limit: Number(limit) })
-    const entries = page.entries.map((e) => ({ key: e.key.slice(root.length), size: e.size, etag: e.etag && toEntityTag(e.etag) }))
-    return Response.json({ entries, truncated: page.truncated })
+    const entries: { key: string; size: number; etag?: string }[] = []
+    let cursor = startAfter && root + startAfter
+    let truncated: boolean
+    do {
+      // A listing that may filter reads full pages, not `limit` keys at a time.
+      const page = await this.#backend.list(root + prefix, { startAfter: cursor, limit: confined ? limit : MAX_BATCH })
+      truncated = page.truncated
+      for (const [i, e] of page.entries.entries()) {
+        const key = e.key.slice(root.length)
+        if (!(await keeps(key))) continue
+        entries.push({ key, size: e.size, etag: e.etag && toEntityTag(e.etag) })
+        if (entries.length === limit) {
+          truncated ||= i < page.entries.length - 1
+          break
+        }
+      }
+      cursor = nextCursor(cursor, page, root + prefix)
+    } while (truncated && !entries.length)
+    return Response.json({ entries, truncated })
   }
 
   /**
@@ -275,9 +356,10 @@ class SnapshotHandler {
       // Refused just below.
     }
     if (!Array.isArray(keys) || !keys.length || keys.length > MAX_BATCH) throw new Refusal(400, 'body: {"keys":[…1000]}')
-    const sessions = new Set(keys.map((k) => sessionOfObject(k, 'delete')))
-    if (sessions.size > 1) throw new Refusal(400, 'keys: one session')
-    await this.#check(request, [...sessions][0]!, 'delete', body)
+    const owners = keys.map((k) => this.#sessionOfKey(k, 'delete'))
+    const { layout, sessionId } = owners[0]!
+    if (owners.some((o) => o.layout !== layout || o.sessionId !== sessionId)) throw new Refusal(400, 'keys: one session')
+    await this.#check(request, { sessionId, op: 'delete', layout: layout.name }, body)
     await this.#backend.delete(keys.map((k) => this.#root + k))
     return empty(204)
   }
@@ -289,19 +371,58 @@ class SnapshotHandler {
    * a copy nobody reads does not hold the upload in memory twice; or, when the body was read
    * already (`read`: a batch delete names its keys in it), a request rebuilt around those bytes.
    */
-  async #check(request: Request, sessionId: string, op: SnapshotOperation, read?: Uint8Array): Promise<void> {
+  async #check(request: Request, access: SnapshotAccess, read?: Uint8Array): Promise<void> {
     let copy = request
     if (read) copy = new Request(request, { body: read as Uint8Array<ArrayBuffer> })
     else if (request.body) copy = request.clone()
     let allowed: unknown
     try {
-      allowed = await this.#authorize(copy, { sessionId, op })
+      allowed = await this.#authorize(copy, access)
     } catch {
       throw new Refusal(401, 'unauthorized')
     } finally {
       if (copy !== request) copy.body?.cancel().catch(() => {})
     }
     if (allowed !== true) throw new Refusal(403, 'forbidden')
+  }
+
+  /** The layout and session of an object key: the first layout that names it, if any. */
+  #owner(key: unknown, op: SnapshotOperation): { layout: KeyLayout; sessionId: string } | undefined {
+    if (typeof key !== 'string') return undefined
+    for (const layout of this.#layouts) {
+      const sessionId = layout.sessionOf(key, op)
+      if (sessionId !== undefined) return { layout, sessionId }
+    }
+    return undefined
+  }
+
+  /** `#owner`, or a 400 naming the rule. */
+  #sessionOfKey(key: unknown, op: SnapshotOperation): { layout: KeyLayout; sessionId: string } {
+    const owner = this.#owner(key, op)
+    if (!owner)
+      throw new Refusal(400, this.#layouts.length > 1 ? 'key must follow a served key layout' : 'key must follow the snapshot key layout')
+    return owner
+  }
+
+  /**
+   * The layouts a listing is for, each with its one session or `null` (spanning sessions), or a
+   * 400 naming the rule: `prefix` must be one a layout lists, and `startAfter` inside the same
+   * session (spanning: inside the prefix).
+   */
+  #claims(prefix: string, startAfter: string | undefined): { layout: KeyLayout; sessionId: string | null }[] {
+    const claims: { layout: KeyLayout; sessionId: string | null }[] = []
+    let claimed = false
+    for (const layout of this.#layouts) {
+      const sessionId = layout.listing(prefix)
+      if (sessionId === undefined) continue
+      claimed = true
+      const inside =
+        startAfter === undefined || (sessionId === null ? startAfter.startsWith(prefix) : layout.listing(startAfter) === sessionId)
+      if (inside) claims.push({ layout, sessionId })
+    }
+    if (!claimed) throw new Refusal(400, 'prefix must be the start of a snapshot key: <sessionId>/scopes/<scope>/<scopeId>/snapshots/…')
+    if (!claims.length) throw new Refusal(400, 'startAfter: another session')
+    return claims
   }
 }
 
@@ -316,7 +437,8 @@ const BASE_PATH = /^(\/[\w.~!$&'()*+,;=:@%-]*)*$/
  */
 function checkOptions(options: SnapshotHandlerOptions): void {
   const { storage, authorize, basePath, maxBodyBytes, cors, onError } = options ?? ({} as SnapshotHandlerOptions)
-  if (typeof authorize !== 'function') throw new ValidationError('authorize', 'is required: (request, { sessionId, op }) => boolean')
+  if (typeof authorize !== 'function')
+    throw new ValidationError('authorize', 'is required: (request, { sessionId, op, layout }) => boolean')
   if (typeof storage?.backend?.get !== 'function' || typeof storage.prefix !== 'string') {
     throw new ValidationError('storage', 'must be a snapshelf storage (with backend and prefix)')
   }
@@ -327,6 +449,12 @@ function checkOptions(options: SnapshotHandlerOptions): void {
     throw new ValidationError('maxBodyBytes', 'must be an integer >= 1')
   }
   if (onError !== undefined && typeof onError !== 'function') throw new ValidationError('onError', 'must be a function')
+  const { layouts } = options
+  const isLayout = (l: KeyLayout | undefined): boolean =>
+    typeof l?.name === 'string' && /^[\w-]{1,64}$/.test(l.name) && typeof l.sessionOf === 'function' && typeof l.listing === 'function'
+  if (layouts !== undefined && !(Array.isArray(layouts) && layouts.every(isLayout))) {
+    throw new ValidationError('layouts', 'must be a list of key layouts (strandsLayout, genkitLayout, langgraphLayout)')
+  }
   if (cors === undefined) return
   const origins = cors?.origins
   const isOrigin = (origin: unknown): boolean => typeof origin === 'string' && /^[!-~]+$/.test(origin)
@@ -342,40 +470,6 @@ function checkOptions(options: SnapshotHandlerOptions): void {
   }
   if (maxAgeSeconds !== undefined && !(Number.isSafeInteger(maxAgeSeconds) && maxAgeSeconds >= 0)) {
     throw new ValidationError('cors.maxAgeSeconds', 'must be an integer >= 0')
-  }
-}
-
-/**
- * The session a key belongs to, after checking the key IS one of the layout's keys (no prefix:
- * keys are relative to the storage's). Deletes also accept Strands' own history names
- * (`snapshot_<id>.json`), so `deleteSession` can clear a bucket Strands wrote.
- */
-function sessionOfKey(value: unknown, op: SnapshotOperation): string {
-  const parsed = parseKey(typeof value === 'string' ? value : '')
-  if (!parsed || parsed.prefix || (parsed.kind === 'foreignHistory' && op !== 'delete')) {
-    throw new Refusal(400, 'key must follow the snapshot key layout')
-  }
-  return parsed.location.sessionId
-}
-
-/**
- * The session an object key names: a key of the layout (`sessionOfKey`), or a tombstone a tiered
- * store leaves for a deleted history id or a deleted session (core/keys.ts `tombstoneKey`,
- * `sessionTombstoneKey`), authorized on its session like the data it stands for; a 400 otherwise.
- */
-function sessionOfObject(value: unknown, op: SnapshotOperation): string {
-  const key = typeof value === 'string' ? value : ''
-  const tombstone = tombstoneOf(key)
-  if (tombstone && !tombstone.prefix) return tombstone.location.sessionId
-  return sessionTombstoneOf(key) ?? sessionOfKey(value, op)
-}
-
-/** The session a listing `prefix` or `startAfter` is confined to (`sessionOfListing`), or a 400 naming the rule. */
-function listingSession(field: string, value: string): string {
-  try {
-    return sessionOfListing(field, value)
-  } catch (error) {
-    throw error instanceof ValidationError ? new Refusal(400, error.message) : error
   }
 }
 

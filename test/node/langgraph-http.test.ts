@@ -1,33 +1,56 @@
 import { emptyCheckpoint } from '@langchain/langgraph-checkpoint'
-import { expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryStorage } from 'snapshelf'
 import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
-import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph'
+import { SnapshelfCheckpointSaver, langgraphLayout } from 'snapshelf/langgraph'
+import { runLangGraphValidation } from '../helpers/langgraph-validation.js'
 
-// !!! KNOWN GAP — HttpStorage → createSnapshotHandler does not carry the LangGraph adapter's keys yet.
-// !!! The handler validates every key against the snapshot layout (`<sessionId>/scopes/…`) and
-// !!! authorizes by the session that layout names; `langgraph/<thread>/<ns>/…` is neither, so it answers
-// !!! 400 before any storage I/O. Teaching the handler adapter keys (and which "session" a thread is
-// !!! for `authorize`) is src/http/ work, being done for Strands' adapter keys in another branch; once
-// !!! it covers `langgraph/<thread>/` (thread = session), this turns green: flip it to `it` and run
-// !!! LangGraph's validation suite over Http → handler → R2 in workerd (test/helpers/langgraph-validation.ts).
-it.fails('KNOWN GAP: a checkpoint put through HttpStorage → createSnapshotHandler is read back', async () => {
-  const server = new MemoryStorage()
-  const handle = createSnapshotHandler({ storage: server, authorize: () => true })
-  const storage = new HttpStorage({ baseUrl: 'http://local.test', fetch: (u, init) => handle(new Request(u, init)) })
-  const saver = new SnapshelfCheckpointSaver({ storage })
-  const checkpoint = emptyCheckpoint()
-  const config = await saver.put({ configurable: { thread_id: 't1' } }, checkpoint, { source: 'input', step: -1, parents: {} }, {})
-  expect((await saver.getTuple(config))?.checkpoint).toEqual(checkpoint)
+/** An HttpStorage whose requests go straight into a handler over `server`, with `layouts` served. */
+function overHttp(server: MemoryStorage, options: Partial<Parameters<typeof createSnapshotHandler>[0]> = {}): HttpStorage {
+  const handle = createSnapshotHandler({ storage: server, authorize: () => true, ...options })
+  return new HttpStorage({ baseUrl: 'http://local.test', fetch: (u, init) => handle(new Request(u, init)) })
+}
+
+const checkpointAt = (thread: string) =>
+  [{ configurable: { thread_id: thread } }, emptyCheckpoint(), { source: 'input', step: -1, parents: {} }, {}] as const
+
+describe('SnapshelfCheckpointSaver over HttpStorage → createSnapshotHandler', () => {
+  it('a handler that was not given langgraphLayout refuses the adapter keys with a typed error, before any storage I/O', async () => {
+    const server = new MemoryStorage()
+    const put = new SnapshelfCheckpointSaver({ storage: overHttp(server) }).put(...checkpointAt('t1'))
+    // The handler's 400 ("key must follow the snapshot key layout"), as HttpStorage reports it.
+    await expect(put).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 400, message: expect.stringMatching(/snapshot key layout/) })
+    expect((await server.backend.list('')).entries).toEqual([])
+  })
+
+  it('with langgraphLayout: every key is authorized as its thread, and list() without a thread sees only allowed threads', async () => {
+    const server = new MemoryStorage()
+    const asked = new Set<string>()
+    const saver = (allowed: string[]) =>
+      new SnapshelfCheckpointSaver({
+        storage: overHttp(server, {
+          layouts: [langgraphLayout],
+          authorize: (_r, { sessionId, op, layout }) => {
+            asked.add(`${layout} ${op} ${sessionId}`)
+            return allowed.includes(sessionId)
+          },
+        }),
+      })
+    const all = saver(['alice/1', 'bob 2'])
+    await all.put(...checkpointAt('alice/1'))
+    await all.put(...checkpointAt('bob 2'))
+    expect([...asked].filter((a) => a.includes('write'))).toEqual(['langgraph write alice/1', 'langgraph write bob 2'])
+    const alice = saver(['alice/1'])
+    const threads: string[] = []
+    for await (const tuple of alice.list({})) threads.push(tuple.config.configurable!.thread_id as string)
+    expect(threads).toEqual(['alice/1'])
+    await expect(alice.getTuple({ configurable: { thread_id: 'bob 2' } })).rejects.toMatchObject({ code: 'ERR_AUTH', status: 403 })
+    await expect(alice.deleteThread('bob 2')).rejects.toMatchObject({ status: 403 })
+    expect(await all.getTuple({ configurable: { thread_id: 'bob 2' } })).toBeDefined()
+  })
 })
 
-it('today the handler refuses the adapter keys with a typed error, before any storage I/O (nothing stored)', async () => {
-  const server = new MemoryStorage()
-  const handle = createSnapshotHandler({ storage: server, authorize: () => true })
-  const storage = new HttpStorage({ baseUrl: 'http://local.test', fetch: (u, init) => handle(new Request(u, init)) })
-  const saver = new SnapshelfCheckpointSaver({ storage })
-  const put = saver.put({ configurable: { thread_id: 't1' } }, emptyCheckpoint(), { source: 'input', step: -1, parents: {} }, {})
-  // The handler's 400 ("key must follow the snapshot key layout"), as HttpStorage reports it.
-  await expect(put).rejects.toMatchObject({ code: 'ERR_REMOTE', status: 400, message: expect.stringMatching(/snapshot key layout/) })
-  expect((await server.backend.list('')).entries).toEqual([])
-})
+// LangGraph's own conformance suite through the handler (a fresh server per checkpointer).
+await runLangGraphValidation('HttpStorage → createSnapshotHandler → MemoryStorage', () =>
+  overHttp(new MemoryStorage({ prefix: 'lg' }), { layouts: [langgraphLayout] }),
+)

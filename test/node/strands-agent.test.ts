@@ -7,7 +7,7 @@ import { MemoryStorage, type Snapshot } from 'snapshelf'
 import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
-import { StrandsStorage } from 'snapshelf/strands'
+import { StrandsStorage, strandsLayout } from 'snapshelf/strands'
 import { TieredStorage } from 'snapshelf/tiered'
 import { describeS3, s3Options, s3Server, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 import { conversationOf, converse, expectRestored, strandsAgent } from '../helpers/strands-agent.js'
@@ -48,21 +48,18 @@ describe('a Strands Agent saves and restores through StrandsStorage', () => {
   })
 })
 
-// 🚨🚨🚨 A KNOWN GAP, run as an expected failure (it.fails: it turns red the day it passes, so the
-// 🚨🚨🚨 marker is removed with the fix). It cannot pass against createSnapshotHandler, which accepts only
-// 🚨🚨🚨 snapshot-layout keys with no prefix: Strands' `session/<id>/scopes/…` (layout under a
-// 🚨🚨🚨 `session` prefix) and the stash's `context/<id>/scopes/agent/<agent>/<ref>` are 400s, and
-// 🚨🚨🚨 HttpBackend puts keys into the URL unencoded. Enable once the handler serves adapter keys
-// 🚨🚨🚨 (see the report of issue 11, items 3-6: what the handler needs).
+// The handler serves Strands' keys only when asked (`layouts: [strandsLayout]`), and authorizes the
+// Strands session itself: never the folder name (`session`, `context`) its keys start with.
 describe('a Strands Agent over HttpStorage -> createSnapshotHandler -> MemoryStorage', () => {
-  it.fails('saves and restores through the handler, with authorization per Strands session', async () => {
+  it('saves and restores through the handler, with authorization per Strands session', async () => {
     const server = new MemoryStorage()
     const asked: string[] = []
     const handler = createSnapshotHandler({
       storage: server,
       basePath: '/api',
-      authorize: (_request, { sessionId: sid, op }) => {
-        asked.push(`${op} ${sid}`)
+      layouts: [strandsLayout],
+      authorize: (_request, { sessionId: sid, op, layout }) => {
+        asked.push(`${op} ${sid} ${layout}`)
         return true
       },
     })
@@ -71,7 +68,7 @@ describe('a Strands Agent over HttpStorage -> createSnapshotHandler -> MemorySto
     const left = await converse(strandsAgent(new StrandsStorage({ storage: client() }), sid))
     await expectRestored(new StrandsStorage({ storage: client() }), sid, left)
     // The handler authorizes the Strands session itself, never the folder name `session` or `context`.
-    expect(new Set(asked.map((a) => a.split(' ')[1]))).toEqual(new Set([sid]))
+    expect(new Set(asked.map((a) => a.split(' ').slice(1).join(' ')))).toEqual(new Set([`${sid} strands`]))
   })
 })
 
