@@ -240,7 +240,7 @@ class SnapshotHandler {
     const { layout, sessionId } = this.#sessionOfKey(key, op)
     await this.#check(request, { sessionId, op, layout: layout.name })
     const full = this.#root + key
-    if (op === 'write') return this.#put(request, full)
+    if (op === 'write') return this.#put(request, full, layout === snapshotLayout)
     if (op === 'read') return this.#read(request, full)
     await this.#backend.delete([full])
     return empty(204)
@@ -261,10 +261,10 @@ class SnapshotHandler {
    * `PUT /objects/<key>`: a write, conditional on `If-Match` / `If-None-Match: *`; 412 when the
    * condition fails. Nothing is replaced until the body is known to be the one the client sent.
    */
-  async #put(request: Request, full: string): Promise<Response> {
+  async #put(request: Request, full: string, snapshot: boolean): Promise<Response> {
     const conditions = putConditions(request.headers)
     const body = await readBody(request, this.#maxBody)
-    await checkUpload(request.headers, body)
+    await checkUpload(request.headers, body, snapshot)
     const put = await this.#backend.put(full, body, conditions)
     if (!put) throw new Refusal(412, 'precondition failed')
     return empty(204, { etag: toEntityTag(put.etag) })
@@ -491,13 +491,14 @@ function putConditions(headers: Headers): BackendPutOptions {
 }
 
 /**
- * That an uploaded body is a whole snapshot as the client sent it: not empty (no snapshot encodes
- * to 0 bytes), and equal to its `Content-Digest` when there is one (a cut-off upload can arrive
- * as a clean end of stream, with no `Content-Length` to tell by).
+ * That an uploaded body is whole as the client sent it: equal to its `Content-Digest` when there
+ * is one (a cut-off upload can arrive as a clean end of stream, with no `Content-Length` to tell
+ * by), and not empty when it is a snapshot (none encodes to 0 bytes). An adapter's value may be
+ * empty (a Strands value written with `compression: 'none'`), with a digest to prove it.
  */
-async function checkUpload(headers: Headers, body: Uint8Array): Promise<void> {
-  if (!body.length) throw new Refusal(400, 'empty body')
+async function checkUpload(headers: Headers, body: Uint8Array, snapshot: boolean): Promise<void> {
   const digest = headers.get(DIGEST_HEADER)
+  if (!body.length && (snapshot || digest === null)) throw new Refusal(400, 'empty body')
   if (digest === null) return
   const expected = sha256Member(digest)
   if (!expected) throw new Refusal(400, `${DIGEST_HEADER}: sha-256=:<base64>: required`)

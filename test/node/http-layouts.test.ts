@@ -99,6 +99,21 @@ describe('createSnapshotHandler layouts', () => {
     expect(await strands.read(key)).toBeNull()
   })
 
+  it('an adapter value may be empty (compression none), proven by its Content-Digest; a snapshot key never', async () => {
+    const storage = new MemoryStorage<Own>()
+    const { handle } = handlerOver(storage, () => true)
+    const http = new HttpStorage({ baseUrl: 'http://local.test', compression: 'none', fetch: (u, init) => handle(new Request(u, init)) })
+    const strands = new StrandsStorage({ storage: http })
+    await strands.write('context/s1/empty', new Uint8Array(0))
+    expect(await strands.read('context/s1/empty')).toEqual(new Uint8Array(0))
+    // Without a digest an empty upload could be a cut-off one: refused, whatever the key.
+    for (const key of ['context/s1/other', 's1/scopes/agent/a/snapshots/snapshot_latest.json']) {
+      const response = await handle(new Request(`http://local.test/objects/${key}`, { method: 'PUT', body: new Uint8Array(0) }))
+      expect(response.status, key).toBe(400)
+    }
+    expect((await storage.backend.list('')).entries.map((e) => e.key)).toEqual(['context/s1/empty'])
+  })
+
   it('a batch delete spanning two layouts, or two sessions of one, is a 400 before any storage I/O', async () => {
     const storage = new MemoryStorage<Own>()
     await storage.backend.put('session/s1/x.json', bytes('1'))

@@ -1,7 +1,8 @@
 import { describe, it } from 'vitest'
 import { MemoryStorage } from 'snapshelf'
+import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { S3Storage } from 'snapshelf/s3'
-import { StrandsStorage } from 'snapshelf/strands'
+import { StrandsStorage, strandsLayout } from 'snapshelf/strands'
 import { TieredStorage } from 'snapshelf/tiered'
 import { describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 import { runDifferential, seedFrom } from '../helpers/strands-differential.js'
@@ -24,6 +25,19 @@ describe('StrandsStorage behaves as Strands InMemoryStorage (differential)', () 
   it('over MemoryStorage with a prefix', async () => {
     const ours = new StrandsStorage({ storage: new MemoryStorage({ prefix: 'tenants/acme' }) })
     await runDifferential({ seed, steps: 400, ours, label: 'memory/prefix' })
+  })
+
+  it('over HttpStorage -> createSnapshotHandler (strandsLayout) -> MemoryStorage, inside one Strands session folder', async () => {
+    // The handler serves Strands' session folders only (`session/<id>/…`): the view puts every
+    // key there; URL and XML specials travel percent-encoded.
+    const handle = createSnapshotHandler({
+      storage: new MemoryStorage(),
+      layouts: [strandsLayout],
+      authorize: (_r, a) => a.sessionId === 's1',
+    })
+    const http = new HttpStorage({ baseUrl: 'http://local.test', fetch: (u, init) => handle(new Request(u, init)) })
+    const ours = new StrandsStorage({ storage: http }).namespace('session/s1')
+    await runDifferential({ seed, steps: 300, ours, label: 'http' })
   })
 
   it('over TieredStorage (Memory -> Memory, unsynced writes in the outbox)', async () => {
