@@ -1,7 +1,8 @@
 /**
  * The local-first example: an agent-style conversation whose state is snapshotted on every
  * message into TieredStorage(IndexedDB → HttpStorage('/api') → the Worker → R2). It keeps working
- * offline (writes land in IndexedDB and its outbox), syncs when the browser comes back online,
+ * offline (writes land in IndexedDB and its outbox; the service worker sw.js serves the page
+ * itself, so an offline reload or a new offline tab works too), syncs when the browser comes back online,
  * and shows online/offline, pending writes, last sync, the history, and restore of any snapshot.
  * `window.app` exposes the pieces for the end-to-end test (test/e2e/).
  */
@@ -11,6 +12,15 @@ import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
 
 type Message = { role: 'user' | 'assistant'; text: string }
+
+// The shell cache (sw.js): the page, and the conversation from IndexedDB, load with no network.
+const shellReady: Promise<unknown> =
+  'serviceWorker' in navigator
+    ? navigator.serviceWorker.register('./sw.js').then(
+        () => navigator.serviceWorker.ready,
+        (error: unknown) => console.warn('no offline shell (service worker not registered):', error),
+      )
+    : Promise.resolve()
 
 const params = new URLSearchParams(location.search)
 // The Worker authorizes with a bearer token; a real app gets one from its login flow.
@@ -160,4 +170,4 @@ declare global {
     app: unknown
   }
 }
-window.app = { storage, location: where, send, addMessage, restore, loadLatest, ready, messages: () => messages }
+window.app = { storage, location: where, send, addMessage, restore, loadLatest, ready, shellReady, messages: () => messages }

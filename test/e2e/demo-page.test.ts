@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { SnapshotLocation } from 'snapshelf'
+import { launchChromium, startServer, uniqueSession, workerApi } from './harness.js'
+
+// What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
+// service worker's offline shell. Offline is Chromium's own network emulation
+// (context.setOffline); what reached R2 is read back through the Worker, never through the page.
+
+const PORT = Number(process.env.E2E_DEMO_PORT ?? 8918)
+let url = ''
+let stop: () => Promise<void> = async () => {}
+let browser: Browser | undefined
+
+beforeAll(async () => {
+  ;({ url, stop } = await startServer(PORT))
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await stop()
+})
+
+type App = {
+  ready: Promise<void>
+  shellReady: Promise<unknown>
+  storage?: { status: { pending: number; syncing: boolean; lastError: unknown } }
+}
+declare const app: App
+
+const where = (sessionId: string): SnapshotLocation => ({ sessionId, scope: 'agent', scopeId: 'chat' })
+
+/** A page of `context` at `query`, with page errors collected (a crash at load is a failure). */
+async function open(context: BrowserContext, query: string): Promise<{ page: Page; errors: Error[]; api: ReturnType<typeof countApi> }> {
+  const page = await context.newPage()
+  const api = countApi(page) // from the first request on
+  const errors: Error[] = []
+  page.on('pageerror', (e) => errors.push(e))
+  page.on('console', (m) => process.env.E2E_CONSOLE && console.log('console:', m.type(), m.text()))
+  await page.goto(`${url}/${query}`)
+  await page.evaluate(() => app.ready)
+  return { page, errors, api }
+}
+
+/** Types `text` into the composer and presses Enter, as a person does. */
+async function type(page: Page, text: string): Promise<void> {
+  await page.fill('#text', text)
+  await page.press('#text', 'Enter')
+}
+
+/** Every request the page sends to the snapshot API, as it sends it (failed ones included). */
+function countApi(page: Page): { readonly count: number; readonly urls: string[] } {
+  const seen = { count: 0, urls: [] as string[] }
+  page.on('request', (r) => {
+    if (!new URL(r.url()).pathname.startsWith('/api/')) return
+    seen.count++
+    seen.urls.push(`${r.method()} ${r.url()}`)
+  })
+  return seen
+}
+
+describe('the demo page (examples/browser) on `npm start`, in real Chromium', () => {
+  it('offline: a reload and a new tab come from the service worker, show the conversation from IndexedDB, take messages that sync once online', async () => {
+    const session = uniqueSession('shell')
+    const query = `?session=${session}&db=db-${session}`
+    const context = await browser!.newContext()
+    const { page, errors } = await open(context, query)
+    await page.evaluate(() => app.shellReady)
+    await type(page, 'hello before going offline')
+    await expect.poll(() => page.locator('#messages li').count()).toBe(2)
+    await expect.poll(async () => (await workerApi(url).listSnapshotIds({ location: where(session) })).length, { timeout: 30_000 }).toBe(2)
+    // The sync confirmed them too (an answer lost to the offline switch would leave them queued).
+    await expect.poll(() => page.locator('#pending').textContent(), { timeout: 30_000 }).toBe('0')
+    await expect.poll(() => page.evaluate(() => app.storage!.status.syncing)).toBe(false)
+
+    await context.setOffline(true)
+    // The cache answered (the service worker marks what it serves from its cache): no network at all.
+    const reloaded = await page.reload()
+    expect(reloaded?.headers()['x-snapshelf-shell']).toBe('cache')
+    await page.evaluate(() => app.ready)
+    await expect
+      .poll(() => page.locator('#messages li').allTextContents())
+      .toEqual(['hello before going offline', 'You said 26 characters: “hello before going offline”.'])
+    expect(await page.locator('#online').textContent()).toBe('offline')
+    await type(page, 'written after an offline reload')
+    await expect.poll(() => page.locator('#messages li').count()).toBe(4)
+
+    // A new tab, offline from its very first request.
+    const { page: tab, errors: tabErrors } = await open(context, query)
+    await expect.poll(() => tab.locator('#messages li').count()).toBe(4)
+    await type(tab, 'written in a new offline tab')
+    await expect.poll(() => tab.locator('#messages li').count()).toBe(6)
+    await expect.poll(() => page.locator('#messages li').count()).toBe(6) // the other tab follows
+    await expect.poll(() => tab.locator('#pending').textContent()).toBe('5') // 4 snapshots + latest
+    expect(await workerApi(url).listSnapshotIds({ location: where(session) })).toHaveLength(2)
+
+    // Back online: the `online` event syncs everything written offline.
+    await context.setOffline(false)
+    await expect.poll(async () => (await workerApi(url).listSnapshotIds({ location: where(session) })).length, { timeout: 60_000 }).toBe(6)
+    // History goes first, latest after it (compare-and-swap): wait for the whole conversation.
+    const latestTexts = async () =>
+      (((await workerApi(url).loadSnapshot({ location: where(session) }))?.data.messages ?? []) as { text: string }[]).map((m) => m.text)
+    await expect.poll(latestTexts, { timeout: 30_000 }).toHaveLength(6)
+    expect(await latestTexts()).toContain('written in a new offline tab')
+    await expect.poll(() => tab.locator('#pending').textContent()).toBe('0')
+    await expect.poll(() => tab.locator('#online').textContent()).toBe('online')
+    expect([...errors, ...tabErrors]).toEqual([])
+    await context.close()
+  })
+})
