@@ -3,10 +3,11 @@
  * message into TieredStorage(IndexedDB → HttpStorage('/api') → the Worker → R2). It keeps working
  * offline (writes land in IndexedDB and its outbox; the service worker sw.js serves the page
  * itself, so an offline reload or a new offline tab works too), syncs when the browser comes back online,
- * and shows online/offline, pending writes, last sync, the history, and restore of any snapshot.
+ * and shows online/offline, what failed and why, pending writes, last sync, the history, and
+ * restore of any snapshot.
  * `window.app` exposes the pieces for the end-to-end test (test/e2e/).
  */
-import { newSnapshotId, type Snapshot, type SnapshotLocation } from 'snapshelf'
+import { AuthError, newSnapshotId, SnapshelfError, type Snapshot, type SnapshotLocation } from 'snapshelf'
 import { HttpStorage } from 'snapshelf/http'
 import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
@@ -34,6 +35,9 @@ const remote = new HttpStorage({ baseUrl: '/api', headers: () => ({ authorizatio
 const storage = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs: 250 })
 
 const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E
+/** What the last action (a send, a restore, the start-up load) failed with, until one succeeds or a sync does. */
+let actionProblem: { badge: string; text: string } | undefined
+let status: TieredStatus | undefined
 let messages: Message[] = []
 /** `createdAt` of the snapshot `messages` came from or went into (see `adopt`). */
 let heldAt = ''
@@ -62,6 +66,7 @@ async function addMessage(message: Message): Promise<string> {
   messages = [...messages, message]
   const snapshotId = newSnapshotId()
   await storage.commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages) })
+  actionProblem = undefined
   render()
   return snapshotId
 }
@@ -117,22 +122,85 @@ async function renderHistory(): Promise<void> {
       label.querySelector('code')!.textContent = item.snapshotId
       const button = document.createElement('button')
       button.textContent = 'Restore'
-      button.onclick = () => void restore(item.snapshotId).catch(showError)
+      button.onclick = () => void restore(item.snapshotId).catch(showProblem)
       li.append(label, button)
       return li
     }),
   )
 }
 
-function renderStatus(s: TieredStatus): void {
-  $('online').dataset.online = String(s.online)
-  $('online').textContent = s.syncing ? 'syncing…' : s.online ? 'online' : 'offline'
-  $('pending').textContent = String(s.pending)
-  $('last-sync').textContent = s.lastSyncAt ? s.lastSyncAt.toLocaleTimeString() : 'never'
+/** The HTTP status of a snapshelf error, when the remote answered. */
+function statusOf(error: unknown): number | undefined {
+  return error instanceof SnapshelfError && typeof error.status === 'number' && error.status > 0 ? error.status : undefined
 }
 
-function showError(error: unknown): void {
-  $('error').textContent = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+/**
+ * A failure in plain words. Never the error's own message: a storage error names the key it
+ * failed on (`alice-demo/scopes/agent/chat/snapshots/…`), which means nothing to a user.
+ */
+function describe(error: unknown): { badge: string; text: string } {
+  const kept = 'Your messages are kept on this device and will sync once this is fixed.'
+  const code = statusOf(error)
+  if (error instanceof AuthError || code === 401 || code === 403) {
+    return code === 401
+      ? { badge: 'not signed in', text: `The server did not accept the sign-in token (401). Check ?token= in the address. ${kept}` }
+      : {
+          badge: 'access refused',
+          text: `The server refused this token access to session “${sessionId}” (403): a wrong ?token=, or a session of another user. ${kept}`,
+        }
+  }
+  if (code !== undefined && (code >= 500 || code === 408 || code === 429)) {
+    return {
+      badge: 'server error',
+      text: `The server failed (HTTP ${code}); the next sync tries again. Your messages are kept on this device.`,
+    }
+  }
+  if (code === undefined && error instanceof SnapshelfError && (error.code === 'ERR_REMOTE' || error.code === 'ERR_TIMEOUT')) {
+    return {
+      badge: 'offline',
+      text: 'The server cannot be reached (offline). Your messages are saved on this device and sync when the connection is back.',
+    }
+  }
+  const name = error instanceof SnapshelfError ? error.code : error instanceof Error ? error.name : 'error'
+  return { badge: 'sync failed', text: `Something failed (${name}${code ? `, HTTP ${code}` : ''}). ${kept}` }
+}
+
+/** What the sync status says is wrong, or nothing: a failed sync, a failed read-through, offline. */
+function syncProblem(s: TieredStatus): { badge: string; text: string } | undefined {
+  if (s.lastError) return describe(s.lastError)
+  if (!s.online) return { badge: 'offline', text: 'Offline: your messages are saved on this device and sync when the connection is back.' }
+  if (s.conflicts.length)
+    return { badge: 'conflict', text: `${s.conflicts.length} snapshot(s) differ from the server's copy and stay unsynced.` }
+  return undefined
+}
+
+/** Shows the one problem that matters most: the sync's, then the last action's. */
+function renderProblem(): void {
+  const problem = (status && syncProblem(status)?.text) ?? actionProblem?.text
+  $('error').textContent = problem ?? ''
+  $('error').hidden = !problem
+}
+
+function renderStatus(s: TieredStatus): void {
+  const previous = status
+  status = s
+  // A sync that went through clears what an earlier action failed with (the server is fine now).
+  if (previous && s.lastSyncAt !== previous.lastSyncAt && !s.lastError) actionProblem = undefined
+  const problem = syncProblem(s) ?? actionProblem
+  const badge = $('online')
+  badge.dataset.online = String(s.online && !problem)
+  // Never "online" while syncs fail: the badge names the failure.
+  badge.textContent = s.syncing ? 'syncing…' : (problem?.badge ?? 'online')
+  $('pending').textContent = String(s.pending)
+  $('last-sync').textContent = s.lastSyncAt ? s.lastSyncAt.toLocaleTimeString() : 'never'
+  renderProblem()
+}
+
+function showProblem(error: unknown): void {
+  console.error(error)
+  actionProblem = describe(error)
+  if (status) renderStatus(status)
+  else renderProblem()
 }
 
 async function loadLatest(): Promise<void> {
@@ -150,18 +218,27 @@ $('composer').addEventListener('submit', (event) => {
   const input = $<HTMLInputElement>('text')
   const text = input.value.trim()
   input.value = ''
-  if (text) send(text).catch(showError)
+  if (text) send(text).catch(showProblem)
 })
-$('sync').addEventListener('click', () => void storage.sync().then(() => loadLatest(), showError))
+$('sync').addEventListener('click', () => void storage.sync().then(() => loadLatest(), showProblem))
 addEventListener('pagehide', () => storage.close())
 
 const ready = (async () => {
-  await loadLatest()
+  // Local first: what this device holds shows even when the server refuses or is gone.
+  await loadLatest().catch(showProblem)
   if (navigator.onLine) {
-    // Bring down what other devices wrote, then push what this one queued.
-    await storage.hydrate({ location: where }).catch(showError)
-    await storage.sync().catch(showError)
-    await loadLatest()
+    // Bring down what other devices wrote, then push what this one queued. Failures land in the
+    // status (shown by renderStatus). A refused or failed hydrate would fail the sync the same
+    // way; and a sync with nothing to do would "succeed" without asking the server, clearing the
+    // error it just showed.
+    if (
+      await storage.hydrate({ location: where }).then(
+        () => true,
+        () => false,
+      )
+    )
+      await storage.sync().catch(() => {})
+    await loadLatest().catch(showProblem)
   }
 })()
 

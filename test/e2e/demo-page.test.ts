@@ -4,7 +4,7 @@ import type { SnapshotLocation } from 'snapshelf'
 import { launchChromium, startServer, uniqueSession, workerApi } from './harness.js'
 
 // What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
-// service worker's offline shell. Offline is Chromium's own network emulation
+// service worker's offline shell and sync errors in plain words. Offline is Chromium's own network emulation
 // (context.setOffline); what reached R2 is read back through the Worker, never through the page.
 
 const PORT = Number(process.env.E2E_DEMO_PORT ?? 8918)
@@ -60,6 +60,8 @@ function countApi(page: Page): { readonly count: number; readonly urls: string[]
   return seen
 }
 
+const shown = (page: Page, selector: string) => page.locator(selector).evaluate((e) => (e as HTMLElement).hidden === false && e.textContent)
+
 describe('the demo page (examples/browser) on `npm start`, in real Chromium', () => {
   it('offline: a reload and a new tab come from the service worker, show the conversation from IndexedDB, take messages that sync once online', async () => {
     const session = uniqueSession('shell')
@@ -105,7 +107,62 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     expect(await latestTexts()).toContain('written in a new offline tab')
     await expect.poll(() => tab.locator('#pending').textContent()).toBe('0')
     await expect.poll(() => tab.locator('#online').textContent()).toBe('online')
+    expect(await shown(tab, '#error')).toBe(false)
     expect([...errors, ...tabErrors]).toEqual([])
+    await context.close()
+  })
+
+  it('a bad token and another user’s session show a visible error in plain words (no storage key), never "online"', async () => {
+    const context = await browser!.newContext()
+    const cases = [
+      { name: 'unknown token', session: uniqueSession('badtoken'), token: 'nobody-token' },
+      { name: 'bob’s session with alice’s token', session: `bob-e2e-${Date.now().toString(36)}`, token: 'alice-dev-token' },
+    ]
+    for (const c of cases) {
+      const { page, errors } = await open(context, `?session=${c.session}&token=${c.token}&db=db-${c.session}`)
+      await expect.poll(() => shown(page, '#error'), { message: c.name }).toContain('refused this token access')
+      await expect.poll(() => page.locator('#online').textContent(), { message: c.name }).toBe('access refused')
+      // A message is still taken (kept on this device); the refusal stays visible while it cannot sync.
+      await type(page, 'kept here')
+      await expect.poll(() => page.locator('#messages li').count()).toBe(2)
+      await expect.poll(() => page.locator('#pending').textContent()).toBe('3')
+      await expect.poll(() => page.evaluate(() => app.storage!.status.syncing)).toBe(false)
+      const text = String(await shown(page, '#error'))
+      expect(text).toContain('403')
+      expect(text).not.toMatch(/scopes\/|snapshots\/|\.json|RemoteError|AuthError/)
+      expect(await page.locator('#online').textContent()).not.toBe('online')
+      expect(errors).toEqual([])
+    }
+    await context.close()
+  })
+
+  it('offline "Sync now" says offline; a 503 says server; a good sync clears both', async () => {
+    const session = uniqueSession('syncnow')
+    const context = await browser!.newContext()
+    const { page } = await open(context, `?session=${session}&db=db-${session}`)
+    await context.setOffline(true)
+    for (let i = 0; i < 12; i++) await type(page, `offline ${i}`)
+    await expect.poll(() => page.locator('#pending').textContent()).toBe('25') // 24 snapshots + latest
+    await expect.poll(() => page.evaluate(() => app.storage!.status.syncing)).toBe(false)
+
+    await page.click('#sync')
+    await expect.poll(() => page.evaluate(() => app.storage!.status.lastError !== null && !app.storage!.status.syncing)).toBe(true)
+    expect(await shown(page, '#error')).toContain('cannot be reached (offline)')
+    expect(await page.locator('#online').textContent()).toBe('offline')
+
+    // The server answers 503: said as a server failure, not as offline, and the badge is not "online".
+    await context.route('**/api/**', (route) => route.fulfill({ status: 503, body: 'down' }))
+    await context.setOffline(false)
+    await page.click('#sync')
+    await expect.poll(() => shown(page, '#error'), { timeout: 30_000 }).toContain('HTTP 503')
+    await expect.poll(() => page.locator('#online').textContent(), { timeout: 30_000 }).toBe('server error')
+
+    await context.unroute('**/api/**')
+    await page.click('#sync')
+    await expect.poll(() => page.locator('#pending').textContent(), { timeout: 60_000 }).toBe('0')
+    await expect.poll(() => shown(page, '#error')).toBe(false)
+    expect(await page.locator('#online').textContent()).toBe('online')
+    expect(await workerApi(url).listSnapshotIds({ location: where(session), limit: 100 })).toHaveLength(24)
     await context.close()
   })
 })
