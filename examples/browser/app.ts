@@ -2,10 +2,12 @@
  * The local-first example: an agent-style conversation whose state is snapshotted on every
  * message into TieredStorage(IndexedDB → HttpStorage('/api') → the Worker → R2). It keeps working
  * offline (writes land in IndexedDB and its outbox; the service worker sw.js serves the page
- * itself, so an offline reload or a new offline tab works too), syncs when the browser comes back online,
- * and shows online/offline, what failed and why, pending writes, last sync, the history, and
- * restore of any snapshot.
+ * itself), syncs when the browser comes back online, and shows online/offline, what failed and
+ * why, writes not yet on the server, last sync, the history, and restore of any snapshot.
  * `window.app` exposes the pieces for the end-to-end test (test/e2e/).
+ *
+ * Parameters (README.md): `?session=` the conversation, `?token=` the bearer token, `?db=` the
+ * IndexedDB database. A bad one stops the page before any storage is opened, with an error.
  */
 import { AuthError, newSnapshotId, SnapshelfError, type Snapshot, type SnapshotLocation } from 'snapshelf'
 import { HttpStorage } from 'snapshelf/http'
@@ -14,7 +16,50 @@ import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
 
 type Message = { role: 'user' | 'assistant'; text: string }
 
-// The shell cache (sw.js): the page, and the conversation from IndexedDB, load with no network.
+const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E
+
+// First, before anything that could throw: the form never submits natively (that reloads the
+// page with the message in the URL and drops the session parameter). index.html holds it too,
+// for the time before this script runs or if it never loads.
+let onSend: ((text: string) => Promise<void>) | undefined
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const input = $<HTMLInputElement>('text')
+  const text = input.value.trim()
+  if (!text || !onSend) return // not started (bad parameters): the text stays in the box
+  input.value = ''
+  onSend(text).catch((error: unknown) => {
+    // Not stored: give the text back rather than lose it.
+    if (!input.value) input.value = text
+    showProblem(error)
+  })
+})
+
+/** The snapshelf id rule (sessions, database names): what `checkId` in src/core/ids.ts accepts. */
+const ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+/** A bearer token as RFC 6750 spells one (`b64token`): it must travel in an `Authorization` header. */
+const TOKEN = /^[A-Za-z0-9._~+/-]+=*$/
+
+/** The page's parameters, validated; `problems` says in plain words what is wrong with each bad one. */
+function readParameters(): { token: string; sessionId: string; dbName: string; problems: string[] } {
+  const params = new URLSearchParams(location.search)
+  const problems: string[] = []
+  const pick = (name: string, fallback: string, rule: RegExp, what: string): string => {
+    const value = params.get(name)
+    if (value === null) return fallback
+    if (rule.test(value) && value.length <= 4096) return value
+    problems.push(`?${name}=${JSON.stringify(value)} is not ${what}.`)
+    return fallback
+  }
+  const idRule = "a valid id (letters, digits, '_', '-' and '.', at most 128, not starting with '.')"
+  // The Worker authorizes with a bearer token; a real app gets one from its login flow.
+  const token = pick('token', localStorage.getItem('snapshelf-token') ?? 'alice-dev-token', TOKEN, 'a token (letters, digits and -._~+/)')
+  const sessionId = pick('session', 'alice-demo', ID, `a session id: ${idRule}`)
+  const dbName = pick('db', 'snapshelf-example', ID, `a database name: ${idRule}`)
+  return { token, sessionId, dbName, problems }
+}
+
+// The shell cache: registered whatever the parameters, so the page loads offline next time.
 const shellReady: Promise<unknown> =
   'serviceWorker' in navigator
     ? navigator.serviceWorker.register('./sw.js').then(
@@ -23,21 +68,17 @@ const shellReady: Promise<unknown> =
       )
     : Promise.resolve()
 
-const params = new URLSearchParams(location.search)
-// The Worker authorizes with a bearer token; a real app gets one from its login flow.
-const token = params.get('token') ?? localStorage.getItem('snapshelf-token') ?? 'alice-dev-token'
-const sessionId = params.get('session') ?? 'alice-demo'
-const where: SnapshotLocation = { sessionId, scope: 'agent', scopeId: 'chat' }
-const dbName = params.get('db') ?? 'snapshelf-example'
-
-const local = new IndexedDBStorage({ dbName })
-const remote = new HttpStorage({ baseUrl: '/api', headers: () => ({ authorization: `Bearer ${token}` }), retries: 2, timeoutMs: 10_000 })
-const storage = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs: 250 })
-
-const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E
+const { token, sessionId, dbName, problems } = readParameters()
+/** Set when the page refused to start: shown instead of anything else. */
+const parameterProblem = problems.length
+  ? `${problems.join(' ')} Nothing was loaded or sent. Fix the address, for example ?session=alice-demo (see the README).`
+  : undefined
 /** What the last action (a send, a restore, the start-up load) failed with, until one succeeds or a sync does. */
 let actionProblem: { badge: string; text: string } | undefined
 let status: TieredStatus | undefined
+
+const where: SnapshotLocation = { sessionId, scope: 'agent', scopeId: 'chat' }
+let storage: TieredStorage | undefined
 let messages: Message[] = []
 /** `createdAt` of the snapshot `messages` came from or went into (see `adopt`). */
 let heldAt = ''
@@ -61,11 +102,24 @@ function adopt(snapshot: Snapshot | null): void {
   render()
 }
 
+function started(): TieredStorage {
+  if (!storage) throw new Error(parameterProblem ?? 'not started')
+  return storage
+}
+
 /** Appends one message and snapshots the whole conversation (history + latest). */
 async function addMessage(message: Message): Promise<string> {
+  // Appended before the write, so a second message sent meanwhile is appended after this one.
   messages = [...messages, message]
   const snapshotId = newSnapshotId()
-  await storage.commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages) })
+  try {
+    await started().commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages) })
+  } catch (error) {
+    // Not stored: not shown either (the composer gives the text back).
+    messages = messages.filter((m) => m !== message)
+    render()
+    throw error
+  }
   actionProblem = undefined
   render()
   return snapshotId
@@ -83,10 +137,11 @@ async function send(text: string, withReply = true): Promise<void> {
 
 /** Makes an older snapshot the current conversation, as a new snapshot (history stays append-only). */
 async function restore(snapshotId: string): Promise<void> {
-  const old = await storage.loadSnapshot({ location: where, snapshotId })
+  const old = await started().loadSnapshot({ location: where, snapshotId })
   if (!old) return
-  messages = (old.data.messages as Message[]) ?? []
-  await storage.commitSnapshot({ location: where, snapshotId: newSnapshotId(), snapshot: snapshotOf(messages) })
+  const list = (old.data.messages as Message[]) ?? []
+  await started().commitSnapshot({ location: where, snapshotId: newSnapshotId(), snapshot: snapshotOf(list) })
+  messages = list
   render()
 }
 
@@ -101,14 +156,14 @@ function render(): void {
     }),
   )
   list.scrollTop = list.scrollHeight
-  void renderHistory()
+  void renderHistory().catch(showProblem)
 }
 
 async function renderHistory(): Promise<void> {
   const items = []
   let startAfter: string | undefined
   do {
-    const page = await storage.listSnapshots({ location: where, startAfter, limit: 500 })
+    const page = await started().listSnapshots({ location: where, startAfter, limit: 500 })
     items.push(...page.items)
     startAfter = page.nextStartAfter
   } while (startAfter)
@@ -174,9 +229,9 @@ function syncProblem(s: TieredStatus): { badge: string; text: string } | undefin
   return undefined
 }
 
-/** Shows the one problem that matters most: the sync's, then the last action's. */
+/** Shows the one problem that matters most: bad parameters, then the sync's, then the last action's. */
 function renderProblem(): void {
-  const problem = (status && syncProblem(status)?.text) ?? actionProblem?.text
+  const problem = parameterProblem ?? (status && syncProblem(status)?.text) ?? actionProblem?.text
   $('error').textContent = problem ?? ''
   $('error').hidden = !problem
 }
@@ -205,46 +260,69 @@ function showProblem(error: unknown): void {
 
 async function loadLatest(): Promise<void> {
   heldAt = '' // an explicit load (start-up, after a sync) takes whatever is stored
-  adopt(await storage.loadSnapshot({ location: where }))
+  adopt(await started().loadSnapshot({ location: where }))
 }
 
-storage.onStatus(renderStatus)
-renderStatus(storage.status)
-// Another tab (or a sync) changed latest: show it.
-storage.watchLatest({ location: where, onChange: adopt })
-
-$('composer').addEventListener('submit', (event) => {
-  event.preventDefault()
-  const input = $<HTMLInputElement>('text')
-  const text = input.value.trim()
-  input.value = ''
-  if (text) send(text).catch(showProblem)
-})
-$('sync').addEventListener('click', () => void storage.sync().then(() => loadLatest(), showProblem))
-addEventListener('pagehide', () => storage.close())
-
-const ready = (async () => {
-  // Local first: what this device holds shows even when the server refuses or is gone.
-  await loadLatest().catch(showProblem)
-  if (navigator.onLine) {
-    // Bring down what other devices wrote, then push what this one queued. Failures land in the
-    // status (shown by renderStatus). A refused or failed hydrate would fail the sync the same
-    // way; and a sync with nothing to do would "succeed" without asking the server, clearing the
-    // error it just showed.
-    if (
-      await storage.hydrate({ location: where }).then(
-        () => true,
-        () => false,
-      )
-    )
-      await storage.sync().catch(() => {})
+function start(): Promise<void> {
+  // A real app would clear the token with the session; the demo keeps the last good one.
+  const local = new IndexedDBStorage({ dbName })
+  const remote = new HttpStorage({ baseUrl: '/api', headers: () => ({ authorization: `Bearer ${token}` }), retries: 2, timeoutMs: 10_000 })
+  const store = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs: 250 })
+  storage = store
+  store.onStatus(renderStatus)
+  renderStatus(store.status)
+  // Another tab (or a sync) changed latest: show it.
+  store.watchLatest({ location: where, onChange: adopt })
+  onSend = send
+  $('sync').addEventListener('click', () => void store.sync().then(() => loadLatest(), showProblem))
+  addEventListener('pagehide', () => store.close())
+  return (async () => {
+    // Local first: what this device holds shows even when the server refuses or is gone.
     await loadLatest().catch(showProblem)
-  }
-})()
+    if (navigator.onLine) {
+      // Bring down what other devices wrote, then push what this one queued. Failures land in
+      // the status (shown by renderStatus).
+      // A refused or failed hydrate would fail the sync the same way; and a sync with nothing to
+      // do would "succeed" without asking the server, clearing the error it just showed.
+      if (
+        await store.hydrate({ location: where }).then(
+          () => true,
+          () => false,
+        )
+      )
+        await store.sync().catch(() => {})
+      await loadLatest().catch(showProblem)
+    }
+  })()
+}
+
+let ready: Promise<void>
+if (parameterProblem) {
+  // Refuse to start: no storage opened, nothing sent; the composer stays as typed, disabled.
+  for (const id of ['text', 'send', 'sync']) $<HTMLInputElement>(id).disabled = true
+  $('online').textContent = 'not started'
+  renderProblem()
+  ready = Promise.resolve()
+} else {
+  ready = start()
+}
 
 declare global {
   interface Window {
     app: unknown
   }
 }
-window.app = { storage, location: where, send, addMessage, restore, loadLatest, ready, shellReady, messages: () => messages }
+window.app = {
+  get storage() {
+    return storage
+  },
+  location: parameterProblem ? undefined : where,
+  parameterProblem,
+  send,
+  addMessage,
+  restore,
+  loadLatest,
+  ready,
+  shellReady,
+  messages: () => messages,
+}

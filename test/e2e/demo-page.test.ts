@@ -4,7 +4,8 @@ import type { SnapshotLocation } from 'snapshelf'
 import { launchChromium, startServer, uniqueSession, workerApi } from './harness.js'
 
 // What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
-// service worker's offline shell and sync errors in plain words. Offline is Chromium's own network emulation
+// service worker's offline shell, sync errors in plain words, refused parameters and the offline
+// "Sync now". Offline is Chromium's own network emulation
 // (context.setOffline); what reached R2 is read back through the Worker, never through the page.
 
 const PORT = Number(process.env.E2E_DEMO_PORT ?? 8918)
@@ -25,6 +26,7 @@ afterAll(async () => {
 type App = {
   ready: Promise<void>
   shellReady: Promise<unknown>
+  parameterProblem?: string
   storage?: { status: { pending: number; syncing: boolean; lastError: unknown } }
 }
 declare const app: App
@@ -131,6 +133,35 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
       expect(text).toContain('403')
       expect(text).not.toMatch(/scopes\/|snapshots\/|\.json|RemoteError|AuthError/)
       expect(await page.locator('#online').textContent()).not.toBe('online')
+      expect(errors).toEqual([])
+    }
+    await context.close()
+  })
+
+  it('a bad ?session=, ?db= or ?token= shows an error, submits nothing natively, keeps the typed text, opens no storage', async () => {
+    const context = await browser!.newContext()
+    for (const [query, named] of [
+      ['?session=../x', 'session'],
+      ['?session=alice-ok&db=a/b', 'db'],
+      ['?session=alice-ok&token=has%20space', 'token'],
+    ] as const) {
+      const { page, errors, api } = await open(context, query)
+      const before = page.url()
+      await expect.poll(() => shown(page, '#error'), { message: query }).toContain(`?${named}=`)
+      // The composer is disabled (text kept as typed); a submit anyway (what Enter in the box does:
+      // a text typed before the page refused) must not submit natively nor switch session.
+      expect(await page.locator('#text').isDisabled()).toBe(true)
+      expect(await page.locator('#send').isDisabled()).toBe(true)
+      await page.locator('#text').evaluate((e) => ((e as HTMLInputElement).value = 'my secret message'))
+      await page.locator('#text').evaluate((e) => (e as HTMLInputElement).form!.requestSubmit())
+      await page.waitForTimeout(300)
+      expect(page.url()).toBe(before)
+      expect(page.url()).not.toContain('secret')
+      expect(await page.locator('#text').inputValue()).toBe('my secret message')
+      expect(await page.locator('#messages li').count()).toBe(0)
+      expect(api.count).toBe(0)
+      expect(await page.evaluate(() => app.storage)).toBeUndefined()
+      expect(await page.evaluate(() => app.parameterProblem)).toContain(`?${named}=`)
       expect(errors).toEqual([])
     }
     await context.close()
