@@ -82,10 +82,18 @@ let storage: TieredStorage | undefined
 let messages: Message[] = []
 /** `createdAt` of the snapshot `messages` came from or went into (see `adopt`). */
 let heldAt = ''
+/** The history id `messages` is (written into each snapshot's `appData`): marked in the history. */
+let currentId: string | undefined
 
-function snapshotOf(list: Message[]): Snapshot {
+function snapshotOf(list: Message[], snapshotId: string): Snapshot {
   heldAt = new Date().toISOString()
-  return { scope: 'agent', schemaVersion: '1.0', createdAt: heldAt, data: { messages: list }, appData: { count: list.length } }
+  currentId = snapshotId
+  return { scope: 'agent', schemaVersion: '1.0', createdAt: heldAt, data: { messages: list }, appData: { count: list.length, snapshotId } }
+}
+
+function idOf(snapshot: Snapshot | null): string | undefined {
+  const id = (snapshot?.appData as { snapshotId?: unknown } | undefined)?.snapshotId
+  return typeof id === 'string' ? id : undefined
 }
 
 /**
@@ -99,6 +107,7 @@ function adopt(snapshot: Snapshot | null): void {
   if (snapshot && (snapshot.createdAt < heldAt || (snapshot.createdAt === heldAt && list.length <= messages.length))) return
   messages = list
   heldAt = snapshot?.createdAt ?? ''
+  currentId = idOf(snapshot)
   render()
 }
 
@@ -113,7 +122,7 @@ async function addMessage(message: Message): Promise<string> {
   messages = [...messages, message]
   const snapshotId = newSnapshotId()
   try {
-    await started().commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages) })
+    await started().commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages, snapshotId) })
   } catch (error) {
     // Not stored: not shown either (the composer gives the text back).
     messages = messages.filter((m) => m !== message)
@@ -140,7 +149,8 @@ async function restore(snapshotId: string): Promise<void> {
   const old = await started().loadSnapshot({ location: where, snapshotId })
   if (!old) return
   const list = (old.data.messages as Message[]) ?? []
-  await started().commitSnapshot({ location: where, snapshotId: newSnapshotId(), snapshot: snapshotOf(list) })
+  const id = newSnapshotId()
+  await started().commitSnapshot({ location: where, snapshotId: id, snapshot: snapshotOf(list, id) })
   messages = list
   render()
 }
@@ -159,26 +169,68 @@ function render(): void {
   void renderHistory().catch(showProblem)
 }
 
+/** History is write-once: each snapshot's preview is read once and kept. */
+const previews = new Map<string, string>()
+/** Numbers the history renders, so a slow one never overwrites a newer one. */
+let historyRenders = 0
+
+/** A short preview of a snapshot: its last message, cut to fit one line. */
+function previewOf(snapshot: Snapshot | null): string {
+  const list = (snapshot?.data.messages as Message[] | undefined) ?? []
+  const last = list.at(-1)
+  if (!last) return '(empty conversation)'
+  const text = last.text.length > 48 ? `${last.text.slice(0, 47)}…` : last.text
+  return `${list.length} msg · ${last.role === 'user' ? 'you' : 'agent'}: ${text}`
+}
+
 async function renderHistory(): Promise<void> {
+  const store = started()
+  const run = ++historyRenders
   const items = []
   let startAfter: string | undefined
   do {
-    const page = await started().listSnapshots({ location: where, startAfter, limit: 500 })
+    const page = await store.listSnapshots({ location: where, startAfter, limit: 500 })
     items.push(...page.items)
     startAfter = page.nextStartAfter
   } while (startAfter)
+  for (const { snapshotId } of items) {
+    if (previews.has(snapshotId)) continue
+    // One unreadable snapshot must not hide the whole history (it can still be restored, or not).
+    const preview = await store.loadSnapshot({ location: where, snapshotId }).then(previewOf, () => '(unreadable)')
+    previews.set(snapshotId, preview)
+  }
+  if (run !== historyRenders) return
   $('history-count').textContent = String(items.length)
   $('history').replaceChildren(
     ...items.reverse().map((item) => {
       const li = document.createElement('li')
       li.dataset.snapshotId = item.snapshotId
+      const current = item.snapshotId === currentId
+      if (current) {
+        li.className = 'current'
+        li.setAttribute('aria-current', 'true')
+      }
       const label = document.createElement('span')
-      label.innerHTML = `${item.createdAt.toLocaleTimeString()} · ${item.storedBytes} B<br><code></code>`
-      label.querySelector('code')!.textContent = item.snapshotId
-      const button = document.createElement('button')
-      button.textContent = 'Restore'
-      button.onclick = () => void restore(item.snapshotId).catch(showProblem)
-      li.append(label, button)
+      const meta = document.createElement('small')
+      meta.textContent = `${item.createdAt.toLocaleTimeString()} · ${item.storedBytes} B`
+      meta.title = `snapshot ${item.snapshotId}`
+      const preview = document.createElement('span')
+      preview.className = 'preview'
+      preview.textContent = previews.get(item.snapshotId) ?? ''
+      label.append(meta, preview)
+      li.append(label)
+      if (current) {
+        const mark = document.createElement('b')
+        mark.className = 'mark'
+        mark.textContent = 'current'
+        li.append(mark)
+      } else {
+        const button = document.createElement('button')
+        button.type = 'button'
+        button.textContent = 'Restore'
+        button.onclick = () => void restore(item.snapshotId).catch(showProblem)
+        li.append(button)
+      }
       return li
     }),
   )
@@ -304,6 +356,7 @@ if (parameterProblem) {
   renderProblem()
   ready = Promise.resolve()
 } else {
+  $('session-name').textContent = sessionId
   ready = start()
 }
 

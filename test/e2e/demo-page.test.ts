@@ -4,8 +4,8 @@ import type { SnapshotLocation } from 'snapshelf'
 import { launchChromium, startServer, uniqueSession, workerApi } from './harness.js'
 
 // What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
-// service worker's offline shell, sync errors in plain words, refused parameters and the offline
-// "Sync now". Offline is Chromium's own network emulation
+// service worker's offline shell, sync errors in plain words, refused parameters, the offline
+// "Sync now", and the page on a phone-sized screen. Offline is Chromium's own network emulation
 // (context.setOffline); what reached R2 is read back through the Worker, never through the page.
 
 const PORT = Number(process.env.E2E_DEMO_PORT ?? 8918)
@@ -201,6 +201,29 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await expect.poll(() => shown(page, '#error')).toBe(false)
     expect(await page.locator('#online').textContent()).toBe('online')
     expect(await workerApi(url).listSnapshotIds({ location: where(session), limit: 100 })).toHaveLength(24)
+    await context.close()
+  })
+
+  it('fits a 420 px wide screen; history rows show a preview and mark the current snapshot', async () => {
+    const session = uniqueSession('narrow')
+    const context = await browser!.newContext({ viewport: { width: 420, height: 800 } })
+    const { page } = await open(context, `?session=${session}&db=db-${session}`)
+    await type(page, 'a rather long first message that would not fit on one line of a phone screen at all')
+    await type(page, 'second')
+    await expect.poll(() => page.locator('#history li').count()).toBe(4)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420)
+    const previews = await page.locator('#history li .preview').allTextContents()
+    expect(previews[0]).toBe('4 msg · agent: You said 6 characters: “second”.')
+    expect(previews[3]).toMatch(/^1 msg · you: a rather long first message .{10,30}…$/)
+    // Exactly one current row, the newest, and it is what R2's latest will be once synced.
+    expect(await page.locator('#history li[aria-current="true"]').count()).toBe(1)
+    expect(await page.locator('#history li').first().getAttribute('aria-current')).toBe('true')
+    // Restoring the oldest makes a new snapshot, which becomes the current one.
+    await page.locator('#history li').last().getByRole('button', { name: 'Restore' }).click()
+    await expect.poll(() => page.locator('#history li').count()).toBe(5)
+    expect(await page.locator('#history li').first().locator('.preview').textContent()).toMatch(/^1 msg · you: a rather long/)
+    expect(await page.locator('#history li[aria-current="true"]').count()).toBe(1)
+    expect(await page.locator('#history li').first().getAttribute('aria-current')).toBe('true')
     await context.close()
   })
 })
