@@ -44,16 +44,18 @@ self.addEventListener('fetch', (event) => {
   // Anything else (the API above all) goes to the network untouched.
 })
 
-/** The cache key of a shell request, or undefined: any navigation is the page (whatever its query). */
+/**
+ * The cache key of a shell request, or undefined. The page is one entry whatever its query
+ * (`?session=…`); any other file (the README, a source map) is left to the network, so its answer
+ * can never be stored as the page.
+ */
 function shellKey(request) {
   if (request.method !== 'GET') return undefined
   const url = new URL(request.url)
   if (url.origin !== self.location.origin) return undefined
-  const scope = new URL(self.registration.scope)
-  if (url.pathname === `${scope.pathname}api` || url.pathname.startsWith(`${scope.pathname}api/`)) return undefined
-  if (request.mode === 'navigate') return new URL('./', scope).href
-  const asset = SHELL.map((path) => new URL(path, scope).href).find((href) => href === url.origin + url.pathname)
-  return asset
+  const base = new URL(self.registration.scope).pathname
+  if (url.pathname === base || url.pathname === `${base}index.html`) return new URL(base, url).href
+  return SHELL.map((path) => new URL(path, self.registration.scope).href).find((href) => href === url.origin + url.pathname)
 }
 
 async function networkFirst(request, key) {
