@@ -199,7 +199,7 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await page.click('#sync')
     await expect.poll(() => page.locator('#pending').textContent(), { timeout: 60_000 }).toBe('0')
     await expect.poll(() => shown(page, '#error')).toBe(false)
-    expect(await page.locator('#online').textContent()).toBe('online')
+    await expect.poll(() => page.locator('#online').textContent()).toBe('online') // once a follow-up sync (if any) ends
     expect(await workerApi(url).listSnapshotIds({ location: where(session), limit: 100 })).toHaveLength(24)
     await context.close()
   })
