@@ -76,7 +76,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     await expect.poll(() => page.locator('#pending').textContent()).toBe('51') // 50 history keys + latest
     expect((await inR2(location)).keys).toBe(0)
 
-    // Reload with the API unreachable (the page itself must load from somewhere: no service worker).
+    // Reload with the API unreachable but the page served (the offline shell is demo-page.test.ts).
     await context.route('**/api/**', (route) => route.abort('internetdisconnected'))
     await context.setOffline(false)
     await page.reload()
