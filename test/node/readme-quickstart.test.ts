@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { AwsClient } from 'aws4fetch'
 import { describe, expect, it } from 'vitest'
 import { describeS3, s3Server } from '../helpers/s3.js'
 
@@ -66,19 +67,30 @@ describe('README JavaScript quick start', () => {
 })
 
 describeS3('README JavaScript quick start on a real S3 server', () => {
-  it('with S3_* set it uses the bucket, then deletes its session', async () => {
-    const { endpoint, region, accessKeyId, secretAccessKey, bucket } = s3Server!
-    const { code, stdout, stderr } = await runQuickstart({
-      S3_ENDPOINT: endpoint,
-      S3_REGION: region,
-      S3_ACCESS_KEY: accessKeyId,
-      S3_SECRET_KEY: secretAccessKey,
-      S3_BUCKET: bucket,
-    })
-    expect(stderr).toBe('')
-    expect(code).toBe(0)
-    expect(stdout).toContain(`storage: S3 bucket ${bucket} at ${endpoint}`)
-    expect(stdout).toMatch(/latest says: plan my trip/)
-    expect(stdout).toMatch(/deleted session-42/)
+  it('with S3_* set it uses the bucket, then deletes its session, leaving the bucket empty', async () => {
+    const { endpoint, region, accessKeyId, secretAccessKey } = s3Server!
+    // A bucket of its own: the quick start's fixed session id must not meet another run's.
+    const bucket = `readme-quickstart-${Date.now().toString(36)}`
+    const s3 = new AwsClient({ accessKeyId, secretAccessKey, region, service: 's3', retries: 0 })
+    const bucketUrl = `${endpoint.replace(/\/+$/, '')}/${bucket}`
+    expect((await s3.fetch(bucketUrl, { method: 'PUT' })).status).toBe(200)
+    try {
+      const { code, stdout, stderr } = await runQuickstart({
+        S3_ENDPOINT: endpoint,
+        S3_REGION: region,
+        S3_ACCESS_KEY: accessKeyId,
+        S3_SECRET_KEY: secretAccessKey,
+        S3_BUCKET: bucket,
+      })
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      expect(stdout).toContain(`storage: S3 bucket ${bucket} at ${endpoint}`)
+      expect(stdout).toMatch(/latest says: plan my trip/)
+      expect(stdout).toMatch(/deleted session-42/)
+      const listing = await (await s3.fetch(`${bucketUrl}?list-type=2`)).text()
+      expect(listing).not.toContain('<Key>')
+    } finally {
+      await s3.fetch(bucketUrl, { method: 'DELETE' })
+    }
   })
 })
