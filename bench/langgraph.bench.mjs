@@ -13,9 +13,11 @@ import { gzipSync } from 'node:zlib'
 import { MemoryStorage } from 'snapshelf'
 import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph'
 import { S3Storage } from 'snapshelf/s3'
+import { goal, progress, quick } from './report.mjs'
 
 const STEPS = 100
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+// --quick (bench/run.mjs): 3 rounds (the median then skips the cold first one), a smoke run.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 5))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`
 
@@ -121,8 +123,10 @@ const contenders = [
 ]
 const times = Object.fromEntries(contenders.map(([name]) => [name, []]))
 const lists = Object.fromEntries(contenders.map(([name]) => [name, []]))
+let langgraphCase = 0
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, make] of contenders) {
+    progress('langgraph', ++langgraphCase, ROUNDS * contenders.length, `round ${round + 1}/${ROUNDS}: ${name}`)
     const saver = make()
     times[name].push(await thread(saver, `t${round}`))
     lists[name].push(await history(saver, `t${round}`))
@@ -140,6 +144,15 @@ console.table(
     'list all 100 (ms)': median(lists[name]).toFixed(1),
   })),
 )
+
+// No goal is set for the saver's speed: the figures are reported (run.mjs lists them as such).
+for (const [name] of contenders.slice(1))
+  goal({
+    bench: 'langgraph',
+    goal: `${name}, ms per step (no goal set)`,
+    measured: `${(median(times[name]) / STEPS).toFixed(2)} ms, ${(median(times[name]) / floor).toFixed(1)}× MemorySaver`,
+    met: null,
+  })
 
 // Bytes for the 100 steps.
 const bytesOf = async (compression) => {

@@ -28,11 +28,15 @@ import { Readable } from 'node:stream'
 import { newSnapshotId } from 'snapshelf'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { ensureS3, stopS3 } from '../scripts/s3-server.mjs'
+import { goal, progress, quick } from './report.mjs'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+// --quick (bench/run.mjs): one round of a quarter of the operations, a smoke run.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5))
+const CPU_ROUNDS = quick ? 3 : 7
+const scale = quick ? 0.25 : 1
 const SIZES = [
-  ['1 KB', 1024, { 1: 60, 16: 240 }],
-  ['256 KB', 256 * 1024, { 1: 20, 16: 80 }],
+  ['1 KB', 1024, { 1: 60 * scale, 16: 240 * scale }],
+  ['256 KB', 256 * 1024, { 1: 20 * scale, 16: 80 * scale }],
 ]
 const NAMES = ['ours (gzip)', 'ours (none)', 'aws-sdk', 'aws4fetch', 'a4f same']
 const cpuOnly = process.argv[2] === 'cpu'
@@ -204,12 +208,14 @@ const sdkClient = (s3, requestHandler) =>
     },
   })
   const rows = []
+  let cpuCase = 0
   for (const [label, size] of SIZES) {
-    const ops = size > 10_000 ? 60 : 300
+    const ops = (size > 10_000 ? 60 : 300) * scale
     const libs = libraries(fake, sdk, 'cpu/run', snapshotOf(size), size)
     for (const op of ['put', 'get']) {
+      progress('s3 part 1, client CPU', ++cpuCase, SIZES.length * 2, `${label} ${op.toUpperCase()}, ${CPU_ROUNDS} rounds × ${ops} ops`)
       const results = {}
-      for (let round = 0; round < 7; round++) {
+      for (let round = 0; round < CPU_ROUNDS; round++) {
         for (const [name, lib] of Object.entries(libs)) {
           who = name
           for (let i = 0; i < 3; i++) await lib[op](i) // warm-up (and objects for the GETs)
@@ -224,7 +230,7 @@ const sdkClient = (s3, requestHandler) =>
   }
   globalThis.fetch = realFetch
   sdk.destroy()
-  console.log(`\nClient CPU per request, fetch stubbed: µs, median of 7 rounds, sequential (lower is better)`)
+  console.log(`\nClient CPU per request, fetch stubbed: µs, median of ${CPU_ROUNDS} rounds, sequential (lower is better)`)
   console.log(`size    op    ${NAMES.map((n) => n.padStart(12)).join('')} | none/a4f-same`)
   for (const row of rows)
     console.log(
@@ -276,12 +282,19 @@ async function measure(fn, ops, concurrency) {
 
 const rows = []
 let gzipSize = 0
+let serverCase = 0
 for (const [label, size, opsBy] of SIZES) {
   const snapshot = snapshotOf(size)
   const libs = libraries(s3, sdk, runId, snapshot, size)
   for (const lib of Object.values(libs)) await lib.put() // warm-up: connections, signing-key cache
   for (const op of ['put', 'get']) {
     for (const concurrency of [1, 16]) {
+      progress(
+        's3 part 2, real server',
+        ++serverCase,
+        SIZES.length * 4,
+        `${label} ${op.toUpperCase()}, ${concurrency} in flight, ${ROUNDS} rounds × ${opsBy[concurrency]} ops × 5 clients`,
+      )
       const results = Object.fromEntries(NAMES.map((k) => [k, []]))
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, lib] of Object.entries(libs)) results[name].push(await measure(lib[op], opsBy[concurrency], concurrency))
@@ -313,6 +326,23 @@ for (const row of rows) {
   )
 }
 
+// The goals, over every row of part 2: ops/s ≥ 1.2× the AWS SDK's, ≥ 0.95× bare aws4fetch's.
+for (const [variant, peer, target] of [
+  ['ours (gzip)', 'aws-sdk', 1.2],
+  ['ours (none)', 'aws-sdk', 1.2],
+  ['ours (none)', 'aws4fetch', 0.95],
+]) {
+  const ratios = rows.map((row) => ({ row, ratio: row[variant] / row[peer] }))
+  const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a))
+  const metRows = ratios.filter((x) => x.ratio >= target).length
+  goal({
+    bench: 's3',
+    goal: `${variant} ops/s ≥ ${target}× ${peer}, every size, op and concurrency`,
+    measured: `${metRows}/${ratios.length} rows; worst ${worst.ratio.toFixed(2)}× (${worst.row.label} ${worst.row.op}, ${worst.row.concurrency} in flight)`,
+    met: metRows === ratios.length,
+  })
+}
+
 // ---- Part 3: GET rate by object size (bare aws4fetch, sequential) ----------------------------
 // A server that writes a response's headers and body separately with Nagle on (Ceph's beast
 // frontend unless `tcp_nodelay=1`) holds a body shorter than one segment (~64 KB on loopback)
@@ -326,6 +356,7 @@ for (const row of rows) {
     service: 's3',
     retries: 0,
   })
+  progress('s3 part 3, GET/s by size', 1, 1, 'bare aws4fetch, 12 GETs per size')
   const line = []
   for (const size of [gzipSize, 1024, 16 * 1024, 60_000, 70_000, 256 * 1024]) {
     const url = `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}/${runId}/by-size/${size}`

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Extracts every ```ts block of README.md into .cache/readme/<n>.ts so `tsc -p test/readme`
 // typechecks them as a user's code would compile (the package names resolve to the sources).
-// Free names a snippet leaves to the reader (token, render, env, …) are declared once in
-// test/readme/globals.d.ts. A block that starts with `// not compiled:` is skipped.
+// Every snippet defines (or `declare`s) the names it uses, so a reader can run it as written;
+// test/readme/globals.d.ts declares only runtime globals tsc lacks (Deno). The ```js quick start
+// is run, not typechecked: test/node/readme-quickstart.test.ts. A block that starts with
+// `// not compiled:` is skipped.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 

@@ -1,21 +1,9 @@
-// Names the README's snippets leave to the reader's own app.
-import type { Snapshot, SnapshotStore } from 'snapshelf'
-import type { R2BucketLike } from 'snapshelf/r2'
-
+// What the README's snippets cannot define themselves: every other name a snippet uses it defines
+// (or `declare`s, for the reader's own code such as `userOf`), so a block that leans on an
+// undefined name fails this typecheck (issue 17: the browser snippet used `token`, `snapshot`,
+// `render` and `bar` without saying what they were).
 declare global {
-  const token: string
-  const snapshot: Snapshot
-  // `location` is the DOM's own global: snippets declare theirs.
-  const storage: SnapshotStore
-  const env: { SNAPSHOTS: R2BucketLike }
-  const accessKeyId: string
-  const secretAccessKey: string
-  const sessionToken: string
-  const endpoint: string
-  const ACCOUNT_ID: string
-  function render(...values: unknown[]): void
-  function bar(done: number, total: number): void
-  function getToken(): string
-  function userOf(request: Request): Promise<{ owns(sessionId: string): boolean } | undefined>
+  // Deno's own global, for the Deno quick start (its types are not installed here).
   const Deno: { env: { get(name: string): string | undefined } }
 }
+export {}

@@ -33,6 +33,7 @@ export interface S3BackendOptions {
   /**
    * Service URL, `http(s)://host[:port][/path]`. Default `https://s3.<region>.amazonaws.com`.
    * R2: `https://<account-id>.r2.cloudflarestorage.com`; Ceph / MinIO: `http://127.0.0.1:7480`.
+   * Never the bucket's own URL: `http://127.0.0.1:7480/my-bucket` is refused (`bucket` names it).
    */
   endpoint?: string
   /** Signing region. Default: from an AWS endpoint's host, `auto` for R2, else `us-east-1`. */
@@ -102,6 +103,8 @@ export class S3Backend implements Backend {
   readonly region: string
   /** The bucket's base URL, ending in `/`; object keys are appended to it. */
   readonly bucketUrl: string
+  /** The service URL requests go to (never holds a credential: those are refused), named in network errors. */
+  readonly endpoint: string
   /** What every request is signed with: credentials, service and region (copied: later changes to the options object do not apply). */
   readonly #credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; service: 's3'; region: string }
   readonly #retry: RetryPolicy
@@ -142,7 +145,19 @@ export class S3Backend implements Backend {
       fail('endpoint', 'must be an http(s) URL, no credentials, query or fragment')
     }
     const host = url.hostname
+    // The bucket pasted into the endpoint (`http://host:9000/my-bucket`, or AWS's and R2's
+    // virtual host `my-bucket.s3.….amazonaws.com`) would still work, but every key would land one
+    // folder down (`my-bucket/my-bucket/…`), invisible to a correct configuration of the same
+    // bucket. Refused rather than rewritten: a gateway path that happens to be named like the
+    // bucket is legitimate, and guessing would move someone's data.
+    if (
+      url.pathname.split('/').includes(bucket) ||
+      (host.startsWith(`${bucket}.`) && /(^|\.)(amazonaws\.com(\.cn)?|r2\.cloudflarestorage\.com)$/.test(host))
+    ) {
+      fail('endpoint', 'must be the service URL without the bucket: the bucket goes in `bucket`, a key prefix in `prefix`')
+    }
     const base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}/`
+    this.endpoint = base.slice(0, -1)
     this.bucket = bucket
     this.region =
       region ??
@@ -349,7 +364,8 @@ export class S3Backend implements Backend {
       },
       { ...this.#retry, signal },
       // Names the request in errors: operation, bucket, key. Never a header, never a signed URL.
-      `S3 ${operation} ${key ?? `bucket "${this.bucket}"`}`,
+      // The endpoint too: "connection refused" is most often a wrong host or port.
+      `S3 ${operation} ${key ?? `bucket "${this.bucket}"`} at ${this.endpoint}`,
     )
     // Decoded once, and only when asked: a GET's body is a snapshot, not XML, unless it failed.
     let text: string | undefined
