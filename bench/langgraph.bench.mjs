@@ -6,13 +6,17 @@
 // none), and over S3 (Ceph) when S3_* is set. Then bytes stored for the 100 steps: ours (channel
 // values once per version) vs whole snapshots (every checkpoint carrying every channel value, what
 // a saver storing whole checkpoints writes), raw and gzipped. Medians of ROUNDS; compare ratios.
-// (LangGraph's SQLite saver is not installed here: its native better-sqlite3 has no build.)
+// LangGraph's SQLite saver (in memory, and a file) joins when it installs (bench/peers.mjs: a
+// bench-only peer, compiled on first use, never a devDependency).
 // Usage: node bench/langgraph.bench.mjs   (after `npx tsup`; bench/run.mjs runs it with the others)
 import { MemorySaver, emptyCheckpoint, uuid6 } from '@langchain/langgraph-checkpoint'
 import { gzipSync } from 'node:zlib'
 import { MemoryStorage } from 'snapshelf'
 import { SnapshelfCheckpointSaver } from 'snapshelf/langgraph'
 import { S3Storage } from 'snapshelf/s3'
+import { readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { benchPeer } from './peers.mjs'
 import { goal, progress, quick } from './report.mjs'
 
 const STEPS = 100
@@ -115,8 +119,19 @@ const s3 = process.env.S3_ENDPOINT
         prefix: `bench/lg-${Date.now().toString(36)}`,
       })
   : undefined
+const sqlite = await benchPeer('@langchain/langgraph-checkpoint-sqlite@1.0.4', '@langchain/langgraph-checkpoint-sqlite')
+let sqliteFiles = 0
 const contenders = [
   ['MemorySaver (LangGraph)', () => new MemorySaver()],
+  ...(sqlite
+    ? [
+        ['SqliteSaver (LangGraph, :memory:)', () => sqlite.SqliteSaver.fromConnString(':memory:')],
+        [
+          'SqliteSaver (LangGraph, file)',
+          () => sqlite.SqliteSaver.fromConnString(`${tmpdir()}/snapshelf-bench-${process.pid}-${sqliteFiles++}.db`),
+        ],
+      ]
+    : []),
   ['ours over MemoryStorage (gzip)', () => new SnapshelfCheckpointSaver({ storage: new MemoryStorage() })],
   ['ours over MemoryStorage (none)', () => new SnapshelfCheckpointSaver({ storage: new MemoryStorage({ compression: 'none' }) })],
   ...(s3 ? [['ours over S3Storage (Ceph, gzip)', () => new SnapshelfCheckpointSaver({ storage: s3() })]] : []),
@@ -167,6 +182,17 @@ for (let i = 0; i < STEPS; i++) {
   wholeRaw += json.length
   wholeGzip += gzipSync(json).length
 }
+// SQLite's file after the same 100 steps (its pages, WAL folded in by closing): what LangGraph's own
+// local saver keeps on disk.
+let sqliteBytes
+if (sqlite) {
+  const file = `${tmpdir()}/snapshelf-bench-${process.pid}-bytes.db`
+  const saver = sqlite.SqliteSaver.fromConnString(file)
+  await thread(saver, 'bytes')
+  saver.db.close()
+  sqliteBytes = statSync(file).size
+}
+for (const f of readdirSync(tmpdir())) if (f.startsWith(`snapshelf-bench-${process.pid}-`)) rmSync(`${tmpdir()}/${f}`, { force: true })
 const oursGzip = await bytesOf('gzip')
 const oursNone = await bytesOf('none')
 const finalRaw = JSON.stringify(stateAt(STEPS - 1).values).length
@@ -174,6 +200,9 @@ console.log(`bytes stored for ${STEPS} steps (final state ${kb(finalRaw)} of JSO
 console.table([
   { layout: 'whole snapshots, raw JSON', bytes: kb(wholeRaw), 'x final state': (wholeRaw / finalRaw).toFixed(1) },
   { layout: 'whole snapshots, gzip', bytes: kb(wholeGzip), 'x final state': (wholeGzip / finalRaw).toFixed(1) },
+  ...(sqliteBytes
+    ? [{ layout: 'SqliteSaver file (LangGraph)', bytes: kb(sqliteBytes), 'x final state': (sqliteBytes / finalRaw).toFixed(1) }]
+    : []),
   { layout: 'ours, channel per version, none', bytes: kb(oursNone), 'x final state': (oursNone / finalRaw).toFixed(1) },
   { layout: 'ours, channel per version, gzip', bytes: kb(oursGzip), 'x final state': (oursGzip / finalRaw).toFixed(1) },
 ])
