@@ -1,3 +1,4 @@
+import { compareAndSwap } from '../core/cas.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON } from '../core/codec.js'
 import { isId } from '../core/ids.js'
 import { parseKey, scopeFolder } from '../core/keys.js'
@@ -81,13 +82,51 @@ export async function loadState(tiers: Tiers, folder: string, signal?: AbortSign
 }
 
 /**
- * Stores a folder's state.
+ * Changes a folder's state by compare-and-swap: `change` edits the state as stored now, so two
+ * writers of one folder's state (parallel read-throughs, a read-through during a sync, two tabs)
+ * never lose each other's slots. `change` may run more than once.
  *
  * @example
- * await saveState(tiers, folder, state, signal)
+ * await updateState(tiers, folder, (state) => { state.cursor = id }, signal)
  */
-export async function saveState(tiers: Tiers, folder: string, state: FolderState, signal?: AbortSignal): Promise<void> {
-  await tiers.local.put(stateKey(tiers, folder), new TextEncoder().encode(JSON.stringify(state)), { signal })
+export async function updateState(tiers: Tiers, folder: string, change: (state: FolderState) => void, signal?: AbortSignal): Promise<void> {
+  const key = stateKey(tiers, folder)
+  await compareAndSwap<FolderState>(tiers.local, key, {
+    decode: async (bytes) => decodeJSON<FolderState>(bytes, key, DEFAULT_MAX_DECODED_BYTES),
+    encode: async (state) => new TextEncoder().encode(JSON.stringify(state)),
+    mutate: (current) => {
+      const state = current ?? {}
+      change(state)
+      return state
+    },
+    maxAttempts: 50,
+    signal,
+  })
+}
+
+/**
+ * Stores what a sync changed in a folder's state, `before` → `after` (both as loaded and edited by
+ * the sync), slot by slot onto the state as stored now (`updateState`): a slot recorded meanwhile
+ * by a read-through survives unless the sync changed that slot too.
+ *
+ * @example
+ * await saveStateChanges(tiers, folder, before, state, signal)
+ */
+export async function saveStateChanges(tiers: Tiers, folder: string, before: FolderState, after: FolderState, signal?: AbortSignal): Promise<void> {
+  const slots = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof FolderState)[])
+  const changed = [...slots].filter((slot) => JSON.stringify(before[slot]) !== JSON.stringify(after[slot]))
+  if (!changed.length) return
+  await updateState(
+    tiers,
+    folder,
+    (state) => {
+      for (const slot of changed) {
+        if (after[slot] === undefined) delete state[slot]
+        else (state as Record<string, unknown>)[slot] = after[slot]
+      }
+    },
+    signal,
+  )
 }
 
 /**
@@ -103,9 +142,15 @@ export async function recordAgreed(tiers: Tiers, rel: string, body: Uint8Array, 
   const kind = parseKey(rel)?.kind
   if (kind === 'history' || kind === 'foreignHistory') return
   const folder = folderOf(rel)
-  const state = await loadState(tiers, folder, signal)
-  state[slotOf(folder, rel)] = { base: await sha256Hex(body), etag }
-  await saveState(tiers, folder, state, signal)
+  const agreed = { base: await sha256Hex(body), etag }
+  await updateState(
+    tiers,
+    folder,
+    (state) => {
+      state[slotOf(folder, rel)] = agreed
+    },
+    signal,
+  )
 }
 
 /**

@@ -6,7 +6,7 @@ import { type OutboxEntry, listEntries } from './outbox.js'
 import { pullHistory } from './pull.js'
 import { pushOutbox } from './push.js'
 import { reconcileKey } from './reconcile.js'
-import { agreedKeys, loadState, locationOfFolder, saveState } from './state.js'
+import { agreedKeys, loadState, locationOfFolder, saveStateChanges } from './state.js'
 import type { Tiers } from './tiers.js'
 
 /**
@@ -98,7 +98,7 @@ async function syncFolder(context: SyncContext, folder: string, blocked: Set<str
   if (blocked.has(sessionOfRelative(folder))) return
   const location = locationOfFolder(folder)
   const state = await loadState(context, folder, context.signal)
-  const before = JSON.stringify(state)
+  const before = structuredClone(state)
   const keys = new Set(location ? [latestKey('', location), manifestKey('', location)] : [])
   for (const rel of [...queued.keys(), ...agreedKeys(state, folder)].sort()) keys.add(rel)
   // Entries are confirmed only once the state they led to is stored: a run stopped in between
@@ -112,7 +112,7 @@ async function syncFolder(context: SyncContext, folder: string, blocked: Set<str
     if (result !== 'held') settled.push(...(queued.get(rel) ?? []))
   }
   if (location && context.pull !== 'none') await pullHistory(context, location, state, blocked)
-  if (JSON.stringify(state) !== before) await saveState(context, folder, state, context.signal)
+  await saveStateChanges(context, folder, before, state, context.signal)
   context.confirmed.push(...settled)
   report(context)
 }
