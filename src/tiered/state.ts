@@ -112,7 +112,13 @@ export async function updateState(tiers: Tiers, folder: string, change: (state: 
  * @example
  * await saveStateChanges(tiers, folder, before, state, signal)
  */
-export async function saveStateChanges(tiers: Tiers, folder: string, before: FolderState, after: FolderState, signal?: AbortSignal): Promise<void> {
+export async function saveStateChanges(
+  tiers: Tiers,
+  folder: string,
+  before: FolderState,
+  after: FolderState,
+  signal?: AbortSignal,
+): Promise<void> {
   const slots = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof FolderState)[])
   const changed = [...slots].filter((slot) => JSON.stringify(before[slot]) !== JSON.stringify(after[slot]))
   if (!changed.length) return
