@@ -15,4 +15,11 @@ export {
   type GenkitSnapshotInfo,
   type GenkitStorageTarget,
 } from '../adapters/genkit/store.js'
-export { genkitSessionKey, genkitSnapshotKey, parseGenkitKey } from '../adapters/genkit/keys.js'
+export {
+  type GenkitKey,
+  genkitLineageKey,
+  genkitLineagePrefix,
+  genkitSessionKey,
+  genkitSnapshotKey,
+  parseGenkitKey,
+} from '../adapters/genkit/keys.js'
