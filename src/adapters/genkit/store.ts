@@ -96,11 +96,6 @@ interface IndexEntry extends Partial<Omit<GenkitSnapshotInfo, 'snapshotId'>> {
   /** The envelope's `born` (absent on a placeholder and when gone). */
   born?: string
   gone?: true
-  /**
-   * The newest lineage entry of this snapshot the summary accounts for, when newer than `rev`
-   * (an entry of a write that never landed, or is still in flight: the snapshot read said `rev`).
-   */
-  seen?: number
 }
 
 /** An index entry whose snapshot has been written. */
@@ -275,9 +270,7 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     return guarded(async () => {
       const namespace = this.#namespaceOf(options)
       const entries = members(await this.#lineage(namespace, checkId('sessionId', sessionId)))
-      return entries.map(({ id, rev: _rev, born: _born, seen: _seen, ...info }) =>
-        this.#view<GenkitSnapshotInfo>({ snapshotId: id, ...info }),
-      )
+      return entries.map(({ id, rev: _rev, born: _born, ...info }) => this.#view<GenkitSnapshotInfo>({ snapshotId: id, ...info }))
     })
   }
 
@@ -337,10 +330,14 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
   /**
    * A session's lineage: its entries folder listed (every page) and its summary read, at once.
    * The summary is trusted for every snapshot whose newest listed entry it accounts for (its
-   * `rev` or `seen` at least the entry's); any other snapshot (written by another device and
-   * synced, whose summary lost the sync's winner-takes-all; or a first write still in flight) is
-   * read, and, unless `rewrite` is false, the summary rewritten by compare-and-swap with what the
-   * reads found. A store from before lineage entries (a summary alone) reads as it did.
+   * `rev` at least the entry's); any other snapshot (written by another device and synced, whose
+   * summary lost the sync's winner-takes-all; or a write still in flight) is read, and, unless
+   * `rewrite` is false, the summary rewritten by compare-and-swap with what the reads found. A
+   * read never marks an entry newer than the snapshot as accounted for: on a Tiered device the
+   * local copy may be older than the entry until a sync, and a summary claiming otherwise could
+   * win that sync. (So an entry whose write never landed, left by a crash, costs one read per
+   * lookup until the snapshot is written again.) A store from before lineage entries (a summary
+   * alone) reads as it did; its placeholders are resolved and rewritten once.
    * Resolves the summary's entries merged with the reads (gone ones included) and the entry keys.
    */
   async #lineage(namespace: string, sessionId: string, rewrite = true): Promise<{ entries: IndexEntry[]; keys: string[] }> {
@@ -357,18 +354,17 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
       newest.set(parsed.snapshotId, Math.max(newest.get(parsed.snapshotId) ?? 0, parsed.rev))
     }
     const known = new Map((index?.entries ?? []).map((e) => [e.id, e]))
-    const doubted = [...newest].filter(([id, rev]) => coverOf(known.get(id)) < rev).map(([id]) => id)
+    const doubted = [...newest].filter(([id, rev]) => (known.get(id)?.rev ?? -1) < rev).map(([id]) => id)
     for (const e of known.values()) if (isPlaceholder(e) && !newest.has(e.id)) doubted.push(e.id)
     if (!doubted.length) return { entries: [...known.values()], keys }
     const found = await Promise.all(
       doubted.map(async (id) => {
         const envelope = await this.#readEnvelope(namespace, id)
-        const seen = newest.get(id) ?? 0
         const entry: IndexEntry =
           envelope && sessionOf(envelope.snapshot) === sessionId
             ? { ...infoOf(envelope.snapshot), id, rev: envelope.rev, born: envelope.born }
             : { id, rev: envelope?.rev ?? 0, gone: true }
-        return merged(undefined, seen > entry.rev ? { ...entry, seen } : entry)
+        return entry
       }),
     )
     for (const entry of found) known.set(entry.id, merged(known.get(entry.id), entry))
@@ -482,22 +478,12 @@ function isPlaceholder(entry: IndexEntry): boolean {
   return !entry.gone && entry.born === undefined
 }
 
-/** The newest lineage entry (revision) a summary entry accounts for; 0 for none. */
-function coverOf(entry: IndexEntry | undefined): number {
-  return entry ? Math.max(entry.rev, entry.seen ?? 0) : 0
-}
-
 /**
- * Two summary entries of one snapshot as one: the newer revision's lineage (a resolved entry
- * over a placeholder of the same revision), accounting for the entries either accounted for.
- * `known` itself when it already says everything `next` says.
+ * Two summary entries of one snapshot as one: the newer revision's (a resolved entry over a
+ * placeholder of the same revision); `known` itself when `next` says nothing newer.
  */
 function merged(known: IndexEntry | undefined, next: IndexEntry): IndexEntry {
-  const newer = !known || next.rev > known.rev || (next.rev === known.rev && isPlaceholder(known) && !isPlaceholder(next)) ? next : known
-  const seen = Math.max(coverOf(known), coverOf(next))
-  if (newer === known && seen === coverOf(known)) return known
-  const { seen: _seen, ...entry } = newer
-  return seen > entry.rev ? { ...entry, seen } : entry
+  return !known || next.rev > known.rev || (next.rev === known.rev && isPlaceholder(known) && !isPlaceholder(next)) ? next : known
 }
 
 /** A summary's entries with `updates` merged in (see `merged`); `null` when nothing changes. */
