@@ -77,6 +77,25 @@ describe('Genkit lineage: entries beside the summary', () => {
     )
   })
 
+  it('a change of what the leaf rule reads (createdAt, parentId) leaves an in entry; a status change none', async () => {
+    const backend = new MemoryBackend()
+    const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
+    await store.saveSnapshot('a', () => turn('s', undefined, '2026-12-02T10:00:00.000Z'))
+    await store.saveSnapshot('b', () => turn('s', 'a', '2026-12-02T10:00:01.000Z'))
+    await store.saveSnapshot('c', () => turn('s', 'a', '2026-12-02T10:00:02.000Z'))
+    expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('c')
+    const stale = (await backend.get(genkitSessionKey('', 'global', 's')))!.body
+    await store.saveSnapshot('b', (current) => ({ ...current!, createdAt: '2026-12-02T10:00:03.000Z' }))
+    await store.saveSnapshot('c', (current) => ({ ...current!, status: 'aborted' }))
+    expect(await backend.get(genkitLineageKey('', 'global', 's', 'b', 2, 'in'))).not.toBeNull()
+    expect(await backend.get(genkitLineageKey('', 'global', 's', 'c', 2, 'in'))).toBeNull()
+    await backend.put(genkitSessionKey('', 'global', 's'), stale)
+    expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('b')
+    await store.saveSnapshot('c', (current) => ({ ...current!, parentId: 'b' }))
+    await backend.put(genkitSessionKey('', 'global', 's'), stale)
+    expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('c')
+  })
+
   it('a store from before lineage entries (summary only, placeholders included) stays readable, and erasable once written to', async () => {
     const backend = new MemoryBackend()
     // Plain JSON, so the test can write the summary as the adapter used to.
@@ -215,11 +234,18 @@ async function interleaving(seed: number, steps: number): Promise<void> {
     for (const device of devices) device.remote.state.offline = false
     for (let round = 0; round < 2; round++) for (const device of devices) expect((await device.tiered.sync()).conflicts).toEqual([])
     const onServer = new GenkitSessionStore({ storage: { backend: server, prefix: '' } })
+    const stores = [['server', onServer] as const, ...devices.map((x, i) => [`device ${i}`, x.store] as const)]
+    // By id, everywhere, the snapshot as Genkit holds it (the sync's winner is the last write).
+    for (const id of ids) {
+      const expected = JSON.stringify(await reference.getSnapshot({ snapshotId: id }))
+      for (const [name, store] of stores)
+        expect(JSON.stringify(await store.getSnapshot({ snapshotId: id })), `${name}: ${id}`).toBe(expected)
+    }
     for (const session of SESSIONS) {
       const expected: string[] = []
       for (const id of ids) if ((await reference.getSnapshot({ snapshotId: id }))?.sessionId === session) expected.push(id)
       const leaf = (await reference.getSnapshot({ sessionId: session }))?.snapshotId
-      for (const [name, store] of [['server', onServer], ...devices.map((x, i) => [`device ${i}`, x.store] as const)] as const) {
+      for (const [name, store] of stores) {
         const listed = (await store.listSessionSnapshots(session)).map((s) => s.snapshotId)
         expect(listed.sort(), `${name}: ${session}'s snapshots`).toEqual(expected.sort())
         expect((await store.getSnapshot({ sessionId: session }))?.snapshotId, `${name}: ${session}'s leaf`).toBe(leaf)
@@ -239,7 +265,7 @@ async function interleaving(seed: number, steps: number): Promise<void> {
 }
 
 describe('Genkit lineage on 3 Tiered devices over one remote, against Genkit InMemorySessionStore (seeded)', () => {
-  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
     it(`seed ${seed}: after a final sync every device and the server agree with Genkit on each session's snapshots and leaf`, async () => {
       await interleaving(seed, 60)
     }, 60_000)

@@ -357,16 +357,19 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     const doubted = [...newest].filter(([id, rev]) => (known.get(id)?.rev ?? -1) < rev).map(([id]) => id)
     for (const e of known.values()) if (isPlaceholder(e) && !newest.has(e.id)) doubted.push(e.id)
     if (!doubted.length) return { entries: [...known.values()], keys }
-    const found = await Promise.all(
-      doubted.map(async (id) => {
-        const envelope = await this.#readEnvelope(namespace, id)
-        const entry: IndexEntry =
-          envelope && sessionOf(envelope.snapshot) === sessionId
-            ? { ...infoOf(envelope.snapshot), id, rev: envelope.rev, born: envelope.born }
-            : { id, rev: envelope?.rev ?? 0, gone: true }
-        return entry
-      }),
-    )
+    // One at a time: a Tiered device records what it agreed with the remote per folder by a
+    // read-modify-write, and parallel read-throughs of one folder lose some (found by the
+    // interleaving test: a device then never refreshed a snapshot it had read). Only doubted
+    // snapshots are read, so the common lookup is still three requests.
+    const found: IndexEntry[] = []
+    for (const id of doubted) {
+      const envelope = await this.#readEnvelope(namespace, id)
+      found.push(
+        envelope && sessionOf(envelope.snapshot) === sessionId
+          ? { ...infoOf(envelope.snapshot), id, rev: envelope.rev, born: envelope.born }
+          : { id, rev: envelope?.rev ?? 0, gone: true },
+      )
+    }
     for (const entry of found) known.set(entry.id, merged(known.get(entry.id), entry))
     if (rewrite) await this.#updateIndex(namespace, sessionId, (entries) => mergedEntries(entries, found))
     return { entries: [...known.values()], keys }
