@@ -72,6 +72,19 @@ export function genkitLineageKey(
   return `${genkitLineagePrefix(root, namespace, sessionId)}${snapshotId}~${rev}~${change}.json`
 }
 
+/**
+ * A lineage entry's file name (`<snapshotId>~<rev>~in|out.json`, what a listing of
+ * `genkitLineagePrefix` yields after the prefix) read, or `undefined`: `parseGenkitKey`'s own rule
+ * for that part, for a reader that lists one session's folder.
+ *
+ * @example
+ * parseLineageFile('b9c7~2~out.json') // { snapshotId: 'b9c7', rev: 2, change: 'out' }
+ */
+export function parseLineageFile(file: string): { snapshotId: string; rev: number; change: 'in' | 'out' } | undefined {
+  const m = /^([^~]+)~([1-9][0-9]{0,14})~(in|out)\.json$/.exec(file)
+  return m && isId(m[1]) ? { snapshotId: m[1], rev: Number(m[2]), change: m[3] as 'in' | 'out' } : undefined
+}
+
 /** What `parseGenkitKey` reads from a key. */
 export type GenkitKey =
   | { kind: 'snapshot' | 'session'; namespace: string; id: string }
@@ -90,9 +103,8 @@ export function parseGenkitKey(rel: string): GenkitKey | undefined {
   const parts = rel.split('/')
   if (parts.length === 5 && parts[0] === GENKIT_FOLDER && parts[2] === 'sessions') {
     const [, namespace, , sessionId, file] = parts as [string, string, string, string, string]
-    const m = /^([^~]+)~([1-9][0-9]{0,14})~(in|out)\.json$/.exec(file)
-    if (!m || !isId(namespace) || !isId(sessionId) || !isId(m[1])) return undefined
-    return { kind: 'lineage', namespace, id: sessionId, snapshotId: m[1]!, rev: Number(m[2]), change: m[3] as 'in' | 'out' }
+    const entry = parseLineageFile(file)
+    return entry && isId(namespace) && isId(sessionId) ? { kind: 'lineage', namespace, id: sessionId, ...entry } : undefined
   }
   if (parts.length !== 4 || parts[0] !== GENKIT_FOLDER) return undefined
   const [, namespace, folder, file] = parts as [string, string, string, string]

@@ -9,7 +9,7 @@ import { type AdapterTarget, type StorageTarget, adapterTarget } from '../../cor
 import { chunks } from '../../core/util.js'
 import { watchKey } from '../../core/watch.js'
 import { asGenkitError, genkitError } from './errors.js'
-import { DEFAULT_NAMESPACE, genkitLineageKey, genkitLineagePrefix, genkitSessionKey, genkitSnapshotKey, parseGenkitKey } from './keys.js'
+import { DEFAULT_NAMESPACE, genkitLineageKey, genkitLineagePrefix, genkitSessionKey, genkitSnapshotKey, parseLineageFile } from './keys.js'
 
 /** Genkit's lookup options (`GetSnapshotOptions`, not exported by `genkit/beta`). */
 type GetSnapshotOptions = Parameters<SessionStore['getSnapshot']>[0]
@@ -341,17 +341,18 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
    * Resolves the summary's entries merged with the reads (gone ones included) and the entry keys.
    */
   async #lineage(namespace: string, sessionId: string, rewrite = true): Promise<{ entries: IndexEntry[]; keys: string[] }> {
+    const folder = genkitLineagePrefix(this.#root, namespace, sessionId)
     const [listed, index] = await Promise.all([
-      listAll(this.#backend, genkitLineagePrefix(this.#root, namespace, sessionId)),
+      listAll(this.#backend, folder),
       this.#readIndex(genkitSessionKey(this.#root, namespace, sessionId)),
     ])
     const newest = new Map<string, number>()
     const keys: string[] = []
     for (const { key } of listed) {
-      const parsed = parseGenkitKey(key.slice(this.#root.length))
-      if (parsed?.kind !== 'lineage' || parsed.id !== sessionId) continue
+      const entry = parseLineageFile(key.slice(folder.length))
+      if (!entry) continue
       keys.push(key)
-      newest.set(parsed.snapshotId, Math.max(newest.get(parsed.snapshotId) ?? 0, parsed.rev))
+      newest.set(entry.snapshotId, Math.max(newest.get(entry.snapshotId) ?? 0, entry.rev))
     }
     const known = new Map((index?.entries ?? []).map((e) => [e.id, e]))
     const doubted = [...newest].filter(([id, rev]) => (known.get(id)?.rev ?? -1) < rev).map(([id]) => id)
