@@ -20,7 +20,7 @@ const turn = (sessionId: string, parentId: string | undefined, createdAt: string
 })
 
 describe('Genkit lineage: what each call costs (requests to the backend)', () => {
-  it('leaf lookup is 3 requests, a new turn 5, a status change 4 (no lineage entry)', async () => {
+  it('leaf lookup is 3 requests, a new turn 5, a status change 5, a heartbeat 4 (no lineage entry)', async () => {
     const backend = new RecordingBackend()
     const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
     let parent: string | undefined
@@ -42,7 +42,16 @@ describe('Genkit lineage: what each call costs (requests to the backend)', () =>
       `put ${genkitSessionKey('', 'global', 's')}`,
     ])
     backend.calls.length = 0
-    await store.saveSnapshot(next, (current) => ({ ...current!, status: 'aborted' }))
+    await store.saveSnapshot(next, (current) => ({ ...current!, status: 'pending' }))
+    expect(backend.calls).toEqual([
+      `get ${genkitSnapshotKey('', 'global', next)}`,
+      `put ${genkitLineageKey('', 'global', 's', next, 2, 'in')}`,
+      `put ${genkitSnapshotKey('', 'global', next)}`,
+      `get ${genkitSessionKey('', 'global', 's')}`,
+      `put ${genkitSessionKey('', 'global', 's')}`,
+    ])
+    backend.calls.length = 0
+    await store.saveSnapshot(next, (current) => ({ ...current!, heartbeatAt: new Date().toISOString() }))
     expect(backend.calls.map((c) => c.split(' ')[0])).toEqual(['get', 'put', 'get', 'put'])
     expect(backend.calls.some((c) => c.includes('~'))).toBe(false)
   })
@@ -77,7 +86,7 @@ describe('Genkit lineage: entries beside the summary', () => {
     )
   })
 
-  it('a change of what the leaf rule reads (createdAt, parentId) leaves an in entry; a status change none', async () => {
+  it('a change of what the leaf rule or the listing reads (createdAt, parentId, status) leaves an in entry; a heartbeat none', async () => {
     const backend = new MemoryBackend()
     const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
     await store.saveSnapshot('a', () => turn('s', undefined, '2026-12-02T10:00:00.000Z'))
@@ -86,11 +95,14 @@ describe('Genkit lineage: entries beside the summary', () => {
     expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('c')
     const stale = (await backend.get(genkitSessionKey('', 'global', 's')))!.body
     await store.saveSnapshot('b', (current) => ({ ...current!, createdAt: '2026-12-02T10:00:03.000Z' }))
-    await store.saveSnapshot('c', (current) => ({ ...current!, status: 'aborted' }))
+    await store.saveSnapshot('c', (current) => ({ ...current!, heartbeatAt: '2026-12-02T10:00:05.000Z' }))
     expect(await backend.get(genkitLineageKey('', 'global', 's', 'b', 2, 'in'))).not.toBeNull()
     expect(await backend.get(genkitLineageKey('', 'global', 's', 'c', 2, 'in'))).toBeNull()
     await backend.put(genkitSessionKey('', 'global', 's'), stale)
     expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('b')
+    await store.saveSnapshot('a', (current) => ({ ...current!, status: 'aborted' }))
+    await backend.put(genkitSessionKey('', 'global', 's'), stale)
+    expect((await store.listSessionSnapshots('s')).find((e) => e.snapshotId === 'a')?.status).toBe('aborted')
     await store.saveSnapshot('c', (current) => ({ ...current!, parentId: 'b' }))
     await backend.put(genkitSessionKey('', 'global', 's'), stale)
     expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('c')
@@ -242,11 +254,17 @@ async function interleaving(seed: number, steps: number): Promise<void> {
         expect(JSON.stringify(await store.getSnapshot({ snapshotId: id })), `${name}: ${id}`).toBe(expected)
     }
     for (const session of SESSIONS) {
+      // The listing's fields too (parent, createdAt, status), as Genkit holds each snapshot.
+      const row = (s: { snapshotId: string; parentId?: string; createdAt: string; status?: string }) =>
+        `${s.snapshotId} parent=${s.parentId} at=${s.createdAt} ${s.status}`
       const expected: string[] = []
-      for (const id of ids) if ((await reference.getSnapshot({ snapshotId: id }))?.sessionId === session) expected.push(id)
+      for (const id of ids) {
+        const snapshot = await reference.getSnapshot({ snapshotId: id })
+        if (snapshot?.sessionId === session) expected.push(row(snapshot))
+      }
       const leaf = (await reference.getSnapshot({ sessionId: session }))?.snapshotId
       for (const [name, store] of stores) {
-        const listed = (await store.listSessionSnapshots(session)).map((s) => s.snapshotId)
+        const listed = (await store.listSessionSnapshots(session)).map(row)
         expect(listed.sort(), `${name}: ${session}'s snapshots`).toEqual(expected.sort())
         expect((await store.getSnapshot({ sessionId: session }))?.snapshotId, `${name}: ${session}'s leaf`).toBe(leaf)
       }

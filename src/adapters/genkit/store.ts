@@ -372,7 +372,9 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
       )
     }
     for (const entry of found) known.set(entry.id, merged(known.get(entry.id), entry))
-    if (rewrite) await this.#updateIndex(namespace, sessionId, (entries) => mergedEntries(entries, found))
+    // The summary is a cache: a reader that cannot rewrite it (read-only credentials, a lost race
+    // past maxAttempts) still answers from what it read, and the next reader reads again.
+    if (rewrite) await this.#updateIndex(namespace, sessionId, (entries) => mergedEntries(entries, found)).catch(() => undefined)
     return { entries: [...known.values()], keys }
   }
 
@@ -396,10 +398,12 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
 
   /**
    * Before a write: the lineage entries it makes (create-only, at its revision), all at once. A
-   * snapshot joining a session (new, or moved in) or changing its lineage there (`parentId`,
-   * `createdAt`: what the leaf rule reads) gets an `in` entry; one leaving a session an `out`
-   * entry there. A status or state change writes none. The bytes are a function of the key, so
-   * two writers (or devices) writing one entry agree, and a create that finds it is done.
+   * snapshot joining a session (new, or moved in) or changing there what the leaf rule or the
+   * listing reads (`parentId`, `createdAt`, `status`) gets an `in` entry; one leaving a session an
+   * `out` entry there. A heartbeat or a state-only change writes none (Genkit's agent rewrites
+   * `createdAt` when a turn ends, so a turn's snapshot gets one entry per write but heartbeats).
+   * The bytes are a function of the key, so two writers (or devices) writing one entry agree, and
+   * a create that finds it is done.
    */
   async #recordLineage(namespace: string, next: Envelope, current: Envelope | null): Promise<void> {
     const session = sessionOf(next.snapshot)
@@ -407,9 +411,11 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     const id = next.snapshot.snapshotId
     const changes: [string, 'in' | 'out'][] = []
     const moved = session !== was
+    const before = current?.snapshot
+    const after = next.snapshot
     if (
       session &&
-      (moved || current!.snapshot.parentId !== next.snapshot.parentId || current!.snapshot.createdAt !== next.snapshot.createdAt)
+      (moved || before!.parentId !== after.parentId || before!.createdAt !== after.createdAt || before!.status !== after.status)
     )
       changes.push([session, 'in'])
     if (was && moved) changes.push([was, 'out'])
