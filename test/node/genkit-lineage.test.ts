@@ -1,7 +1,7 @@
 import type { SessionSnapshot, SessionSnapshotInput } from 'genkit/beta'
 import { InMemorySessionStore } from 'genkit/beta'
 import { describe, expect, it } from 'vitest'
-import { type Backend, MemoryBackend, MemoryStorage, RemoteError } from 'snapshelf'
+import { AuthError, type Backend, MemoryBackend, MemoryStorage, RemoteError } from 'snapshelf'
 import { GenkitSessionStore, genkitLineageKey, genkitLineagePrefix, genkitSessionKey, genkitSnapshotKey } from 'snapshelf/genkit'
 import { TieredStorage } from 'snapshelf/tiered'
 import { RecordingBackend } from '../helpers/recording-backend.js'
@@ -106,6 +106,29 @@ describe('Genkit lineage: entries beside the summary', () => {
     await store.saveSnapshot('c', (current) => ({ ...current!, parentId: 'b' }))
     await backend.put(genkitSessionKey('', 'global', 's'), stale)
     expect((await store.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('c')
+  })
+
+  it('a reader that cannot rewrite the summary (read-only credentials) still answers from the entries', async () => {
+    const backend = new MemoryBackend()
+    const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
+    await store.saveSnapshot('a', () => turn('s', undefined, '2026-12-02T10:00:00.000Z'))
+    const stale = (await backend.get(genkitSessionKey('', 'global', 's')))!.body
+    await store.saveSnapshot('b', () => turn('s', 'a', '2026-12-02T10:00:01.000Z'))
+    await backend.put(genkitSessionKey('', 'global', 's'), stale)
+    const readOnly: Backend = {
+      get: backend.get.bind(backend),
+      head: backend.head.bind(backend),
+      list: backend.list.bind(backend),
+      delete: () => Promise.reject(new AuthError('read-only', { status: 403 })),
+      put: () => Promise.reject(new AuthError('read-only', { status: 403 })),
+    }
+    const reader = new GenkitSessionStore({ storage: { backend: readOnly, prefix: '' } })
+    expect((await reader.getSnapshot({ sessionId: 's' }))?.snapshotId).toBe('b')
+    expect((await reader.listSessionSnapshots('s')).map((e) => e.snapshotId)).toEqual(['a', 'b'])
+    // Its writes still fail loudly.
+    await expect(reader.saveSnapshot('c', () => turn('s', 'b', '2026-12-02T10:00:02.000Z'))).rejects.toMatchObject({
+      status: 'PERMISSION_DENIED',
+    })
   })
 
   it('a store from before lineage entries (summary only, placeholders included) stays readable, and erasable once written to', async () => {
