@@ -6,16 +6,17 @@ import { isId } from '../../core/ids.js'
  * ```
  * [prefix/]genkit/<namespace>/snapshots/<snapshotId>.json   one snapshot (compare-and-swap)
  * [prefix/]genkit/<namespace>/sessions/<sessionId>.json     a session's lineage summary (compare-and-swap; a cache)
- * [prefix/]genkit/<namespace>/sessions/<sessionId>/<snapshotId>~<rev>~in.json    a snapshot joined the session (create-only)
+ * [prefix/]genkit/<namespace>/sessions/<sessionId>/<snapshotId>~<rev>~in.json    a snapshot joined the session, or changed its parent, createdAt or status there (create-only)
  * [prefix/]genkit/<namespace>/sessions/<sessionId>/<snapshotId>~<rev>~out.json   a snapshot left it (create-only)
  * ```
  * `<namespace>` is `global` unless the store's `namespace` option derives one from the call's
  * `options.context` (a tenant, as Genkit's file store's `snapshotPathPrefix` does). Snapshots are
- * addressed by id alone, as Genkit's `getSnapshot({ snapshotId })` is; the session index is what
- * makes `getSnapshot({ sessionId })` three requests (the session's lineage folder listed and its summary
- * read together, then the leaf). The lineage entries are create-only, so Tiered sync unions them
- * where it reconciles the summary winner-takes-all: a summary that disagrees with them is rebuilt.
- * `<rev>` is the snapshot's revision at that write; no core id holds a `~`. Every id is one of core's ids (`isId`), so no
+ * addressed by id alone, as Genkit's `getSnapshot({ snapshotId })` is; a session's lineage folder
+ * and summary, read together, are what make `getSnapshot({ sessionId })` three requests (then the
+ * leaf). The lineage entries are create-only, so Tiered sync unions them where it reconciles the
+ * summary winner-takes-all: a summary that disagrees with them is rebuilt from them. `<rev>` is the
+ * snapshot's revision at that write (an integer from 1); no core id holds a `~`, so the file name
+ * parses back unambiguously. Every id is one of core's ids (`isId`), so no
  * key can escape its folder. Builders take validated ids and only assemble strings.
  */
 
@@ -85,7 +86,13 @@ export function parseLineageFile(file: string): { snapshotId: string; rev: numbe
   return m && isId(m[1]) ? { snapshotId: m[1], rev: Number(m[2]), change: m[3] as 'in' | 'out' } : undefined
 }
 
-/** What `parseGenkitKey` reads from a key. */
+/**
+ * What `parseGenkitKey` reads from a key: its kind and namespace (what authorizes it), and the id
+ * of its snapshot or session; a lineage entry also names its snapshot, revision and change.
+ *
+ * @example
+ * const key: GenkitKey = { kind: 'lineage', namespace: 'global', id: 'chat-1', snapshotId: 'b9c7', rev: 2, change: 'out' }
+ */
 export type GenkitKey =
   | { kind: 'snapshot' | 'session'; namespace: string; id: string }
   | { kind: 'lineage'; namespace: string; id: string; snapshotId: string; rev: number; change: 'in' | 'out' }
