@@ -211,8 +211,8 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     const backend = new MemoryBackend()
     const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
     const [root, child] = await chain(store, 'crash', 2)
-    // Interrupted after the snapshot's write, before the index learned its lineage: the index
-    // still holds the placeholder written first. Reads resolve it from the snapshot itself.
+    // Interrupted after the snapshot's write, before the summary learned its lineage: the lineage
+    // entry written first names it. Reads resolve it from the snapshot itself.
     const late = 'written-late'
     const failing: Backend = {
       get: backend.get.bind(backend),
@@ -235,7 +235,7 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
       [child, root],
       [late, child],
     ])
-    // Interrupted after the placeholder, before the snapshot: nothing of it is reported.
+    // Interrupted after the lineage entry, before the snapshot: nothing of it is reported.
     let bodies = 0
     failing.put = async (key, body, options) => {
       if (key.includes('/snapshots/') && ++bodies === 1) throw new Error('crashed before the snapshot write')
@@ -246,7 +246,7 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     ).rejects.toThrow('crashed before the snapshot write')
     expect((await store.getSnapshot({ sessionId: 'crash' }))?.snapshotId).toBe(late)
     expect((await store.listSessionSnapshots('crash')).map((s) => s.snapshotId)).toEqual([root, child, late])
-    // Erasure still covers both: the index named them before anything else was written.
+    // Erasure still covers both: their lineage entries were written before anything else.
     await store.deleteSession('crash')
     expect((await backend.list('')).entries).toEqual([])
   })
