@@ -196,11 +196,13 @@ const STATUSES = ['pending', 'completed', 'aborted', 'failed'] as const
  * snapshots (parents anywhere), mutations (status, a move to another session, a new `createdAt`:
  * what the leaf rule reads), reads (which rewrite summaries that disagree) and syncs. Every save
  * also goes, as the exact snapshot written, to Genkit's `InMemorySessionStore`, in the same order.
- * Each snapshot is mutated only by the device that created it (a turn is run by one agent): two
- * devices rewriting one snapshot offline is resolved by the sync's winner rule per key, which a
- * sequential reference cannot model (see the issue 12 report). Saves are 2 ms apart so that rule
- * (the later `updatedAt`) orders them as the reference does. There is no deleteSnapshot: neither
- * Genkit's `SessionStore` nor ours has one.
+ * Saves are 2 ms apart, so the sync's winner rule for one key (the later `updatedAt`) orders them
+ * as the reference does. Each snapshot is mutated only by the device that created it (a turn is run
+ * by one agent): two devices rewriting one snapshot offline at the same revision is the known limit
+ * (README, With Genkit). Measured with any device mutating any snapshot it can read: every snapshot
+ * still agrees by id, but 1 seed in 30 (seed 5: a move on one device, a status write on the other's
+ * stale copy winning the sync) leaves the lineage following the losing write. There is no
+ * deleteSnapshot: neither Genkit's `SessionStore` nor ours has one.
  */
 async function interleaving(seed: number, steps: number): Promise<void> {
   const rand = random(seed)
