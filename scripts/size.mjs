@@ -131,8 +131,10 @@ const entries = [
      const id = await store.saveSnapshot(undefined, () => ({ sessionId: 's1', createdAt: new Date().toISOString(), status: 'completed' }))
      console.log(await store.getSnapshot({ sessionId: 's1' }), await store.listSessionSnapshots('s1'))
      store.onSnapshotStateChange(id, (s) => console.log(s.status))()`,
-    // Measured 13.15 KB when it landed: the S3 program's 11.2 KB + ~1.9 KB of adapter.
-    13.5 * KB,
+    // Measured 13.15 KB when it landed: the S3 program's 11.2 KB + ~1.9 KB of adapter; 13.30 KB
+    // before lineage entries, 13.85 KB with them (the listing beside the summary, the entries'
+    // writes and the summary's rebuild from them): budget raised 13.5 -> 14.0 KB for that.
+    14.0 * KB,
     ['idb'],
     ['genkit', 'genkit/*'],
   ],

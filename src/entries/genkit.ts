@@ -15,5 +15,12 @@ export {
   type GenkitSnapshotInfo,
   type GenkitStorageTarget,
 } from '../adapters/genkit/store.js'
-export { genkitSessionKey, genkitSnapshotKey, parseGenkitKey } from '../adapters/genkit/keys.js'
+export {
+  type GenkitKey,
+  genkitLineageKey,
+  genkitLineagePrefix,
+  genkitSessionKey,
+  genkitSnapshotKey,
+  parseGenkitKey,
+} from '../adapters/genkit/keys.js'
 export { genkitLayout } from '../adapters/genkit/layout.js'

@@ -3,7 +3,14 @@ import { GenkitError } from 'genkit'
 import type { SessionSnapshot, SessionSnapshotInput } from 'genkit/beta'
 import { describe, expect, it } from 'vitest'
 import { type Backend, MemoryBackend, MemoryStorage } from 'snapshelf'
-import { GenkitSessionStore, genkitSessionKey, genkitSnapshotKey, parseGenkitKey } from 'snapshelf/genkit'
+import {
+  GenkitSessionStore,
+  genkitLineageKey,
+  genkitLineagePrefix,
+  genkitSessionKey,
+  genkitSnapshotKey,
+  parseGenkitKey,
+} from 'snapshelf/genkit'
 import { S3Storage } from 'snapshelf/s3'
 import { describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
@@ -149,7 +156,7 @@ describe('GenkitSessionStore: bad input is refused before any I/O', () => {
 })
 
 describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, namespaces, status', () => {
-  it('getSnapshot({ sessionId }) is two requests (index + leaf) whatever the session length', async () => {
+  it('getSnapshot({ sessionId }) is three requests (lineage entries and summary at once, then the leaf) whatever the session length', async () => {
     const { backend, calls } = counted(new MemoryBackend())
     const store = new GenkitSessionStore({ storage: { backend, prefix: 'p' } })
     for (const n of [1, 10, 60]) {
@@ -157,7 +164,11 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
       calls.length = 0
       const leaf = await store.getSnapshot({ sessionId: `s${n}` })
       expect(leaf?.snapshotId).toBe(ids.at(-1))
-      expect(calls).toEqual([`get ${genkitSessionKey('p/', 'global', `s${n}`)}`, `get ${genkitSnapshotKey('p/', 'global', ids.at(-1)!)}`])
+      expect(calls).toEqual([
+        `list ${genkitLineagePrefix('p/', 'global', `s${n}`)}`,
+        `get ${genkitSessionKey('p/', 'global', `s${n}`)}`,
+        `get ${genkitSnapshotKey('p/', 'global', ids.at(-1)!)}`,
+      ])
     }
   })
 
@@ -200,8 +211,8 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     const backend = new MemoryBackend()
     const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
     const [root, child] = await chain(store, 'crash', 2)
-    // Interrupted after the snapshot's write, before the index learned its lineage: the index
-    // still holds the placeholder written first. Reads resolve it from the snapshot itself.
+    // Interrupted after the snapshot's write, before the summary learned its lineage: the lineage
+    // entry written first names it. Reads resolve it from the snapshot itself.
     const late = 'written-late'
     const failing: Backend = {
       get: backend.get.bind(backend),
@@ -224,7 +235,7 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
       [child, root],
       [late, child],
     ])
-    // Interrupted after the placeholder, before the snapshot: nothing of it is reported.
+    // Interrupted after the lineage entry, before the snapshot: nothing of it is reported.
     let bodies = 0
     failing.put = async (key, body, options) => {
       if (key.includes('/snapshots/') && ++bodies === 1) throw new Error('crashed before the snapshot write')
@@ -235,19 +246,19 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     ).rejects.toThrow('crashed before the snapshot write')
     expect((await store.getSnapshot({ sessionId: 'crash' }))?.snapshotId).toBe(late)
     expect((await store.listSessionSnapshots('crash')).map((s) => s.snapshotId)).toEqual([root, child, late])
-    // Erasure still covers both: the index named them before anything else was written.
+    // Erasure still covers both: their lineage entries were written before anything else.
     await store.deleteSession('crash')
     expect((await backend.list('')).entries).toEqual([])
   })
 
-  it('listSessionSnapshots: id, parentId, createdAt, status without payloads, in one request', async () => {
+  it('listSessionSnapshots: id, parentId, createdAt, status without payloads, in two requests (entries and summary)', async () => {
     const { backend, calls } = counted(new MemoryBackend())
     const store = new GenkitSessionStore({ storage: { backend, prefix: '' } })
     const ids = await chain(store, 'l1', 3)
     await store.saveSnapshot(ids[2], (current) => ({ ...current!, status: 'aborted' }))
     calls.length = 0
     const listed = await store.listSessionSnapshots('l1')
-    expect(calls).toHaveLength(1)
+    expect(calls.sort()).toEqual([`get ${genkitSessionKey('', 'global', 'l1')}`, `list ${genkitLineagePrefix('', 'global', 'l1')}`])
     expect(listed.map((s) => [s.snapshotId, s.parentId, s.status])).toEqual([
       [ids[0], undefined, 'completed'],
       [ids[1], ids[0], 'completed'],
@@ -264,7 +275,11 @@ describe('GenkitSessionStore: lineage, leaf in O(1) requests, listing, erasure, 
     await store.deleteSession('gone')
     const left = (await backend.list('p/')).entries.map((e) => e.key)
     expect(left.sort()).toEqual(
-      [genkitSessionKey('p/', 'global', 'kept'), ...kept.map((id) => genkitSnapshotKey('p/', 'global', id))].sort(),
+      [
+        genkitSessionKey('p/', 'global', 'kept'),
+        ...kept.map((id) => genkitSnapshotKey('p/', 'global', id)),
+        ...kept.map((id) => genkitLineageKey('p/', 'global', 'kept', id, 1, 'in')),
+      ].sort(),
     )
     for (const key of left) expect(parseGenkitKey(key.slice(2))).toBeDefined()
     expect(await store.getSnapshot({ sessionId: 'gone' })).toBeUndefined()
@@ -386,6 +401,17 @@ describe('the Genkit key layout (adapters/genkit/keys.ts): built and parsed in o
   it('round-trips every key it builds, and parses nothing else', () => {
     expect(parseGenkitKey(genkitSnapshotKey('', 'global', 'b9c7-1'))).toEqual({ kind: 'snapshot', namespace: 'global', id: 'b9c7-1' })
     expect(parseGenkitKey(genkitSessionKey('', 'alice', 'chat.1'))).toEqual({ kind: 'session', namespace: 'alice', id: 'chat.1' })
+    for (const change of ['in', 'out'] as const) {
+      expect(parseGenkitKey(genkitLineageKey('', 'alice', 'chat.1', 'b9c7-1', 12, change))).toEqual({
+        kind: 'lineage',
+        namespace: 'alice',
+        id: 'chat.1',
+        snapshotId: 'b9c7-1',
+        rev: 12,
+        change,
+      })
+    }
+    expect(genkitLineageKey('p/', 'global', 's', 'x', 1, 'in')).toBe('p/genkit/global/sessions/s/x~1~in.json')
     expect(genkitSnapshotKey('p/', 'global', 'x')).toBe('p/genkit/global/snapshots/x.json')
     for (const other of [
       's1/scopes/agent/a/snapshots/snapshot_latest.json',
@@ -395,6 +421,15 @@ describe('the Genkit key layout (adapters/genkit/keys.ts): built and parsed in o
       'genkit/global/snapshots/.json',
       'genkit/global/snapshots/a/b.json',
       'notgenkit/global/snapshots/x.json',
+      'genkit/global/sessions/s/x~0~in.json',
+      'genkit/global/sessions/s/x~01~in.json',
+      'genkit/global/sessions/s/x~1~moved.json',
+      'genkit/global/sessions/s/x~1.json',
+      'genkit/global/sessions/s/x~1~in~in.json',
+      'genkit/global/sessions/s/.x~1~in.json',
+      'genkit/global/sessions/.s/x~1~in.json',
+      'genkit/global/snapshots/s/x~1~in.json',
+      'genkit/global/sessions/s/t/x~1~in.json',
     ]) {
       expect(parseGenkitKey(other)).toBeUndefined()
     }

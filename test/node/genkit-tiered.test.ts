@@ -75,13 +75,12 @@ describe('GenkitSessionStore on TieredStorage: offline, then synced, lineage int
     deviceB.close()
   })
 
-  // KNOWN GAP (loud on purpose): two devices that extend the SAME session while both are offline.
-  // Every snapshot arrives (each is its own key), but the session's index is one compare-and-swap
-  // key, which Tiered sync reconciles winner-takes-all (the later-dated index wins whole), so the
-  // losing device's snapshots drop out of the index: getSnapshot({ sessionId }) and erasure no
-  // longer see them (by snapshotId they still read). Fixing it needs a merge of the index in
-  // sync (or lineage in create-only keys that sync unions); see the issue 12 report.
-  it.fails('two devices extending one session offline: both devices’ snapshots stay in the session index after sync', async () => {
+  // Two devices extend the SAME session while both are offline. The session's summary is one
+  // compare-and-swap key, which Tiered sync reconciles winner-takes-all; the lineage entries
+  // (`sessions/<sid>/<snapshotId>~<rev>~in.json`) are create-only, so sync unions them, and a
+  // reader that finds an entry the summary does not account for reads that snapshot and rewrites
+  // the summary. (Failed before the entries existed: the losing device's snapshot dropped out.)
+  it('two devices extending one session offline: both devices’ snapshots stay in the session index after sync', async () => {
     const server = new MemoryBackend()
     const seed = new GenkitSessionStore({ storage: { backend: server, prefix: '' } })
     const root = await seed.saveSnapshot('root', () => ({
@@ -111,6 +110,15 @@ describe('GenkitSessionStore on TieredStorage: offline, then synced, lineage int
       await tiered.sync()
     }
     expect((await seed.listSessionSnapshots('shared')).map((s) => s.snapshotId).sort()).toEqual(['from-0', 'from-1', 'root'])
+    expect((await seed.getSnapshot({ sessionId: 'shared' }))?.snapshotId).toBe('from-1')
+    // Every device sees both, and erasure on one of them reaches every key of the session.
+    for (const { tiered } of devices) {
+      const store = new GenkitSessionStore({ storage: tiered })
+      expect((await store.listSessionSnapshots('shared')).map((s) => s.snapshotId).sort()).toEqual(['from-0', 'from-1', 'root'])
+    }
+    await new GenkitSessionStore({ storage: devices[0]!.tiered }).deleteSession('shared')
+    await devices[0]!.tiered.sync()
+    expect((await server.list('genkit/')).entries).toEqual([])
     for (const { tiered } of devices) tiered.close()
   })
 })

@@ -4,11 +4,12 @@ import { compareAndSwap } from '../../core/cas.js'
 import { decodeJSON, encodeJSON } from '../../core/codec.js'
 import { ValidationError } from '../../core/errors.js'
 import { checkId, newSnapshotId } from '../../core/ids.js'
+import { listAll } from '../../core/listing.js'
 import { type AdapterTarget, type StorageTarget, adapterTarget } from '../../core/target.js'
 import { chunks } from '../../core/util.js'
 import { watchKey } from '../../core/watch.js'
 import { asGenkitError, genkitError } from './errors.js'
-import { DEFAULT_NAMESPACE, genkitSessionKey, genkitSnapshotKey } from './keys.js'
+import { DEFAULT_NAMESPACE, genkitLineageKey, genkitLineagePrefix, genkitSessionKey, genkitSnapshotKey, parseLineageFile } from './keys.js'
 
 /** Genkit's lookup options (`GetSnapshotOptions`, not exported by `genkit/beta`). */
 type GetSnapshotOptions = Parameters<SessionStore['getSnapshot']>[0]
@@ -85,21 +86,26 @@ interface Envelope {
 }
 
 /**
- * One snapshot in a session index. `createdAt` absent: a placeholder, written before the
- * snapshot's first write so a session never has a snapshot its index (and its erasure) misses;
- * it is resolved by reading the snapshot.
+ * One snapshot in a session's summary: its lineage and status as of revision `rev`. `gone`: it
+ * left the session (moved, or never written) as of `rev`. Neither `born` nor `gone`: a
+ * placeholder of a store written before lineage entries existed (resolved by reading the snapshot).
  */
 interface IndexEntry extends Partial<Omit<GenkitSnapshotInfo, 'snapshotId'>> {
   id: string
   rev: number
-  /** The envelope's `born` (absent on a placeholder). */
+  /** The envelope's `born` (absent on a placeholder and when gone). */
   born?: string
+  gone?: true
 }
 
 /** An index entry whose snapshot has been written. */
 type ResolvedEntry = IndexEntry & { createdAt: string; born: string }
 
-/** A session's lineage index. */
+/**
+ * A session's lineage summary (`sessions/<sid>.json`, compare-and-swap): a cache of what its
+ * lineage entries (`sessions/<sid>/<snapshotId>~<rev>~in|out.json`, create-only) and snapshots
+ * say, trusted only while it accounts for every entry listed (see `#lineage`).
+ */
 interface SessionIndex {
   updatedAt: string
   sessionId: string
@@ -114,8 +120,8 @@ interface SessionIndex {
  * - `getSnapshot({ snapshotId })` or `getSnapshot({ sessionId })` (exactly one, else
  *   `INVALID_ARGUMENT`); by session, the leaf of its lineage (the snapshot no other names as
  *   `parentId`; several: the newest `createdAt`, or `FAILED_PRECONDITION` with
- *   `rejectBranchingSessions`); `undefined` when absent. Two requests, whatever the session's length:
- *   the session's index (kept by compare-and-swap) and the leaf.
+ *   `rejectBranchingSessions`); `undefined` when absent. Three requests, whatever the session's
+ *   length: its lineage entries listed and its summary read (together), then the leaf.
  * - `saveSnapshot(id | undefined, mutator)` is an atomic read → mutate → write on every tier
  *   through the backend's compare-and-swap (no in-process lock: concurrent processes are safe
  *   too). `null` writes nothing; a throw aborts and is rethrown as is.
@@ -221,16 +227,9 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
           sessionOf(snapshot) // validated before any write
           return { updatedAt: new Date().toISOString(), rev: (current?.rev ?? 0) + 1, born: current?.born ?? newSnapshotId(), snapshot }
         },
-        // First write of this id in its session: register it (a placeholder) before the snapshot
-        // exists, so the session's index and erasure can never miss a stored snapshot.
-        beforeWrite: async (next, current) => {
-          const session = sessionOf(next.snapshot)
-          if (session && session !== (current && sessionOf(current.snapshot))) {
-            await this.#updateIndex(namespace, session, (entries) =>
-              entries.some((e) => e.id === id) ? null : [...entries, { id, rev: 0 }],
-            )
-          }
-        },
+        // The lineage entries of this write, before the snapshot exists: a session's readers and
+        // its erasure can never miss a stored snapshot, and Tiered sync unions them (create-only).
+        beforeWrite: (next, current) => this.#recordLineage(namespace, next, current),
         maxAttempts: this.#maxAttempts,
       })
       if (!committed || !value) return null
@@ -261,7 +260,8 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
 
   /**
    * A session's snapshots without their state (id, lineage, times, status), in first-save
-   * order: one request (plus one per snapshot whose first write is still in flight).
+   * order: two requests at once (its lineage entries and summary; plus one per snapshot the
+   * summary does not account for yet, e.g. written by another device and synced).
    *
    * @example
    * for (const s of await store.listSessionSnapshots('chat-1')) console.log(s.snapshotId, s.parentId, s.status)
@@ -269,13 +269,14 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
   async listSessionSnapshots(sessionId: string, options?: SessionStoreOptions): Promise<GenkitSnapshotInfo[]> {
     return guarded(async () => {
       const namespace = this.#namespaceOf(options)
-      const entries = await this.#entries(namespace, checkId('sessionId', sessionId))
+      const entries = members(await this.#lineage(namespace, checkId('sessionId', sessionId)))
       return entries.map(({ id, rev: _rev, born: _born, ...info }) => this.#view<GenkitSnapshotInfo>({ snapshotId: id, ...info }))
     })
   }
 
   /**
-   * Erases a session: every snapshot its index names, then the index.
+   * Erases a session: every snapshot in it, its lineage entries, then its summary (a snapshot
+   * that moved to another session stays there).
    *
    * @example
    * await store.deleteSession('chat-1')
@@ -284,16 +285,18 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     return guarded(async () => {
       const namespace = this.#namespaceOf(options)
       const session = checkId('sessionId', sessionId)
-      const indexKey = genkitSessionKey(this.#root, namespace, session)
       const doomed = new Set<string>()
-      // Until the index names nothing new: a save registering meanwhile is erased too.
+      // Until the lineage names nothing new: a save registering meanwhile is erased too.
       for (;;) {
-        const fresh = (await this.#readIndex(indexKey))?.entries.map((e) => e.id).filter((id) => !doomed.has(id)) ?? []
+        const { entries, keys } = await this.#lineage(namespace, session, false)
+        // Members, and snapshots never found (a first write may still land): not one that moved away.
+        const snapshots = entries.filter((e) => !e.gone || e.rev === 0).map((e) => genkitSnapshotKey(this.#root, namespace, e.id))
+        const fresh = [...snapshots, ...keys].filter((key) => !doomed.has(key))
         if (!fresh.length) break
-        for (const batch of chunks(fresh.map((id) => genkitSnapshotKey(this.#root, namespace, id)))) await this.#backend.delete(batch)
-        for (const id of fresh) doomed.add(id)
+        for (const batch of chunks(fresh)) await this.#backend.delete(batch)
+        for (const key of fresh) doomed.add(key)
       }
-      await this.#backend.delete([indexKey])
+      await this.#backend.delete([genkitSessionKey(this.#root, namespace, session)])
     })
   }
 
@@ -311,9 +314,9 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     return found ? decodeJSON<Envelope>(found.body, key, this.#maxBytes) : undefined
   }
 
-  /** The session's leaf by Genkit's rule, from its index: the index, then the leaf. */
+  /** The session's leaf by Genkit's rule, from its lineage: entries and summary, then the leaf. */
   async #latest(namespace: string, sessionId: string): Promise<SessionSnapshot | undefined> {
-    let candidates = await this.#entries(namespace, sessionId)
+    let candidates = members(await this.#lineage(namespace, sessionId))
     for (;;) {
       const leaf = selectLeaf(candidates, sessionId, this.#rejectBranching)
       if (!leaf) return undefined
@@ -324,19 +327,55 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     }
   }
 
-  /** The index's entries, placeholders resolved by reading their snapshots (dropped when not yet written). */
-  async #entries(namespace: string, sessionId: string): Promise<ResolvedEntry[]> {
-    const index = await this.#readIndex(genkitSessionKey(this.#root, namespace, sessionId))
-    const entries = await Promise.all(
-      (index?.entries ?? []).map(async (entry) => {
-        if (entry.born !== undefined) return entry
-        const found = await this.#readEnvelope(namespace, entry.id)
-        return found && sessionOf(found.snapshot) === sessionId
-          ? { ...infoOf(found.snapshot), id: entry.id, rev: found.rev, born: found.born }
-          : undefined
-      }),
-    )
-    return entries.filter((e) => e !== undefined) as ResolvedEntry[]
+  /**
+   * A session's lineage: its entries folder listed (every page) and its summary read, at once.
+   * The summary is trusted for every snapshot whose newest listed entry it accounts for (its
+   * `rev` at least the entry's); any other snapshot (written by another device and synced, whose
+   * summary lost the sync's winner-takes-all; or a write still in flight) is read, and, unless
+   * `rewrite` is false, the summary rewritten by compare-and-swap with what the reads found. A
+   * read never marks an entry newer than the snapshot as accounted for: on a Tiered device the
+   * local copy may be older than the entry until a sync, and a summary claiming otherwise could
+   * win that sync. (So an entry whose write never landed, left by a crash, costs one read per
+   * lookup until the snapshot is written again.) A store from before lineage entries (a summary
+   * alone) reads as it did; its placeholders are resolved and rewritten once.
+   * Resolves the summary's entries merged with the reads (gone ones included) and the entry keys.
+   */
+  async #lineage(namespace: string, sessionId: string, rewrite = true): Promise<{ entries: IndexEntry[]; keys: string[] }> {
+    const folder = genkitLineagePrefix(this.#root, namespace, sessionId)
+    const [listed, index] = await Promise.all([
+      listAll(this.#backend, folder),
+      this.#readIndex(genkitSessionKey(this.#root, namespace, sessionId)),
+    ])
+    const newest = new Map<string, number>()
+    const keys: string[] = []
+    for (const { key } of listed) {
+      const entry = parseLineageFile(key.slice(folder.length))
+      if (!entry) continue
+      keys.push(key)
+      newest.set(entry.snapshotId, Math.max(newest.get(entry.snapshotId) ?? 0, entry.rev))
+    }
+    const known = new Map((index?.entries ?? []).map((e) => [e.id, e]))
+    const doubted = [...newest].filter(([id, rev]) => (known.get(id)?.rev ?? -1) < rev).map(([id]) => id)
+    for (const e of known.values()) if (isPlaceholder(e) && !newest.has(e.id)) doubted.push(e.id)
+    if (!doubted.length) return { entries: [...known.values()], keys }
+    // One at a time: a Tiered device records what it agreed with the remote per folder by a
+    // read-modify-write, and parallel read-throughs of one folder lose some (found by the
+    // interleaving test: a device then never refreshed a snapshot it had read). Only doubted
+    // snapshots are read, so the common lookup is still three requests.
+    const found: IndexEntry[] = []
+    for (const id of doubted) {
+      const envelope = await this.#readEnvelope(namespace, id)
+      found.push(
+        envelope && sessionOf(envelope.snapshot) === sessionId
+          ? { ...infoOf(envelope.snapshot), id, rev: envelope.rev, born: envelope.born }
+          : { id, rev: envelope?.rev ?? 0, gone: true },
+      )
+    }
+    for (const entry of found) known.set(entry.id, merged(known.get(entry.id), entry))
+    // The summary is a cache: a reader that cannot rewrite it (read-only credentials, a lost race
+    // past maxAttempts) still answers from what it read, and the next reader reads again.
+    if (rewrite) await this.#updateIndex(namespace, sessionId, (entries) => mergedEntries(entries, found)).catch(() => undefined)
+    return { entries: [...known.values()], keys }
   }
 
   async #readIndex(key: string): Promise<SessionIndex | null> {
@@ -358,29 +397,50 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
   }
 
   /**
-   * After a committed write: its session's index gets the snapshot's lineage and status unless a
-   * newer revision is there already (writers race), and a session it left forgets it.
+   * Before a write: the lineage entries it makes (create-only, at its revision), all at once. A
+   * snapshot joining a session (new, or moved in) or changing there what the leaf rule or the
+   * listing reads (`parentId`, `createdAt`, `status`) gets an `in` entry; one leaving a session an
+   * `out` entry there. A heartbeat or a state-only change writes none (Genkit's agent rewrites
+   * `createdAt` when a turn ends, so a turn's snapshot gets one entry per write but heartbeats).
+   * The bytes are a function of the key, so two writers (or devices) writing one entry agree, and
+   * a create that finds it is done.
+   */
+  async #recordLineage(namespace: string, next: Envelope, current: Envelope | null): Promise<void> {
+    const session = sessionOf(next.snapshot)
+    const was = current ? sessionOf(current.snapshot) : undefined
+    const id = next.snapshot.snapshotId
+    const changes: [string, 'in' | 'out'][] = []
+    const moved = session !== was
+    const before = current?.snapshot
+    const after = next.snapshot
+    if (
+      session &&
+      (moved || before!.parentId !== after.parentId || before!.createdAt !== after.createdAt || before!.status !== after.status)
+    )
+      changes.push([session, 'in'])
+    if (was && moved) changes.push([was, 'out'])
+    await Promise.all(
+      changes.map(([sessionId, change]) =>
+        this.#backend.put(
+          genkitLineageKey(this.#root, namespace, sessionId, id, next.rev, change),
+          new TextEncoder().encode(JSON.stringify({ sessionId, snapshotId: id, rev: next.rev, change })),
+          { ifNoneMatch: '*', writeOnce: true },
+        ),
+      ),
+    )
+  }
+
+  /**
+   * After a committed write: its session's summary gets the snapshot's lineage and status unless
+   * a newer revision is there already (writers race), and a session it left records it gone.
    */
   async #recordCommit(namespace: string, written: Envelope, previous: Envelope | null): Promise<void> {
     const { snapshot, rev, born } = written
     const id = snapshot.snapshotId
     const session = sessionOf(snapshot)
-    if (session) {
-      const entry: IndexEntry = { ...infoOf(snapshot), id, rev, born }
-      await this.#updateIndex(namespace, session, (entries) => {
-        const at = entries.findIndex((e) => e.id === id)
-        if (at < 0) return [...entries, entry]
-        const known = entries[at]!
-        if (known.rev >= rev && known.born !== undefined) return null
-        return entries.map((e, i) => (i === at ? entry : e))
-      })
-    }
+    if (session) await this.#updateIndex(namespace, session, (entries) => mergedEntries(entries, [{ ...infoOf(snapshot), id, rev, born }]))
     const left = previous && sessionOf(previous.snapshot)
-    if (left && left !== session) {
-      await this.#updateIndex(namespace, left, (entries) =>
-        entries.some((e) => e.id === id && e.rev < rev) ? entries.filter((e) => e.id !== id) : null,
-      )
-    }
+    if (left && left !== session) await this.#updateIndex(namespace, left, (entries) => mergedEntries(entries, [{ id, rev, gone: true }]))
   }
 
   /** What a read reports: a stale `pending` as `expired` when `heartbeatTimeoutMs` is set. */
@@ -421,6 +481,40 @@ function guardedSync<V>(fn: () => V): V {
 function sessionOf(snapshot: SessionSnapshot): string | undefined {
   const session: unknown = snapshot.sessionId ?? snapshot.state?.sessionId
   return session === undefined || session === null || session === '' ? undefined : checkId('sessionId', session)
+}
+
+/** A summary entry of a store from before lineage entries: its snapshot's first write was still to come. */
+function isPlaceholder(entry: IndexEntry): boolean {
+  return !entry.gone && entry.born === undefined
+}
+
+/**
+ * Two summary entries of one snapshot as one: the newer revision's (a resolved entry over a
+ * placeholder of the same revision); `known` itself when `next` says nothing newer.
+ */
+function merged(known: IndexEntry | undefined, next: IndexEntry): IndexEntry {
+  return !known || next.rev > known.rev || (next.rev === known.rev && isPlaceholder(known) && !isPlaceholder(next)) ? next : known
+}
+
+/** A summary's entries with `updates` merged in (see `merged`); `null` when nothing changes. */
+function mergedEntries(entries: IndexEntry[], updates: IndexEntry[]): IndexEntry[] | null {
+  const next = [...entries]
+  let changed = false
+  for (const update of updates) {
+    const at = next.findIndex((e) => e.id === update.id)
+    const entry = merged(at < 0 ? undefined : next[at], update)
+    if (at >= 0 && entry === next[at]) continue
+    changed = true
+    if (at < 0) next.push(entry)
+    else next[at] = entry
+  }
+  return changed ? next : null
+}
+
+/** The snapshots a lineage says are in the session now (resolved: their lineage known), in first-save order. */
+function members(lineage: { entries: IndexEntry[] }): ResolvedEntry[] {
+  const resolved = lineage.entries.filter((e) => !e.gone && e.born !== undefined) as ResolvedEntry[]
+  return resolved.sort((a, b) => (a.born < b.born ? -1 : a.born > b.born ? 1 : 0))
 }
 
 /** The lineage and status of a snapshot, as its index entry and listing keep them. */
