@@ -56,13 +56,40 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
   }
   context.progress.total += keys.size
   report(context)
-  await inPool(context, [...keys], async ([rel, list]) => {
-    const result = await pushKey(context, rel, list)
-    if (result !== 'conflict' && result !== 'waiting') context.confirmed.push(...list.map((e) => e.key))
-    if (result === 'pushed') context.progress.pushed++
-    if (result === 'conflict') context.conflicts.push(rel)
-    report(context)
+  // History ids whose newest entry is a delete (a prune, say): each tombstone first, then the
+  // deletes batched per session (one request per 1000 keys; an HTTP remote takes one session's
+  // keys per batch), not one delete request per id. Other deleted keys (an adapter's, whose
+  // session only the server's layouts know) go one by one below.
+  const { remote, remoteRoot, signal } = context
+  const batched = ([rel, list]: [string, OutboxEntry[]]) => list.at(-1)!.kind === 'delete' && tombstoneOfRelative(rel) !== undefined
+  const deletes = [...keys].filter(batched)
+  await inPool(context, deletes, async ([rel, list]) => {
+    await withRetries(context, () => remote.put(remoteRoot + tombstoneOfRelative(rel)!, tombstoneBody(list.at(-1)!.id), { signal }))
   })
+  const bySession = new Map<string, [string, OutboxEntry[]][]>()
+  for (const item of deletes) bySession.set(sessionOfRelative(item[0]), [...(bySession.get(sessionOfRelative(item[0])) ?? []), item])
+  for (const batch of [...bySession.values()].flatMap((items) => chunks(items))) {
+    await withRetries(context, () =>
+      remote.delete(
+        batch.map(([rel]) => remoteRoot + rel),
+        { signal },
+      ),
+    )
+    for (const [, list] of batch) context.confirmed.push(...list.map((e) => e.key))
+    context.progress.pushed += batch.length
+    report(context)
+  }
+  await inPool(
+    context,
+    [...keys].filter((item) => !batched(item)),
+    async ([rel, list]) => {
+      const result = await pushKey(context, rel, list)
+      if (result !== 'conflict' && result !== 'waiting') context.confirmed.push(...list.map((e) => e.key))
+      if (result === 'pushed') context.progress.pushed++
+      if (result === 'conflict') context.conflicts.push(rel)
+      report(context)
+    },
+  )
   return touched
 }
 

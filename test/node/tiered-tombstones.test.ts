@@ -6,6 +6,7 @@ import { TieredStorage, type Tier } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { historyKey, sessionTombstoneKey, sessionTombstoneOf, tombstoneKey, tombstoneOf } from '../../src/core/keys.js'
 import { describeS3, s3Options, uniquePrefix, useS3FaultProxy } from '../helpers/s3.js'
+import { RecordingBackend } from '../helpers/recording-backend.js'
 
 // Tombstones (issue 10, the lost-answer case): a tiered store that pushes the delete of a history
 // id leaves `…/snapshots/tombstones/snapshot_<id>.json` on the remote, naming when the delete was
@@ -176,5 +177,28 @@ describeS3('tombstones on real S3 (Ceph), the lost answer injected by the fault 
     const tier = new S3Storage(s3Options({ prefix, endpoint: faults.proxy.url, retries: 0, timeoutMs: 5000 }))
     const loseNextPut = () => faults.proxy.force('lost', 1, (req) => req.method === 'PUT' && (req.url ?? '').includes('immutable_history'))
     await lostThenDeleted({ tier, loseNextPut }, new S3Storage(s3Options({ prefix })))
+  })
+})
+
+describe('a pushed prune', () => {
+  it('sends each tombstone, then the deletes batched: one delete request, not one per id', async () => {
+    const remote = new RecordingBackend()
+    const tiered = new TieredStorage({ local: new MemoryStorage(), remote: { backend: remote, prefix: '' }, retries: 0 })
+    const location = { sessionId: 'prune', scope: 'agent', scopeId: 'a' }
+    try {
+      for (let i = 0; i < 30; i++) await tiered.commitSnapshot({ location, snapshot: sampleSnapshot(i) })
+      await tiered.sync()
+      remote.calls = []
+      expect(await tiered.prune({ location, keepLast: 5 })).toBe(25)
+      await tiered.sync()
+      const deletes = remote.calls.filter((c) => c.startsWith('delete '))
+      expect(deletes).toHaveLength(1)
+      expect(deletes[0]!.split(',')).toHaveLength(25)
+      expect(remote.calls.filter((c) => c.startsWith('put ') && c.includes('/tombstones/'))).toHaveLength(25)
+      const left = (await remote.list('prune/scopes/agent/a/snapshots/immutable_history/')).entries
+      expect(left).toHaveLength(5)
+    } finally {
+      tiered.close()
+    }
   })
 })
