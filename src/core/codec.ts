@@ -1,4 +1,4 @@
-import { sealedKeyId } from './encryption.js'
+import { refuseSealed } from './encryption.js'
 import { CorruptError, TooLargeError, ValidationError } from './errors.js'
 import { readBounded } from './util.js'
 
@@ -82,9 +82,7 @@ function feed(stream: CompressionStream | DecompressionStream, bytes: Uint8Array
  * const snapshot = await decodeJSON(bytes, 'sessions/s1/…/snapshot_latest.json', 1 << 26)
  */
 export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: number): Promise<T> {
-  const keyId = sealedKeyId(bytes)
-  if (keyId !== undefined)
-    throw new CorruptError(`${key} is encrypted with key id "${keyId}": open it with a storage given that key`, { key })
+  refuseSealed(bytes, key)
   const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
   if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
   let value: unknown

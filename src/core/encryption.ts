@@ -54,6 +54,18 @@ export function sealedKeyId(bytes: Uint8Array): string | undefined {
 }
 
 /**
+ * @internal What a storage without `encryption` does with bytes it reads: a sealed object is a
+ * `CorruptError` that says so and names the key id it needs, never ciphertext handed on as data.
+ *
+ * @example
+ * refuseSealed(found.body, key)
+ */
+export function refuseSealed(bytes: Uint8Array, key: string): void {
+  const id = sealedKeyId(bytes)
+  if (id !== undefined) throw new CorruptError(`${key} is encrypted with key id "${id}": open it with a storage given that key`, { key })
+}
+
+/**
  * @internal Checks the `encryption` option (`ValidationError` naming `field`) and returns the
  * sealer of a storage whose keys start with `root`; `undefined` without the option. The keyring
  * is copied: keys added to the caller's object later are not used unchecked.
