@@ -62,13 +62,14 @@ export function sealedKeyId(bytes: Uint8Array): string | undefined {
  */
 export function refuseSealed(bytes: Uint8Array, key: string): void {
   const id = sealedKeyId(bytes)
-  if (id !== undefined) throw new CorruptError(`${key} is encrypted with key id "${id}": open it with a storage given that key`, { key })
+  if (id !== undefined) throw new CorruptError(`${key} is encrypted with key id "${id}"`, { key })
 }
 
 /**
  * @internal Checks the `encryption` option (`ValidationError` naming `field`) and returns the
  * sealer of a storage whose keys start with `root`; `undefined` without the option. The keyring
- * is copied: keys added to the caller's object later are not used unchecked.
+ * is copied: keys added to the caller's object later are not used unchecked. Messages are short
+ * on purpose: this module is in every storage's bundle (the core budget is 4.75 KB).
  *
  * @example
  * const sealer = sealerOf(options.encryption, 'agents/')
@@ -76,30 +77,29 @@ export function refuseSealed(bytes: Uint8Array, key: string): void {
 export function sealerOf(options: EncryptionOptions | undefined, root: string, field = 'encryption'): Sealer | undefined {
   if (options === undefined) return undefined
   const keys = options?.keys
-  if (typeof keys !== 'object' || keys === null) throw new ValidationError(`${field}.keys`, 'must be an object of key id to CryptoKey')
-  const ring: Record<string, CryptoKey> = Object.create(null)
+  if (typeof keys !== 'object' || keys === null) throw new ValidationError(`${field}.keys`, 'must be an object')
+  const ring: Record<string, CryptoKey> = {}
   for (const id of Object.keys(keys)) {
     checkId(`${field}.keys`, id)
-    const key = keys[id]
+    const key = keys[id]!
     const usages = key?.usages ?? []
     if (key?.algorithm?.name !== 'AES-GCM' || !usages.includes('encrypt') || !usages.includes('decrypt')) {
-      throw new ValidationError(`${field}.keys.${id}`, "must be an AES-GCM CryptoKey with usages ['encrypt', 'decrypt']")
+      throw new ValidationError(`${field}.keys.${id}`, 'must be an AES-GCM CryptoKey for encrypt and decrypt')
     }
     ring[id] = key
   }
   const { writeKeyId } = options
-  if (!(typeof writeKeyId === 'string' && writeKeyId in ring))
-    throw new ValidationError(`${field}.writeKeyId`, 'must be one of the ids in keys')
+  if (!Object.hasOwn(ring, writeKeyId)) throw new ValidationError(`${field}.writeKeyId`, 'must name one of keys')
   const aes = () => import('./crypto.js')
   return {
     seal: async (bytes, key) => (await aes()).seal(ring[writeKeyId]!, writeKeyId, bytes, key.slice(root.length)),
     open: async (bytes, key) => {
       const id = sealedKeyId(bytes)
-      if (id === undefined)
-        throw new CorruptError(`${key} is not encrypted (this storage requires encryption; plaintext is refused)`, { key })
-      const ringKey = ring[id]
-      if (!ringKey) throw new CorruptError(`${key} is encrypted with key id "${id}", which this storage's keys lack`, { key })
-      return (await aes()).open(ringKey, bytes, key, key.slice(root.length))
+      if (id === undefined) throw new CorruptError(`${key} is not encrypted`, { key })
+      if (!Object.hasOwn(ring, id)) throw new CorruptError(`${key} needs key id "${id}"`, { key })
+      const plain = await (await aes()).open(ring[id]!, bytes, key.slice(root.length))
+      if (!plain) throw new CorruptError(`${key} does not decrypt`, { key })
+      return plain
     },
   }
 }
