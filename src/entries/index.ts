@@ -20,6 +20,7 @@ export type {
   StoreOptions,
 } from '../core/types.js'
 export type { EncryptionOptions } from '../core/encryption.js'
+export { reencrypt, type ReencryptResult } from '../core/reencrypt.js'
 export type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 export {
   AbortedError,

@@ -14,6 +14,7 @@ import {
   type StoreOptions,
   ValidationError,
   newSnapshotId,
+  reencrypt,
 } from 'snapshelf'
 import { GenkitSessionStore } from 'snapshelf/genkit'
 import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
@@ -340,6 +341,58 @@ describe('rotation', () => {
     expect(await onlyNew.loadSnapshot({ location })).toEqual(old.snapshot)
     const stale = new BackendSnapshotStore({ backend: before.backend, encryption: { keys: { k1 }, writeKeyId: 'k1' } })
     expect((await corrupt(stale.loadSnapshot({ location, snapshotId: newId }))).message).toMatch(/key id "k2"/)
+  })
+})
+
+describe('reencrypt', () => {
+  it('moves every object sealed with an old key to writeKeyId (snapshots, manifests, adapter keys), reports plaintext, then the old key can go', async () => {
+    const old = new MemoryStorage({ encryption, prefix: 'p' })
+    const location = newLocation()
+    const first = secretSnapshot('r1')
+    const { snapshotId } = await old.commitSnapshot({ location, snapshot: first.snapshot })
+    await old.saveManifest({ location, manifest: { schemaVersion: '1.0', updatedAt: 'then' } })
+    await new StrandsStorage({ storage: old }).write('notes.json', new TextEncoder().encode('{"n":1}'))
+    await old.backend.put('p/stray.txt', new TextEncoder().encode('plain'))
+    const rotated = new BackendSnapshotStore({ backend: old.backend, prefix: 'p', encryption: { keys: { k1, k2 }, writeKeyId: 'k2' } })
+    const fresh = await rotated.commitSnapshot({ location: { ...location, scopeId: 'other' }, snapshot: first.snapshot })
+    // One session only first.
+    const one = await reencrypt({ storage: rotated, folder: location.sessionId })
+    expect(one).toEqual({ reencrypted: 3, current: 2, plaintext: [] })
+    const all = await reencrypt({ storage: rotated })
+    expect(all).toEqual({ reencrypted: 1, current: 5, plaintext: ['p/stray.txt'] })
+    const onlyK2 = new BackendSnapshotStore({ backend: old.backend, prefix: 'p', encryption: { keys: { k2 }, writeKeyId: 'k2' } })
+    expect(await onlyK2.loadSnapshot({ location, snapshotId })).toEqual(first.snapshot)
+    expect(await onlyK2.loadSnapshot({ location: { ...location, scopeId: 'other' }, snapshotId: fresh.snapshotId })).toEqual(first.snapshot)
+    expect((await onlyK2.loadManifest({ location })).updatedAt).toBe('then')
+    expect(new TextDecoder().decode((await new StrandsStorage({ storage: onlyK2 }).read('notes.json'))!)).toBe('{"n":1}')
+  })
+
+  it('a write racing it is re-read, never overwritten; a storage without encryption, or a TieredStorage, is refused', async () => {
+    const store = new BackendSnapshotStore({ backend: new MemoryStorage().backend, encryption })
+    const location = newLocation()
+    await store.commitSnapshot({ location, snapshot: secretSnapshot('race').snapshot })
+    const rotated = new BackendSnapshotStore({ backend: store.backend, encryption: { keys: { k1, k2 }, writeKeyId: 'k2' } })
+    const latest = secretSnapshot('racer').snapshot
+    const put = store.backend.put.bind(store.backend)
+    let raced = false
+    store.backend.put = async (key, body, options) => {
+      if (!raced && key === latestKey('', location)) {
+        raced = true
+        await rotated.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: latest })
+      }
+      return put(key, body, options)
+    }
+    const result = await reencrypt({ storage: rotated })
+    expect(raced).toBe(true)
+    expect(result.reencrypted + result.current).toBe(2)
+    expect(await rotated.loadSnapshot({ location })).toEqual(latest)
+    await expect(reencrypt({ storage: new MemoryStorage() })).rejects.toBeInstanceOf(ValidationError)
+    const tiered = new TieredStorage({ local: new MemoryStorage(), remote: new MemoryStorage(), encryption, name: 'enc-r' })
+    try {
+      await expect(reencrypt({ storage: tiered })).rejects.toBeInstanceOf(ValidationError)
+    } finally {
+      tiered.close()
+    }
   })
 })
 
