@@ -78,7 +78,8 @@ export function sealerOf(options: EncryptionOptions | undefined, root: string, f
   if (options === undefined) return undefined
   const keys = options?.keys
   if (typeof keys !== 'object' || keys === null) throw new ValidationError(`${field}.keys`, 'must be an object')
-  const ring: Record<string, CryptoKey> = {}
+  // No prototype: a key id such as `__proto__` or `constructor` is an ordinary entry.
+  const ring: Record<string, CryptoKey> = Object.create(null)
   for (const id of Object.keys(keys)) {
     checkId(`${field}.keys`, id)
     const key = keys[id]!

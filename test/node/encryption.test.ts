@@ -469,6 +469,16 @@ describe('validation at construction', () => {
       expect(error, JSON.stringify(option)).toBeInstanceOf(ValidationError)
       expect((error as ValidationError).field).toBe(field)
     }
+    // A key id named like an Object.prototype member is an ordinary key id.
+    const odd = Object.defineProperty({ constructor: k2 }, '__proto__', { value: k1, enumerable: true }) as Record<string, CryptoKey>
+    for (const writeKeyId of ['__proto__', 'constructor']) {
+      const store = new MemoryStorage({ encryption: { keys: odd, writeKeyId } })
+      const location = newLocation()
+      await store.commitSnapshot({ location, snapshot: secretSnapshot('odd').snapshot })
+      expect(keyIdOf((await store.backend.get(latestKey('', location)))!.body)).toBe(writeKeyId)
+      expect(await store.loadSnapshot({ location })).not.toBeNull()
+    }
+    expect(() => new MemoryStorage({ encryption: { keys: { k1 }, writeKeyId: 'toString' } })).toThrow(ValidationError)
     // Every tier validates the same way, before any I/O; and every adapter over a storage-like target.
     expect(() => new IndexedDBStorage({ encryption: { keys: { k1 }, writeKeyId: 'nope' } })).toThrow(ValidationError)
     expect(() => new HttpStorage({ baseUrl: 'http://x.test', encryption: { keys: { k1 }, writeKeyId: 'nope' } })).toThrow(ValidationError)
