@@ -37,6 +37,9 @@ export interface Sealer {
  * @internal First bytes of a sealed object: `89 'S' 'H' 'E'` (SnapsHelf Encrypted). `0x89` is
  * neither gzip's `1f` nor any first byte of JSON text, so plain, gzip and sealed objects never
  * look alike.
+ *
+ * @example
+ * SEALED_MAGIC.every((b, i) => stored[i] === b) // stored bytes are sealed
  */
 export const SEALED_MAGIC = [0x89, 0x53, 0x48, 0x45]
 
