@@ -87,6 +87,10 @@ for (const [label, bytes, ops] of [
     aes.json.push(await aesAlone(JSON.stringify(snapshot).length, ops * 4))
     aes.gzipped.push(await aesAlone(gzippedBytes, ops * 4))
   }
+  // A stale dist/ without encryption would measure nothing: the envelope must be there.
+  const storedOf = async (i) =>
+    (await storages[i][1].backend.get(`${location.sessionId}/scopes/agent/main/snapshots/snapshot_latest.json`)).body.length
+  if ((await storedOf(2)) !== (await storedOf(0)) + 36) throw new Error('plain JSON + AES-GCM is not sealed: rebuild dist/ (npx tsup)')
   const gzip = median(times['gzip (default)'])
   for (const [name, storage] of storages) {
     const us = median(times[name])
