@@ -28,6 +28,11 @@ const core = `import { newSnapshotId, SnapshelfError } from 'snapshelf'; globalT
 
 /** [label, program, budget in bytes, packages that must not appear, packages left external (a user's own peers)] */
 const entries = [
+  // Issue 16 (encryption, 2026-12-03): every entry +0.55 KB up front, so every budget +0.75 KB:
+  // the option's checks at construction (~0.35 KB) and the store's seal/open steps with the
+  // "encrypted, needs key id" refusal (~0.21 KB); the AES-GCM code itself (0.38 KB) is imported on
+  // first use only, a chunk of its own ("on first use"). Wrapping the backend instead of hooking the
+  // store might move more of it out of the up-front bundle: not tried yet.
   // Budgets were re-set in issue 9/10 (2026-12) from what was measured then, each with the growth
   // it paid for. The 4/6/11 KB round numbers of before held only with property mangling and
   // without the fixes below; measured without mangling at that commit, the core was already 4.01 KB.
@@ -37,7 +42,7 @@ const entries = [
   // 4.45 -> 4.62 KB with issue 12: updateLatest's compare-and-swap loop and watchLatest's watcher
   // became shared core functions (core/cas.ts, core/watch.ts) that the Genkit adapter reuses
   // instead of copying (+0.17 KB: function boundaries and options objects; destructuring them cost more, not less).
-  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 4.75 * KB, ['aws4fetch', 'idb']],
+  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 5.5 * KB, ['aws4fetch', 'idb']],
   [
     'snapshelf/s3',
     `${core} import { S3Storage } from 'snapshelf/s3'; ${use("new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' })")}`,
@@ -48,19 +53,19 @@ const entries = [
     // header-value checks and redaction of server text and causes (#11, #12, ~260 B), and the core's
     // growth. Now above s3mini's 10.7 KB, which has none of these. 11.18 -> 11.28 KB with the erase
     // rule for a session named like an adapter's folder (its own layout keys only, ~100 B).
-    11.5 * KB,
+    12.25 * KB,
     ['idb'],
   ],
   [
     'snapshelf/r2',
     `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`,
-    5 * KB,
+    5.75 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
     'snapshelf/indexeddb',
     `${core} import { IndexedDBStorage } from 'snapshelf/indexeddb'; ${use('new IndexedDBStorage()')}`,
-    6 * KB,
+    6.75 * KB,
     ['aws4fetch'],
   ],
   // The HTTP entry ships as two programs, never one: the client in a page, the handler in a Worker.
@@ -71,7 +76,7 @@ const entries = [
     // handler's from its answer (#13), option checks (#17), header-value checks (#11) and redaction
     // of error text (#12), about 1.2 KB before trims, and the core's growth; 7.30 KB with issue 12's
     // shared CAS loop and watcher in the core.
-    7.5 * KB,
+    8.25 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
@@ -88,7 +93,7 @@ const entries = [
     // listings filtered to what the request may see, listed on past filtered pages, and the erase
     // rule that keeps a session named `langgraph` out of the adapter's folder). The layouts
     // themselves ship with their adapters' entries, never here.
-    8.75 * KB,
+    9.25 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
@@ -102,7 +107,7 @@ const entries = [
     // first request with no answer, and the read-through listing of adapter keys (issues 10, 11, 17);
     // 14.53 KB over the core's shared CAS loop and watcher (issue 12); 14.77 KB with the folder
     // state changed by compare-and-swap, slot by slot (parallel read-throughs lost records).
-    15 * KB,
+    15.75 * KB,
     ['aws4fetch'],
   ],
   // Strands' unified Storage over S3: the S3 program's 10.4 KB (S3Storage brings the whole snapshot
@@ -118,7 +123,7 @@ const entries = [
      const storage = new StrandsStorage({ storage: new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' }) })
      await storage.write('session/s1/x.json', new TextEncoder().encode('{}'))
      console.log(await storage.read('session/s1/x.json'), await storage.list('session/'))`,
-    12.75 * KB,
+    13.5 * KB,
     ['idb', '@strands-agents/sdk'],
   ],
   // Genkit's SessionStore over S3: the S3 program (S3Storage brings the whole snapshot layer) + the
@@ -134,7 +139,7 @@ const entries = [
     // Measured 13.15 KB when it landed: the S3 program's 11.2 KB + ~1.9 KB of adapter; 13.30 KB
     // before lineage entries, 13.85 KB with them (the listing beside the summary, the entries'
     // writes and the summary's rebuild from them): budget raised 13.5 -> 14.0 KB for that.
-    14.0 * KB,
+    14.75 * KB,
     ['idb'],
     ['genkit', 'genkit/*'],
   ],
@@ -153,13 +158,13 @@ const entries = [
      await saver.putWrites(config, [['messages', 1]], 'task')
      console.log(await saver.getTuple(config))
      for await (const tuple of saver.list(config, { limit: 2 })) console.log(tuple)`,
-    14.5 * KB,
+    15.25 * KB,
     ['idb', '@langchain/core'],
     ['@langchain/langgraph-checkpoint'],
   ],
   // Whole entry, every export: informational ceiling for the core.
   // 4.72 -> 4.82 KB with the erase rule for a session named like an adapter's folder (~100 B).
-  ['snapshelf (every export)', `export * from 'snapshelf'`, 5 * KB, ['aws4fetch', 'idb']],
+  ['snapshelf (every export)', `export * from 'snapshelf'`, 6 * KB, ['aws4fetch', 'idb']],
 ]
 
 if (!existsSync(`${root}dist/index.js`)) {
@@ -184,6 +189,10 @@ for (const [label, program, budget, rowForbidden, external = []] of entries) {
       minify: true,
       format: 'esm',
       platform: 'browser',
+      // Split as a page's bundler does: what is imported only on first use (the AES-GCM code of
+      // `encryption`) is its own chunk, loaded when used, and is reported apart from the budget.
+      splitting: true,
+      outdir: `${root}.cache/size`,
       write: false,
       metafile: true,
       external,
@@ -191,21 +200,25 @@ for (const [label, program, budget, rowForbidden, external = []] of entries) {
       plugins: [resolveSnapshelf('dist')],
     })
   } catch (error) {
-    rows.push([label, '-', `${(budget / KB).toFixed(2)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])
+    rows.push([label, '-', '-', `${(budget / KB).toFixed(2)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])
     failed++
     continue
   }
-  const gz = gzipSync(result.outputFiles[0].contents, { level: 9 }).length
+  const entryFile = result.outputFiles.find((f) => f.path.endsWith('stdin.js'))
+  const gz = gzipSync(entryFile.contents, { level: 9 }).length
+  const lazy = result.outputFiles.filter((f) => f !== entryFile).reduce((n, f) => n + gzipSync(f.contents, { level: 9 }).length, 0)
   const inputs = Object.keys(result.metafile.inputs)
   const leaked = forbidden.filter((pkg) => inputs.some((i) => i.includes(`node_modules/${pkg}/`)))
   const ok = gz <= budget && leaked.length === 0
   if (ok) passed++
   else failed++
   const note = leaked.length ? `FAIL: contains ${leaked.join(', ')}` : ok ? 'ok' : 'FAIL: over budget'
-  rows.push([label, `${(gz / KB).toFixed(2)} KB`, `${(budget / KB).toFixed(2)} KB`, note])
+  rows.push([label, `${(gz / KB).toFixed(2)} KB`, lazy ? `+${(lazy / KB).toFixed(2)} KB` : '-', `${(budget / KB).toFixed(2)} KB`, note])
 }
 
-const header = ['entry', 'min+gzip', 'budget', 'result']
+// min+gzip: what the program loads up front (the budget's measure); on first use: chunks it
+// imports only when a feature runs (gzipped apart, so a little more than inside one bundle).
+const header = ['entry', 'min+gzip', 'on first use', 'budget', 'result']
 const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => String(r[i]).length)))
 const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')
 console.log(line(header))

@@ -1,3 +1,4 @@
+import { refuseSealed } from './encryption.js'
 import { CorruptError, TooLargeError, ValidationError } from './errors.js'
 import { readBounded } from './util.js'
 
@@ -74,13 +75,14 @@ function feed(stream: CompressionStream | DecompressionStream, bytes: Uint8Array
 
 /**
  * Decodes stored bytes (gzip or plain) into a JSON object. Garbage, truncated gzip, invalid
- * UTF-8 or JSON, or a non-object → `CorruptError`; more than `maxBytes` decoded → `TooLargeError`.
+ * UTF-8 or JSON, a non-object, or an encrypted object (its key id named) → `CorruptError`; more than `maxBytes` decoded → `TooLargeError`.
  * Both name `key`.
  *
  * @example
  * const snapshot = await decodeJSON(bytes, 'sessions/s1/…/snapshot_latest.json', 1 << 26)
  */
 export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: number): Promise<T> {
+  refuseSealed(bytes, key)
   const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
   if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
   let value: unknown

@@ -1,6 +1,7 @@
 import type { Backend } from './backend.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
 import { compareAndSwap } from './cas.js'
+import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
 import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
@@ -37,6 +38,9 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   readonly prefix: string
   readonly compression: 'gzip' | 'none'
   readonly maxDecodedBytes: number
+  /** The `encryption` option as given (adapters built on this storage seal with it too). */
+  readonly encryption?: EncryptionOptions
+  readonly #sealer?: Sealer
 
   constructor(options: BackendSnapshotStoreOptions) {
     if (typeof options?.backend?.get !== 'function') throw new ValidationError('backend', 'must implement Backend')
@@ -47,6 +51,8 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     this.prefix = checkPrefix(options.prefix)
     this.compression = compression
     this.maxDecodedBytes = maxDecodedBytes
+    this.#sealer = sealerOf(options.encryption, joinPrefix(this.prefix))
+    this.encryption = options.encryption
   }
 
   async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & CallOptions): Promise<void> {
@@ -56,10 +62,12 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     // snapshotId says; otherwise the history object alone. `commitSnapshot` writes both.
     if (!p.isLatest) checkSnapshotId('snapshotId', p.snapshotId)
     else if (typeof p.snapshotId !== 'string') throw new ValidationError('snapshotId', 'must be a string')
-    const bytes = await this.#encode('snapshot', p.snapshot)
+    const key = p.isLatest ? latestKey(this.prefix, l) : historyKey(this.prefix, l, p.snapshotId)
+    const plain = await this.#encode('snapshot', p.snapshot)
+    const bytes = await this.#seal(plain, key)
     throwIfAborted(p.signal)
-    if (p.isLatest) await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
-    else await this.#createOnce(historyKey(this.prefix, l, p.snapshotId), bytes, p.signal)
+    if (p.isLatest) await this.backend.put(key, bytes, { signal: p.signal })
+    else await this.#createOnce(key, bytes, plain, p.signal)
   }
 
   /**
@@ -74,10 +82,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   async commitSnapshot(p: { location: SnapshotLocation; snapshot: T; snapshotId?: string } & CallOptions): Promise<{ snapshotId: string }> {
     const l = checkLocation(p?.location)
     const snapshotId = p.snapshotId === undefined ? newSnapshotId() : checkSnapshotId('snapshotId', p.snapshotId)
-    const bytes = await this.#encode('snapshot', p.snapshot)
+    const plain = await this.#encode('snapshot', p.snapshot)
+    const history = historyKey(this.prefix, l, snapshotId)
+    // Sealed once per key: the associated data is the key, so history and latest differ.
+    const bytes = await this.#seal(plain, history)
     throwIfAborted(p.signal)
-    await this.#createOnce(historyKey(this.prefix, l, snapshotId), bytes, p.signal)
-    await this.backend.put(latestKey(this.prefix, l), bytes, { signal: p.signal })
+    await this.#createOnce(history, bytes, plain, p.signal)
+    const latest = latestKey(this.prefix, l)
+    await this.backend.put(latest, await this.#seal(plain, latest), { signal: p.signal })
     return { snapshotId }
   }
 
@@ -136,7 +148,8 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (typeof m?.schemaVersion !== 'string' || typeof m.updatedAt !== 'string') {
       throw new ValidationError('manifest', 'must be an object with string schemaVersion and updatedAt')
     }
-    await this.backend.put(manifestKey(this.prefix, l), await this.#encode('manifest', m), { signal: p.signal })
+    const key = manifestKey(this.prefix, l)
+    await this.backend.put(key, await this.#seal(await this.#encode('manifest', m), key), { signal: p.signal })
   }
 
   async updateLatest(
@@ -150,8 +163,8 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const maxAttempts = checkPositiveInt('maxAttempts', p.maxAttempts ?? DEFAULT_ATTEMPTS)
     if (typeof p.mutate !== 'function') throw new ValidationError('mutate', 'must be a function')
     const { committed, value } = await compareAndSwap<T>(this.backend, key, {
-      decode: (bytes) => decodeJSON<T>(bytes, key, this.maxDecodedBytes),
-      encode: (next) => this.#encode('snapshot', next),
+      decode: (bytes) => this.#decode<T>(bytes, key),
+      encode: async (next) => this.#seal(await this.#encode('snapshot', next), key),
       mutate: p.mutate,
       maxAttempts,
       signal: p.signal,
@@ -169,7 +182,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }): () => void {
     const key = latestKey(this.prefix, checkLocation(p?.location))
     return watchKey<T>(this.backend, key, {
-      decode: (bytes) => decodeJSON<T>(bytes, key, this.maxDecodedBytes),
+      decode: (bytes) => this.#decode<T>(bytes, key),
       onChange: p.onChange,
       signal: p.signal,
       intervalMs: p.intervalMs ?? (this.backend.subscribe ? 0 : 1000),
@@ -205,6 +218,16 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     return encodeJSON(value, this.compression, this.maxDecodedBytes, field)
   }
 
+  /** Encoded bytes as stored at `key`: sealed for it when the store has `encryption`. */
+  async #seal(plain: Uint8Array, key: string): Promise<Uint8Array> {
+    return this.#sealer ? this.#sealer.seal(plain, key) : plain
+  }
+
+  /** Stored bytes of `key` decoded: opened first when the store has `encryption` (plaintext refused). */
+  async #decode<V>(bytes: Uint8Array, key: string): Promise<V> {
+    return decodeJSON<V>(this.#sealer ? await this.#sealer.open(bytes, key) : bytes, key, this.maxDecodedBytes)
+  }
+
   #snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {
     const l = checkLocation(p?.location)
     return p.snapshotId === undefined ? latestKey(this.prefix, l) : historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))
@@ -212,17 +235,20 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 
   async #read<V>(key: string, signal?: AbortSignal): Promise<V | null> {
     const obj = await this.backend.get(key, { signal })
-    return obj && decodeJSON<V>(obj.body, key, this.maxDecodedBytes)
+    return obj && this.#decode<V>(obj.body, key)
   }
 
   /**
    * Write-once create. A create that finds identical bytes already there is our own earlier
-   * attempt (a retry whose first response was lost) and counts as success.
+   * attempt (a retry whose first response was lost) and counts as success. Sealed bytes differ
+   * on every attempt (a fresh IV), so with `encryption` it is what they open to (`plain`) that
+   * must be identical.
    */
-  async #createOnce(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async #createOnce(key: string, bytes: Uint8Array, plain: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal })) return
     const existing = await this.backend.get(key, { signal })
-    if (existing && sameBytes(existing.body, bytes)) return
+    const opened = existing && this.#sealer ? await this.#sealer.open(existing.body, key).catch(() => null) : existing?.body
+    if (opened && sameBytes(opened, plain)) return
     if (!existing) {
       // Deleted between our attempt and the check: try once more.
       if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal })) return

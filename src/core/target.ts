@@ -1,5 +1,6 @@
 import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES } from './codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
+import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
 import { ValidationError } from './errors.js'
 import { checkPrefix } from './ids.js'
 import { joinPrefix } from './keys.js'
@@ -20,6 +21,8 @@ export interface StorageTarget {
   readonly compression?: 'gzip' | 'none'
   /** Largest object written or read back, in bytes (default 64 MiB); gzip bombs stop there too. */
   readonly maxDecodedBytes?: number
+  /** The storage's `encryption`: the adapter seals its objects with it too (and refuses plaintext). */
+  readonly encryption?: EncryptionOptions
 }
 
 /** A storage an adapter checked: where its keys go and how they are encoded. */
@@ -29,6 +32,8 @@ export interface AdapterTarget {
   root: string
   compression: 'gzip' | 'none'
   maxBytes: number
+  /** With the storage's `encryption`: seals after compression, opens before decompression. */
+  sealer?: Sealer
 }
 
 /**
@@ -46,5 +51,35 @@ export function adapterTarget(storage: StorageTarget | undefined): AdapterTarget
   if (compression !== 'gzip' && compression !== 'none') throw new ValidationError('storage.compression', "must be 'gzip' or 'none'")
   if (!Number.isInteger(maxDecodedBytes) || maxDecodedBytes < 1)
     throw new ValidationError('storage.maxDecodedBytes', 'must be an integer >= 1')
-  return { backend: storage.backend, root: joinPrefix(checkPrefix(storage.prefix)), compression, maxBytes: maxDecodedBytes }
+  const root = joinPrefix(checkPrefix(storage.prefix))
+  return {
+    backend: storage.backend,
+    root,
+    compression,
+    maxBytes: maxDecodedBytes,
+    sealer: sealerOf(storage.encryption, root, 'storage.encryption'),
+  }
+}
+
+/**
+ * Encodes a JSON record as an adapter stores it at `key`: the core codec (validation, gzip),
+ * then sealed when the storage has `encryption`.
+ *
+ * @example
+ * await backend.put(key, await encodeRecord(target, record, key, 'checkpoint'))
+ */
+export async function encodeRecord(target: AdapterTarget, value: unknown, key: string, field: string): Promise<Uint8Array> {
+  const bytes = await encodeJSON(value, target.compression, target.maxBytes, field)
+  return target.sealer ? target.sealer.seal(bytes, key) : bytes
+}
+
+/**
+ * Decodes a JSON record an adapter stored at `key`: opened first when the storage has
+ * `encryption` (plaintext refused), then the core codec (bounded, typed errors naming `key`).
+ *
+ * @example
+ * const record = await decodeRecord<Checkpoint>(target, found.body, key)
+ */
+export async function decodeRecord<T>(target: AdapterTarget, bytes: Uint8Array, key: string): Promise<T> {
+  return decodeJSON<T>(target.sealer ? await target.sealer.open(bytes, key) : bytes, key, target.maxBytes)
 }

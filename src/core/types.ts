@@ -1,3 +1,5 @@
+import type { EncryptionOptions } from './encryption.js'
+
 /**
  * The public contract (DESIGN.md §1). `SnapshotStorage` is exactly the Strands Agents TypeScript
  * SDK's interface, so any storage of ours can be handed to a Strands `SessionManager` unchanged;
@@ -177,4 +179,10 @@ export interface StoreOptions {
   compression?: 'gzip' | 'none'
   /** Largest decoded snapshot accepted on read or write, in bytes (default 64 MiB). */
   maxDecodedBytes?: number
+  /**
+   * Client-side AES-GCM of every object after compression, bound to its key (see
+   * `EncryptionOptions`). A storage with it refuses plaintext objects on read; one without it
+   * reading an encrypted object says so and names the key id it needs.
+   */
+  encryption?: EncryptionOptions
 }

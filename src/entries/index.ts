@@ -19,6 +19,8 @@ export type {
   SnapshotStore,
   StoreOptions,
 } from '../core/types.js'
+export type { EncryptionOptions } from '../core/encryption.js'
+export { reencrypt, type ReencryptResult } from '../core/reencrypt.js'
 export type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 export {
   AbortedError,

@@ -25,6 +25,8 @@ export interface SyncSettings {
   lookbackMs: number
   /** Bound for decoding a mutable key's content to date it. */
   maxDecodedBytes: number
+  /** With `encryption`: opens a mutable key's sealed bytes (by their `rel`) to date them. */
+  open?: (bytes: Uint8Array, rel: string) => Promise<Uint8Array>
 }
 
 /**

@@ -98,13 +98,17 @@ function casOn(current: { etag: string } | null, signal?: AbortSignal): BackendP
 
 /**
  * When content was written, in ms: its `updatedAt` (a manifest's), else its `createdAt` (a
- * snapshot's). Undated or undecodable bytes are `-Infinity`: they never win on time.
+ * snapshot's), opened first when the store has `encryption`. Undated, undecodable or unopenable
+ * bytes are `-Infinity`: they never win on time.
  *
  * @example
  * const written = await contentTime(context, rel, obj.body)
  */
 export async function contentTime(context: SyncContext, rel: string, body: Uint8Array): Promise<number> {
-  const value = await decodeJSON<Record<string, unknown>>(body, rel, context.settings.maxDecodedBytes).catch(() => null)
+  const { open, maxDecodedBytes } = context.settings
+  // Sealed content (a store with `encryption`) is opened first; what does not open is undated.
+  const raw = open ? await open(body, rel).catch(() => null) : body
+  const value = raw && (await decodeJSON<Record<string, unknown>>(raw, rel, maxDecodedBytes).catch(() => null))
   for (const time of [value?.updatedAt, value?.createdAt].map((date) => Date.parse(String(date)))) if (!Number.isNaN(time)) return time
   return -Infinity
 }

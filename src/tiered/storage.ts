@@ -1,4 +1,5 @@
 import type { Backend } from '../core/backend.js'
+import { type EncryptionOptions, sealerOf } from '../core/encryption.js'
 import { ValidationError } from '../core/errors.js'
 import { checkId, checkLocation, checkPrefix } from '../core/ids.js'
 import { scopeFolder } from '../core/keys.js'
@@ -17,7 +18,9 @@ import { type Tiers, isOffline } from './tiers.js'
  * @example
  * const tier: Tier = new IndexedDBStorage()
  */
-export type Tier = Backend | { readonly backend: Backend; readonly prefix?: string; readonly compression?: 'gzip' | 'none' }
+export type Tier =
+  | Backend
+  | { readonly backend: Backend; readonly prefix?: string; readonly compression?: 'gzip' | 'none'; readonly encryption?: EncryptionOptions }
 
 /**
  * Options of `TieredStorage`.
@@ -155,11 +158,19 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
       onQueued: (rels) => this.#queued(rels),
       onRemoteError: (lastError) => this.#set({ online: false, lastError }),
     })
-    super({ compression: local.compression, ...options, prefix, backend })
+    // A tier's encryption applies to the whole store (the local tier's first), so a tier given
+    // encryption never receives plaintext through it. Sync moves sealed bytes key to key: the
+    // associated data is the key relative to each tier's prefix, the same `rel` on both tiers.
+    super({ compression: local.compression, encryption: local.encryption ?? remote.encryption, ...options, prefix, backend })
     this.#tiers = tiers
     const { name = 'snapshelf' } = options
     checkId('name', name)
-    this.#settings = { ...settings, maxDecodedBytes: this.maxDecodedBytes }
+    const sealer = sealerOf(this.encryption, tiers.prefix)
+    this.#settings = {
+      ...settings,
+      maxDecodedBytes: this.maxDecodedBytes,
+      open: sealer && ((bytes, rel) => sealer.open(bytes, tiers.prefix + rel)),
+    }
     this.#autoSyncDelayMs = settings.autoSyncDelayMs
     this.#lockName = `snapshelf-sync:${name}`
     this.#state = { online: navigatorOf()?.onLine ?? true, syncing: false, pending: 0, lastSyncAt: null, lastError: null, conflicts: [] }
@@ -422,9 +433,13 @@ function checkFields(options: unknown, types: Record<string, 'boolean' | 'functi
 }
 
 /** A tier as a backend and its key prefix (a storage's own, or none for a bare backend). */
-function tierOf(tier: Tier | undefined, field: string): { backend: Backend; prefix: string; compression?: 'gzip' | 'none' } {
-  const t = tier as { backend?: Backend; prefix?: string; compression?: 'gzip' | 'none' } & Partial<Backend>
-  if (typeof t?.backend?.get === 'function') return { backend: t.backend, prefix: t.prefix ?? '', compression: t.compression }
+function tierOf(
+  tier: Tier | undefined,
+  field: string,
+): { backend: Backend; prefix: string; compression?: 'gzip' | 'none'; encryption?: EncryptionOptions } {
+  const t = tier as { backend?: Backend; prefix?: string; compression?: 'gzip' | 'none'; encryption?: EncryptionOptions } & Partial<Backend>
+  if (typeof t?.backend?.get === 'function')
+    return { backend: t.backend, prefix: t.prefix ?? '', compression: t.compression, encryption: t.encryption }
   if ((['get', 'put', 'list'] as const).every((m) => typeof t?.[m] === 'function')) return { backend: t as Backend, prefix: '' }
   throw new ValidationError(field, 'must be a storage or a Backend')
 }

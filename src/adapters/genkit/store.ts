@@ -1,11 +1,10 @@
 import type { SessionSnapshot, SessionSnapshotInput, SessionStore, SessionStoreOptions, SnapshotMutator } from 'genkit/beta'
 import type { Backend } from '../../core/backend.js'
 import { compareAndSwap } from '../../core/cas.js'
-import { decodeJSON, encodeJSON } from '../../core/codec.js'
 import { ValidationError } from '../../core/errors.js'
 import { checkId, newSnapshotId } from '../../core/ids.js'
 import { listAll } from '../../core/listing.js'
-import { type AdapterTarget, type StorageTarget, adapterTarget } from '../../core/target.js'
+import { type AdapterTarget, type StorageTarget, adapterTarget, decodeRecord, encodeRecord } from '../../core/target.js'
 import { chunks } from '../../core/util.js'
 import { watchKey } from '../../core/watch.js'
 import { asGenkitError, genkitError } from './errors.js'
@@ -144,8 +143,8 @@ interface SessionIndex {
 export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
   readonly #backend: Backend
   readonly #root: string
-  readonly #compression: 'gzip' | 'none'
-  readonly #maxBytes: number
+  /** Codec settings and, with the storage's `encryption`, the sealer. */
+  readonly #target: AdapterTarget
   readonly #rejectBranching: boolean
   readonly #namespace: (options?: SessionStoreOptions) => string
   readonly #heartbeatTimeoutMs: number | undefined
@@ -161,8 +160,7 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     }
     this.#backend = target.backend
     this.#root = target.root
-    this.#compression = target.compression
-    this.#maxBytes = target.maxBytes
+    this.#target = target
     this.#rejectBranching = options.rejectBranchingSessions ?? false
     this.#namespace = options.namespace ?? (() => DEFAULT_NAMESPACE)
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs
@@ -217,8 +215,8 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
       const snapshotKey = genkitSnapshotKey(this.#root, namespace, id)
       let previous: Envelope | null = null
       const { committed, value } = await compareAndSwap<Envelope>(this.#backend, snapshotKey, {
-        decode: (bytes, key) => decodeJSON<Envelope>(bytes, key, this.#maxBytes),
-        encode: (next) => encodeJSON(next, this.#compression, this.#maxBytes, 'snapshot'),
+        decode: (bytes, key) => decodeRecord<Envelope>(this.#target, bytes, key),
+        encode: (next) => encodeRecord(this.#target, next, snapshotKey, 'snapshot'),
         mutate: (current) => {
           previous = current
           const result = fresh ? fresh.result : mutator(current?.snapshot as SessionSnapshot<S> | undefined)
@@ -250,7 +248,7 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
     return guardedSync(() => {
       const key = genkitSnapshotKey(this.#root, this.#namespaceOf(options), checkId('snapshotId', snapshotId))
       return watchKey<SessionSnapshot<S>>(this.#backend, key, {
-        decode: async (bytes) => this.#view((await decodeJSON<Envelope>(bytes, key, this.#maxBytes)).snapshot) as SessionSnapshot<S>,
+        decode: async (bytes) => this.#view((await decodeRecord<Envelope>(this.#target, bytes, key)).snapshot) as SessionSnapshot<S>,
         onChange: callback,
         intervalMs: this.#backend.subscribe ? 0 : this.#watchIntervalMs,
         emitInitial: true,
@@ -311,7 +309,7 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
   async #readEnvelope(namespace: string, snapshotId: string): Promise<Envelope | undefined> {
     const key = genkitSnapshotKey(this.#root, namespace, snapshotId)
     const found = await this.#backend.get(key)
-    return found ? decodeJSON<Envelope>(found.body, key, this.#maxBytes) : undefined
+    return found ? decodeRecord<Envelope>(this.#target, found.body, key) : undefined
   }
 
   /** The session's leaf by Genkit's rule, from its lineage: entries and summary, then the leaf. */
@@ -380,14 +378,15 @@ export class GenkitSessionStore<S = unknown> implements SessionStore<S> {
 
   async #readIndex(key: string): Promise<SessionIndex | null> {
     const found = await this.#backend.get(key)
-    return found && decodeJSON<SessionIndex>(found.body, key, this.#maxBytes)
+    return found && decodeRecord<SessionIndex>(this.#target, found.body, key)
   }
 
   /** Index changes by compare-and-swap; `change` returns the new entries, or `null` for none. */
   async #updateIndex(namespace: string, sessionId: string, change: (entries: IndexEntry[]) => IndexEntry[] | null): Promise<void> {
-    await compareAndSwap<SessionIndex>(this.#backend, genkitSessionKey(this.#root, namespace, sessionId), {
-      decode: (bytes, key) => decodeJSON<SessionIndex>(bytes, key, this.#maxBytes),
-      encode: (next) => encodeJSON(next, this.#compression, this.#maxBytes, 'index'),
+    const indexKey = genkitSessionKey(this.#root, namespace, sessionId)
+    await compareAndSwap<SessionIndex>(this.#backend, indexKey, {
+      decode: (bytes, key) => decodeRecord<SessionIndex>(this.#target, bytes, key),
+      encode: (next) => encodeRecord(this.#target, next, indexKey, 'index'),
       mutate: (current) => {
         const entries = change(current?.entries ?? [])
         return entries && { updatedAt: new Date().toISOString(), sessionId, entries }

@@ -19,10 +19,9 @@ import {
 } from '@langchain/langgraph-checkpoint'
 import type { RunnableConfig } from '@langchain/core/runnables'
 import type { Backend } from '../../core/backend.js'
-import { decodeJSON, encodeJSON } from '../../core/codec.js'
 import { ValidationError } from '../../core/errors.js'
 import { deleteAll, listAll, nextCursor } from '../../core/listing.js'
-import { type StorageTarget, adapterTarget } from '../../core/target.js'
+import { type AdapterTarget, type StorageTarget, adapterTarget, decodeRecord, encodeRecord } from '../../core/target.js'
 import { PAGE_SIZE, toBase64, toHex } from '../../core/util.js'
 import {
   type NamespaceKeys,
@@ -113,16 +112,15 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
   readonly #backend: Backend
   /** `[prefix/]`: prepended to every key. */
   readonly #root: string
-  readonly #compression: 'gzip' | 'none'
-  readonly #maxBytes: number
+  /** Codec settings and, with the storage's `encryption`, the sealer. */
+  readonly #target: AdapterTarget
 
   constructor(options: SnapshelfCheckpointSaverOptions) {
     super(options?.serde)
     const target = adapterTarget(options?.storage)
     this.#backend = target.backend
     this.#root = target.root
-    this.#compression = target.compression
-    this.#maxBytes = target.maxBytes
+    this.#target = target
   }
 
   /**
@@ -235,7 +233,8 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
           throw new ValidationError(`newVersions.${channel}`, 'must be a string or a number')
         const present = Object.hasOwn(values, channel) && values[channel] !== undefined
         const record: ChannelRecord = present ? { value: await this.#dump(values[channel]) } : {}
-        return { key: keys.channel(channel, version), body: await this.#encode(record, 'channel value') }
+        const key = keys.channel(channel, version)
+        return { key, body: await this.#encode(record, 'channel value', key) }
       }),
     )
     const record: CheckpointRecord = {
@@ -244,7 +243,7 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
       ...(parentId === undefined ? {} : { parentId }),
     }
     const key = keys.checkpoint(id)
-    const body = await this.#encode(record, 'checkpoint')
+    const body = await this.#encode(record, 'checkpoint', key)
     // Write-once per channel and version: one that is already there holds that version already (a
     // retried put, or a sibling branch that shared it).
     await inPool(blobs, ({ key, body }) => this.#backend.put(key, body, { ifNoneMatch: '*', writeOnce: true }))
@@ -279,7 +278,8 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
         // Own keys only: a channel named `constructor` or `toString` is an ordinary channel.
         const idx = Object.hasOwn(WRITES_IDX_MAP, channel) ? WRITES_IDX_MAP[channel]! : position
         const record: WriteRecord = { taskId, channel, idx, taskPath: taskPath ?? '', value: await this.#dump(value) }
-        return { key: keys.write(checkpointId, taskId, idx), idx, body: await this.#encode(record, 'write') }
+        const key = keys.write(checkpointId, taskId, idx)
+        return { key, idx, body: await this.#encode(record, 'write', key) }
       }),
     )
     await inPool(encoded, ({ key, idx, body }) =>
@@ -493,14 +493,15 @@ export class SnapshelfCheckpointSaver extends BaseCheckpointSaver {
         )
   }
 
-  #encode(record: object, field: string): Promise<Uint8Array> {
-    return encodeJSON(record, this.#compression, this.#maxBytes, field)
+  /** A record as stored at `key`: the core codec, sealed when the storage has `encryption`. */
+  #encode(record: object, field: string, key: string): Promise<Uint8Array> {
+    return encodeRecord(this.#target, record, key, field)
   }
 
   /** The decoded record at `key`, or `undefined` when absent. */
   async #read<T>(key: string): Promise<T | undefined> {
     const found = await this.#backend.get(key)
-    return found ? decodeJSON<T>(found.body, key, this.#maxBytes) : undefined
+    return found ? decodeRecord<T>(this.#target, found.body, key) : undefined
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Storage as StrandsUnifiedStorage } from '@strands-agents/sdk'
 import { gunzip, gzip, isGzip } from '../../core/codec.js'
+import { refuseSealed, sealedKeyId } from '../../core/encryption.js'
 import { RemoteError, TooLargeError, ValidationError } from '../../core/errors.js'
 import { type AdapterTarget, type StorageTarget, adapterTarget } from '../../core/target.js'
 import { PAGE_SIZE } from '../../core/util.js'
@@ -69,7 +70,8 @@ type ViewOptions = { [VIEW]: { target: Target; ns: string } }
  *
  * On top: values are gzipped when the storage compresses (detected by magic bytes on read, so
  * plain JSON that Strands wrote stays readable, and a caller's own gzip comes back exactly as
- * written), the backend's retries and typed errors, and offline-first writes on `TieredStorage`.
+ * written), AES-GCM when the storage has `encryption` (after gzip, bound to the key), the
+ * backend's retries and typed errors, and offline-first writes on `TieredStorage`.
  *
  * @example
  * import { Agent, SessionManager } from '@strands-agents/sdk'
@@ -105,15 +107,17 @@ export class StrandsStorage {
    * await storage.write('notes/today.json', new TextEncoder().encode('{"todo":[]}'))
    */
   async write(key: string, data: Uint8Array): Promise<void> {
-    const { backend, compression, maxBytes } = this.#target
+    const { backend, compression, maxBytes, sealer } = this.#target
     const stored = this.#key(key)
     if (!(data instanceof Uint8Array)) throw new ValidationError('data', 'must be a Uint8Array')
     if (data.length > maxBytes) throw new TooLargeError(`${stored} is over ${maxBytes} bytes`, { key: stored })
     const raw = new Uint8Array(data)
     // Readers gunzip whatever starts with the gzip magic number, so bytes that already do (a
     // caller's own gzip) are wrapped once more even without compression: a read then removes
-    // exactly the layer we added and returns the caller's bytes.
-    await backend.put(stored, compression === 'gzip' || isGzip(raw) ? await gzip(raw) : raw)
+    // exactly the layer we added and returns the caller's bytes. Likewise bytes that look sealed
+    // (readers without encryption refuse those as encrypted).
+    const encoded = compression === 'gzip' || isGzip(raw) || sealedKeyId(raw) !== undefined ? await gzip(raw) : raw
+    await backend.put(stored, sealer ? await sealer.seal(encoded, stored) : encoded)
   }
 
   /**
@@ -124,11 +128,14 @@ export class StrandsStorage {
    * if (bytes) console.log(new TextDecoder().decode(bytes))
    */
   async read(key: string): Promise<Uint8Array | null> {
-    const { backend, maxBytes } = this.#target
+    const { backend, maxBytes, sealer } = this.#target
     const stored = this.#key(key)
     const found = await backend.get(stored)
     if (!found) return null
-    const raw = isGzip(found.body) ? await gunzip(found.body, stored, maxBytes) : found.body
+    // With encryption plaintext is refused; without it, an encrypted value is (never returned as data).
+    const body = sealer ? await sealer.open(found.body, stored) : found.body
+    if (!sealer) refuseSealed(body, stored)
+    const raw = isGzip(body) ? await gunzip(body, stored, maxBytes) : body
     if (raw.length > maxBytes) throw new TooLargeError(`${stored} is over ${maxBytes} bytes`, { key: stored })
     return raw
   }
