@@ -1,0 +1,176 @@
+import type { Backend, BackendCallOptions, BackendFolderPage, SessionQuery } from './backend.js'
+import { RemoteError, ValidationError } from './errors.js'
+import { checkId, isId } from './ids.js'
+import { afterFolder, sessionLayoutKey } from './keys.js'
+import { nextCursor } from './listing.js'
+import type { ListSessionsOptions, SessionInfo, SessionPage } from './types.js'
+
+/**
+ * The session catalogue, written once for every tier: which sessions a store holds and when each
+ * last changed, without reading a payload. Internal: reached through `listSessions` and
+ * `deleteSessions` of the storages and through the HTTP handler's `/sessions`.
+ *
+ * Cost per page: one folder listing of the store prefix (S3 `delimiter=/`, R2 `delimiter`,
+ * IndexedDB a key cursor that jumps past each session; `list` and a jump per page elsewhere), then
+ * ONE listing per returned session of its `scopes/` folder (a few in parallel), from which the
+ * session's time (the newest `lastModified` of its layout keys) and size are read. A location whose
+ * history fills the page is not listed to its end: the listing jumps past `immutable_history/` to
+ * the location's latest and manifest (which every commit rewrites), so a long history costs one
+ * more request, not one per thousand snapshots; its size is then unknown (`storedBytes` absent).
+ */
+
+/** Sessions dated at once: enough to hide latency, few enough for a browser's connection pool. */
+const DATING_POOL = 8
+/** An ISO 8601 date, or date and time with a zone (a time without one would be read as local time). */
+const ISO_DATE = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?$/
+
+/**
+ * The catalogue query of `options`, validated before any I/O.
+ *
+ * @example
+ * checkSessionQuery({ limit: 0 }) // throws ValidationError (limit)
+ */
+export function checkSessionQuery(options: ListSessionsOptions | undefined): SessionQuery {
+  const { startAfter, limit = 100, updatedBefore } = options ?? {}
+  if (startAfter !== undefined) checkId('startAfter', startAfter)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000')
+  let before: number | undefined
+  if (updatedBefore !== undefined) {
+    before =
+      updatedBefore instanceof Date ? updatedBefore.getTime() : ISO_DATE.test(updatedBefore as string) ? Date.parse(updatedBefore) : NaN
+    if (Number.isNaN(before)) throw new ValidationError('updatedBefore', 'must be a valid Date or ISO 8601 string')
+  }
+  return { startAfter, limit, updatedBefore: before }
+}
+
+/**
+ * One page of the catalogue of the store rooted at `root` (`''` or `'<prefix>/'`), listed on until
+ * it holds `limit` sessions or the store ends, so a page is never empty while more follow. A
+ * session is a folder whose name is an id (never `.snapshelf`) holding at least one key of the
+ * snapshot layout: an adapter's folder (`langgraph/`) or a nested store's prefix counts only then.
+ * `admit` (the HTTP handler's `authorize`) is asked once per candidate, before it is dated.
+ * `scanned` counts the folders looked at.
+ *
+ * @example
+ * const { items, nextStartAfter } = await catalogue(backend, 'prod/', { limit: 100 })
+ */
+export async function catalogue(
+  backend: Backend,
+  root: string,
+  query: SessionQuery & BackendCallOptions,
+  admit: (sessionId: string) => boolean | Promise<boolean> = () => true,
+): Promise<SessionPage & { scanned: number }> {
+  const { limit, updatedBefore, signal } = query
+  const items: SessionInfo[] = []
+  let scanned = 0
+  let startAfter = query.startAfter
+  for (;;) {
+    const want = limit - items.length
+    let found: (SessionInfo | undefined)[]
+    let last: string | undefined
+    let more: boolean
+    if (backend.listSessions) {
+      // The tier answers whole pages (HTTP, tiered); only the admission is ours.
+      const page = await backend.listSessions(root, { ...query, startAfter, limit: want })
+      found = await Promise.all(page.items.map(async (item) => ((await admit(item.sessionId)) ? item : undefined)))
+      scanned += page.items.length
+      last = page.nextStartAfter
+      more = last !== undefined
+    } else {
+      const page = await listFolders(backend, root, { startAfter: startAfter && afterFolder(`${root}${startAfter}/`), limit: want, signal })
+      const names = page.folders.map((folder) => folder.slice(root.length, -1))
+      found = await inPool(names, async (name) =>
+        isId(name) && (await admit(name)) ? dateSession(backend, root, name, signal) : undefined,
+      )
+      scanned += names.length
+      more = page.truncated
+      last = names.at(-1)
+    }
+    for (const info of found) {
+      if (info && (updatedBefore === undefined || (info.updatedAt !== null && info.updatedAt.getTime() < updatedBefore))) items.push(info)
+    }
+    if (!more) return { items, scanned }
+    if (last === undefined || last === startAfter)
+      throw new RemoteError(`catalogue of ${root || 'the store'} did not advance past ${last}`, { key: root })
+    startAfter = last
+    if (items.length >= limit) return { items, nextStartAfter: items.at(-1)!.sessionId, scanned }
+  }
+}
+
+/**
+ * The folders right under `root`: the backend's own delimiter listing, or a walk of `list` that
+ * jumps past the folder its page ended in (one request per page, each finding a folder or more).
+ */
+async function listFolders(
+  backend: Backend,
+  root: string,
+  options: BackendCallOptions & { startAfter?: string; limit: number },
+): Promise<BackendFolderPage> {
+  if (backend.listFolders) return backend.listFolders(root, options)
+  const folders: string[] = []
+  let startAfter = options.startAfter
+  for (;;) {
+    const page = await backend.list(root, { startAfter, signal: options.signal })
+    for (const { key } of page.entries) {
+      const slash = key.indexOf('/', root.length)
+      const folder = key.slice(0, slash + 1)
+      // A file right under the root (no slash, or an empty name) is no folder.
+      if (slash > root.length && folder !== folders.at(-1)) folders.push(folder)
+    }
+    const more = page.truncated
+    if (folders.length >= options.limit || !more)
+      return { folders: folders.slice(0, options.limit), truncated: more || folders.length > options.limit }
+    startAfter = nextCursor(startAfter, page, root)!
+    const slash = startAfter.indexOf('/', root.length)
+    if (slash > root.length) startAfter = afterFolder(startAfter.slice(0, slash + 1))
+  }
+}
+
+/**
+ * When session `sessionId` last changed and what it stores, from one listing of its `scopes/`
+ * folder (more only past a full page); `undefined` when it holds no key of the snapshot layout.
+ */
+async function dateSession(backend: Backend, root: string, sessionId: string, signal?: AbortSignal): Promise<SessionInfo | undefined> {
+  const folder = `${root}${sessionId}/`
+  const scopes = `${folder}scopes/`
+  let newest: number | undefined
+  let bytes: number | undefined = 0
+  let layout = false
+  let startAfter: string | undefined
+  for (;;) {
+    const page = await backend.list(scopes, { startAfter, signal })
+    for (const e of page.entries) {
+      // Only this session's own layout keys: never a nested store's, nor an adapter's file.
+      if (!sessionLayoutKey(e.key.slice(folder.length))) continue
+      layout = true
+      if (bytes !== undefined) bytes += e.size
+      if (e.lastModified !== undefined && (newest === undefined || e.lastModified > newest)) newest = e.lastModified
+    }
+    startAfter = nextCursor(startAfter, page, scopes)
+    if (!page.truncated) break
+    // Mid-history: jump to the location's latest and manifest (they sort after it).
+    const at = startAfter!.indexOf('/immutable_history/', scopes.length)
+    if (at > 0) {
+      startAfter = afterFolder(startAfter!.slice(0, at + 19))
+      bytes = undefined
+    }
+  }
+  if (!layout) return undefined
+  const info: SessionInfo = { sessionId, updatedAt: newest === undefined ? null : new Date(newest) }
+  if (bytes !== undefined) info.storedBytes = bytes
+  return info
+}
+
+/** `fn` over `items`, at most `DATING_POOL` at a time, results in order. */
+async function inPool<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = []
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(DATING_POOL, items.length) }, worker))
+  return out
+}
