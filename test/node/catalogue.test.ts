@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { type Backend, MemoryBackend, MemoryStorage, BackendSnapshotStore, newSnapshotId } from 'snapshelf'
 import { sampleSnapshot } from 'snapshelf/testing'
+import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { registerCatalogueCases } from '../helpers/catalogue-cases.js'
+import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
 // The session catalogue (issue 14): listSessions / deleteSessions on every Node-side tier.
 
@@ -141,5 +143,50 @@ describe('catalogue cost and edges (memory)', () => {
     }
     await expect(new BackendSnapshotStore({ backend }).listSessions()).rejects.toMatchObject({ code: 'ERR_REMOTE' })
     expect(calls).toBe(1)
+  })
+})
+
+describeS3('S3Storage catalogue (Ceph)', () => {
+  registerCatalogueCases({
+    name: 's3',
+    // Ceph keeps milliseconds in LastModified, AWS whole seconds: writes dated apart wait more than one.
+    tickMs: 1100,
+    create: async () => {
+      const prefix = uniquePrefix('cat')
+      const store = new S3Storage(s3Options({ prefix }))
+      return { store, backend: new S3Backend(s3Options()), root: `${prefix}/`, cleanup: () => wipePrefix(prefix) }
+    },
+  })
+
+  it('one delimiter listing for the folders, one listing per session, and no GET of any payload', async () => {
+    const prefix = uniquePrefix('catcost')
+    try {
+      const writer = new S3Storage(s3Options({ prefix }))
+      const ids = ['s1', 's2', 's3', 's4']
+      for (const id of ids) {
+        for (let i = 0; i < 3; i++) await writer.commitSnapshot({ location: location(id), snapshot: sampleSnapshot(i) })
+      }
+      const { fetch, seen } = countingFetch()
+      const store = new S3Storage(s3Options({ prefix, fetch }))
+      const page = await store.listSessions({ limit: 3 })
+      expect(page.items.map((i) => i.sessionId)).toEqual(['s1', 's2', 's3'])
+      expect(page.nextStartAfter).toBe('s3')
+      const delimited = seen.filter((r) => r.url.searchParams.get('delimiter') === '/')
+      expect(delimited).toHaveLength(1)
+      expect(delimited[0]!.url.searchParams.get('max-keys')).toBe('3')
+      const perSession = seen.filter((r) => r.url.searchParams.get('prefix')?.endsWith('/scopes/'))
+      expect(perSession.map((r) => r.url.searchParams.get('prefix')).sort()).toEqual(
+        ['s1', 's2', 's3'].map((id) => `${prefix}/${id}/scopes/`),
+      )
+      expect(seen).toHaveLength(4)
+      expect(seen.every((r) => r.method === 'GET' && r.url.searchParams.get('list-type') === '2')).toBe(true)
+      // The next page starts after s3's folder: start-after is past every key of it.
+      seen.length = 0
+      const rest = await store.listSessions({ limit: 3, startAfter: page.nextStartAfter })
+      expect(rest.items.map((i) => i.sessionId)).toEqual(['s4'])
+      expect(seen[0]!.url.searchParams.get('start-after')).toBe(`${prefix}/s30`)
+    } finally {
+      await wipePrefix(prefix)
+    }
   })
 })
