@@ -152,7 +152,8 @@ export interface Backend {
   /**
    * Optional: one page of the folders right under `prefix` (S3's `delimiter=/`), each as its full
    * prefix (`<prefix><name>/`), ascending, at most `limit`, each holding a key strictly after
-   * `startAfter` (to skip a whole folder, pass `afterFolder` of it). `truncated` when more may
+   * `startAfter` (to skip folder `p/s1/` whole, the caller passes `p/s10`: `/` is the byte below
+   * `0`). `truncated` when more may
    * follow; a truncated page is never empty. Without it, `listSessions` walks `list`, skipping
    * past each folder it finds.
    */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { type Backend, MemoryBackend, MemoryStorage, BackendSnapshotStore, newSnapshotId } from 'snapshelf'
 import { sampleSnapshot } from 'snapshelf/testing'
+import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
+import { TieredStorage } from 'snapshelf/tiered'
 import { registerCatalogueCases } from '../helpers/catalogue-cases.js'
 import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
@@ -21,6 +23,143 @@ describe('MemoryStorage catalogue', () => {
       const store = new MemoryStorage({ prefix: 'prod/eu' })
       return { store, backend: store.backend, root: 'prod/eu/' }
     },
+  })
+})
+
+describe('HttpStorage catalogue (through createSnapshotHandler)', () => {
+  registerCatalogueCases({
+    name: 'http',
+    create: async () => {
+      const server = new MemoryStorage({ prefix: 'srv' })
+      const handle = createSnapshotHandler({ storage: server, authorize: () => true, basePath: '/api' })
+      const store = new HttpStorage({ baseUrl: 'https://h.test/api', fetch: (input, init) => handle(new Request(input, init)) })
+      return { store, backend: server.backend, root: 'srv/' }
+    },
+  })
+
+  /** A server with alice's and bob's sessions; `authorize` lets each token list its own prefix. */
+  async function twoUsers() {
+    const server = new MemoryStorage()
+    for (const id of ['alice-1', 'bob-1', 'alice-2', 'bob-2', 'bob-3', 'alice-3', 'shared']) {
+      await server.commitSnapshot({ location: location(id), snapshot: sampleSnapshot(id) })
+    }
+    const asked: string[] = []
+    const handle = createSnapshotHandler({
+      storage: server,
+      authorize: (request, { sessionId, op, layout }) => {
+        const user = /^Bearer (alice|bob)$/.exec(request.headers.get('authorization') ?? '')?.[1]
+        if (!user) throw new Error('no user')
+        asked.push(`${user}:${op}:${layout}:${sessionId}`)
+        return sessionId.startsWith(`${user}-`)
+      },
+    })
+    const client = (user: string) =>
+      new HttpStorage({
+        baseUrl: 'https://h.test',
+        headers: { authorization: `Bearer ${user}` },
+        fetch: (input, init) => handle(new Request(input, init)),
+      })
+    return { server, handle, asked, client }
+  }
+
+  it('two users: each lists only its own sessions, authorize asked once per session, pages never empty while more follow', async () => {
+    const { asked, client, handle } = await twoUsers()
+    const alice = client('alice')
+    const bob = client('bob')
+    expect((await alice.listSessions()).items.map((i) => i.sessionId)).toEqual(['alice-1', 'alice-2', 'alice-3'])
+    expect(asked.sort()).toEqual(
+      ['alice-1', 'alice-2', 'alice-3', 'bob-1', 'bob-2', 'bob-3', 'shared'].map((id) => `alice:list:snapshots:${id}`),
+    )
+    expect((await bob.listSessions()).items.map((i) => i.sessionId)).toEqual(['bob-1', 'bob-2', 'bob-3'])
+    // Pages of one: bob's sessions sit after alice's, which the server lists past.
+    const pages: string[][] = []
+    let startAfter: string | undefined
+    do {
+      const page = await bob.listSessions({ limit: 1, startAfter })
+      pages.push(page.items.map((i) => i.sessionId))
+      startAfter = page.nextStartAfter
+    } while (startAfter)
+    expect(pages.slice(0, 3)).toEqual([['bob-1'], ['bob-2'], ['bob-3']])
+    expect(pages.flat()).toEqual(['bob-1', 'bob-2', 'bob-3'])
+    // Times and sizes cross the wire.
+    const [first] = (await alice.listSessions({ limit: 1 })).items
+    expect(first!.updatedAt).toBeInstanceOf(Date)
+    expect(first!.storedBytes).toBeGreaterThan(0)
+    // No user: 401, and the client's typed error.
+    expect((await handle(new Request('https://h.test/sessions'))).status).toBe(401)
+    await expect(
+      new HttpStorage({ baseUrl: 'https://h.test', fetch: (i, o) => handle(new Request(i, o)) }).listSessions(),
+    ).rejects.toMatchObject({
+      code: 'ERR_AUTH',
+      status: 401,
+    })
+  })
+
+  it("deleteSessions over HTTP deletes only the caller's own old sessions", async () => {
+    const { server, client } = await twoUsers()
+    const done = await client('alice').deleteSessions({ updatedBefore: new Date(Date.now() + 60_000) })
+    expect(done).toEqual({ deleted: 3, scanned: 3 })
+    expect((await server.listSessions()).items.map((i) => i.sessionId)).toEqual(['bob-1', 'bob-2', 'bob-3', 'shared'])
+  })
+
+  it('a bad query is a 400 before any storage I/O, and a wrong method a 405', async () => {
+    const server = cappedBackend(1000)
+    const handle = createSnapshotHandler({ storage: new BackendSnapshotStore({ backend: server }), authorize: () => true })
+    for (const query of [
+      'limit=0',
+      'limit=1001',
+      'limit=1e3',
+      'limit=0x10',
+      'startAfter=..',
+      'startAfter=a%2Fb',
+      'updatedBefore=yesterday',
+    ]) {
+      const res = await handle(new Request(`https://h.test/sessions?${query}`))
+      expect(res.status, query).toBe(400)
+    }
+    expect((await handle(new Request('https://h.test/sessions', { method: 'POST' }))).status).toBe(405)
+    expect(server.lists).toEqual([])
+    expect((await handle(new Request('https://h.test/sessions?updatedBefore=2026-01-01T00:00:00Z&limit=5'))).status).toBe(200)
+  })
+
+  it('HttpStorage refuses an answer that is not the handler’s', async () => {
+    for (const body of [
+      '<html>',
+      '{"items":[{"sessionId":"../x","updatedAt":null}]}',
+      '{"items":[{"sessionId":"a","updatedAt":5}]}',
+      '{"items":[{"sessionId":"a","updatedAt":"nope"}]}',
+      '{"items":[],"nextStartAfter":"a/b"}',
+    ]) {
+      const store = new HttpStorage({ baseUrl: 'https://h.test', fetch: async () => new Response(body, { status: 200 }) })
+      await expect(store.listSessions(), body).rejects.toMatchObject({ code: 'ERR_REMOTE' })
+    }
+  })
+})
+
+describe('TieredStorage catalogue (this device: the local tier)', () => {
+  registerCatalogueCases({
+    name: 'tiered',
+    create: async () => {
+      const local = new MemoryStorage()
+      const store = new TieredStorage({ local, remote: new MemoryStorage() })
+      return { store, backend: local.backend, root: '', cleanup: async () => store.close() }
+    },
+  })
+
+  it('lists what this device holds, offline, without asking the remote', async () => {
+    const remote = cappedBackend(1000)
+    const local = new MemoryStorage()
+    const store = new TieredStorage({ local, remote })
+    await store.commitSnapshot({ location: location('here'), snapshot: sampleSnapshot(1) })
+    // Another device's session, only on the remote.
+    await new BackendSnapshotStore({ backend: remote }).commitSnapshot({ location: location('there'), snapshot: sampleSnapshot(2) })
+    remote.lists.length = 0
+    expect((await store.listSessions()).items.map((i) => i.sessionId)).toEqual(['here'])
+    expect(remote.lists).toEqual([])
+    // A session deleted here (not yet pushed) is gone from this device's catalogue at once.
+    await store.deleteSession({ sessionId: 'here' })
+    expect((await store.listSessions()).items).toEqual([])
+    store.close()
   })
 })
 
