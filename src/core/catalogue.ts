@@ -3,6 +3,7 @@ import { RemoteError, ValidationError } from './errors.js'
 import { checkId, isId } from './ids.js'
 import { afterFolder, sessionLayoutKey } from './keys.js'
 import { nextCursor } from './listing.js'
+import { chunks } from './util.js'
 import type { ListSessionsOptions, SessionInfo, SessionPage } from './types.js'
 
 /**
@@ -19,8 +20,6 @@ import type { ListSessionsOptions, SessionInfo, SessionPage } from './types.js'
  * more request, not one per thousand snapshots; its size is then unknown (`storedBytes` absent).
  */
 
-/** Sessions dated at once: enough to hide latency, few enough for a browser's connection pool. */
-const DATING_POOL = 8
 /** An ISO 8601 date, or date and time with a zone (a time without one would be read as local time). */
 const ISO_DATE = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?$/
 
@@ -48,8 +47,8 @@ export function checkSessionQuery(options: ListSessionsOptions | undefined): Ses
  * it holds `limit` sessions or the store ends, so a page is never empty while more follow. A
  * session is a folder whose name is an id (never `.snapshelf`) holding at least one key of the
  * snapshot layout: an adapter's folder (`langgraph/`) or a nested store's prefix counts only then.
- * `admit` (the HTTP handler's `authorize`) is asked once per candidate, before it is dated.
- * `scanned` counts the folders looked at.
+ * `admit` (the HTTP handler's `authorize`) is asked once per candidate, before it is read. A
+ * backend with its own `listSessions` is not walked here: the storages ask it directly.
  *
  * @example
  * const { items, nextStartAfter } = await catalogue(backend, 'prod/', { limit: 100 })
@@ -59,41 +58,31 @@ export async function catalogue(
   root: string,
   query: SessionQuery & BackendCallOptions,
   admit: (sessionId: string) => boolean | Promise<boolean> = () => true,
-): Promise<SessionPage & { scanned: number }> {
+): Promise<SessionPage> {
   const { limit, updatedBefore, signal } = query
   const items: SessionInfo[] = []
-  let scanned = 0
   let startAfter = query.startAfter
   for (;;) {
-    const want = limit - items.length
-    let found: (SessionInfo | undefined)[]
-    let last: string | undefined
-    let more: boolean
-    if (backend.listSessions) {
-      // The tier answers whole pages (HTTP, tiered); only the admission is ours.
-      const page = await backend.listSessions(root, { ...query, startAfter, limit: want })
-      found = await Promise.all(page.items.map(async (item) => ((await admit(item.sessionId)) ? item : undefined)))
-      scanned += page.items.length
-      last = page.nextStartAfter
-      more = last !== undefined
-    } else {
-      const page = await listFolders(backend, root, { startAfter: startAfter && afterFolder(`${root}${startAfter}/`), limit: want, signal })
-      const names = page.folders.map((folder) => folder.slice(root.length, -1))
-      found = await inPool(names, async (name) =>
-        isId(name) && (await admit(name)) ? dateSession(backend, root, name, signal) : undefined,
+    const page = await listFolders(backend, root, {
+      startAfter: startAfter && afterFolder(`${root}${startAfter}/`),
+      limit: limit - items.length,
+      signal,
+    })
+    const names = page.folders.map((folder) => folder.slice(root.length, -1))
+    // A few sessions at a time: enough to hide latency, few enough for a browser's connection pool.
+    for (const batch of chunks(names, 8)) {
+      const found = await Promise.all(
+        batch.map(async (name) => (isId(name) && (await admit(name)) ? dateSession(backend, root, name, signal) : undefined)),
       )
-      scanned += names.length
-      more = page.truncated
-      last = names.at(-1)
+      for (const info of found) {
+        if (info && (updatedBefore === undefined || (info.updatedAt && info.updatedAt.getTime() < updatedBefore))) items.push(info)
+      }
     }
-    for (const info of found) {
-      if (info && (updatedBefore === undefined || (info.updatedAt !== null && info.updatedAt.getTime() < updatedBefore))) items.push(info)
-    }
-    if (!more) return { items, scanned }
-    if (last === undefined || last === startAfter)
-      throw new RemoteError(`catalogue of ${root || 'the store'} did not advance past ${last}`, { key: root })
+    if (!page.truncated) return { items }
+    const last = names.at(-1)
+    if (last === undefined) throw new RemoteError(`listing the folders of ${root || 'the store'} did not advance`, { key: root })
     startAfter = last
-    if (items.length >= limit) return { items, nextStartAfter: items.at(-1)!.sessionId, scanned }
+    if (items.length >= limit) return { items, nextStartAfter: items.at(-1)!.sessionId }
   }
 }
 
@@ -159,18 +148,4 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
   const info: SessionInfo = { sessionId, updatedAt: newest === undefined ? null : new Date(newest) }
   if (bytes !== undefined) info.storedBytes = bytes
   return info
-}
-
-/** `fn` over `items`, at most `DATING_POOL` at a time, results in order. */
-async function inPool<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = []
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(DATING_POOL, items.length) }, worker))
-  return out
 }

@@ -151,8 +151,11 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
    * while (page.nextStartAfter) page = await storage.listSessions({ startAfter: page.nextStartAfter })
    */
   async listSessions(p?: ListSessionsOptions): Promise<SessionPage> {
-    const { items, nextStartAfter } = await catalogue(this.backend, joinPrefix(this.prefix), { ...checkSessionQuery(p), signal: p?.signal })
-    return nextStartAfter === undefined ? { items } : { items, nextStartAfter }
+    const query = { ...checkSessionQuery(p), signal: p?.signal }
+    const { backend } = this
+    const root = joinPrefix(this.prefix)
+    // A tier that answers the catalogue itself (HTTP: its handler; tiered: the local tier).
+    return backend.listSessions ? backend.listSessions(root, query) : catalogue(backend, root, query)
   }
 
   /**
