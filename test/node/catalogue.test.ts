@@ -163,6 +163,85 @@ describe('TieredStorage catalogue (this device: the local tier)', () => {
   })
 })
 
+describe('TieredStorage: a new device finds its sessions (discover, sync({ sessions }))', () => {
+  it('discover lists the remote catalogue; sync pulls the sessions named, then all, every location of each', async () => {
+    const remote = new MemoryStorage()
+    const a = new TieredStorage({ local: new MemoryStorage(), remote })
+    const s1main = location('s1')
+    const s1helper = { sessionId: 's1', scope: 'multiAgent', scopeId: 'helper' }
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await a.commitSnapshot({ location: s1main, snapshot: sampleSnapshot(`a${i}`) })).snapshotId)
+    await a.commitSnapshot({ location: s1helper, snapshot: sampleSnapshot('helper') })
+    await a.commitSnapshot({ location: location('s2'), snapshot: sampleSnapshot('s2') })
+    await a.saveManifest({ location: location('s2'), manifest: { schemaVersion: '1.0', updatedAt: '2026-01-01T00:00:00.000Z' } })
+    await a.sync()
+    // Device B: a fresh local tier, never told an id.
+    const b = new TieredStorage({ local: new MemoryStorage(), remote })
+    expect((await b.listSessions()).items).toEqual([])
+    expect((await b.discover()).items.map((i) => i.sessionId)).toEqual(['s1', 's2'])
+    expect((await b.sync()).pulled).toBe(0)
+    expect(await b.listSnapshotIds({ location: s1main, limit: 10 })).toEqual([])
+    await b.sync({ sessions: ['s1'] })
+    expect((await b.listSessions()).items.map((i) => i.sessionId)).toEqual(['s1'])
+    expect(await b.listSnapshotIds({ location: s1main })).toEqual(ids)
+    expect((await b.loadSnapshot({ location: s1helper }))?.appData.tag).toBe('helper')
+    const all = await b.sync({ sessions: 'all' })
+    expect(all.pulled).toBeGreaterThan(0)
+    expect((await b.listSessions()).items.map((i) => i.sessionId)).toEqual(['s1', 's2'])
+    expect((await b.loadManifest({ location: location('s2') })).updatedAt).toBe('2026-01-01T00:00:00.000Z')
+    // Known now: a plain sync brings the next turn.
+    const next = await a.commitSnapshot({ location: s1main, snapshot: sampleSnapshot('a3') })
+    await a.sync()
+    await b.sync()
+    expect((await b.loadSnapshot({ location: s1main }))?.appData.tag).toBe('a3')
+    expect((await b.listSnapshotIds({ location: s1main })).at(-1)).toBe(next.snapshotId)
+    // Nothing new: a second 'all' pulls nothing.
+    expect((await b.sync({ sessions: 'all' })).pulled).toBe(0)
+    a.close()
+    b.close()
+  })
+
+  it('over HTTP each user discovers and pulls only its own sessions', async () => {
+    const server = new MemoryStorage()
+    for (const id of ['alice-1', 'bob-1', 'bob-2']) await server.commitSnapshot({ location: location(id), snapshot: sampleSnapshot(id) })
+    const handle = createSnapshotHandler({
+      storage: server,
+      authorize: (request, { sessionId }) => sessionId.startsWith(`${request.headers.get('authorization')}-`),
+    })
+    const device = (user: string) =>
+      new TieredStorage({
+        local: new MemoryStorage(),
+        remote: new HttpStorage({
+          baseUrl: 'https://h.test',
+          headers: { authorization: user },
+          fetch: (i, o) => handle(new Request(i, o)),
+        }),
+      })
+    const bob = device('bob')
+    expect((await bob.discover()).items.map((i) => i.sessionId)).toEqual(['bob-1', 'bob-2'])
+    await bob.sync({ sessions: 'all' })
+    expect((await bob.listSessions()).items.map((i) => i.sessionId)).toEqual(['bob-1', 'bob-2'])
+    expect((await bob.loadSnapshot({ location: location('bob-2') }))?.appData.tag).toBe('bob-2')
+    // Naming another user's session pulls nothing of it: the handler refuses the listing.
+    const alice = device('alice')
+    await expect(alice.sync({ sessions: ['bob-1'] })).rejects.toMatchObject({ code: 'ERR_AUTH' })
+    expect((await alice.listSessions()).items).toEqual([])
+    bob.close()
+    alice.close()
+  })
+
+  it('bad sessions and discover options are ERR_VALIDATION before any I/O', async () => {
+    const remote = cappedBackend(1000)
+    const store = new TieredStorage({ local: new MemoryStorage(), remote })
+    for (const sessions of ['some', ['../x'], [''], 5, [7]]) {
+      await expect(store.sync({ sessions: sessions as never }), JSON.stringify(sessions)).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
+    }
+    await expect(store.discover({ limit: 0 })).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
+    expect(remote.lists).toEqual([])
+    store.close()
+  })
+})
+
 /** A backend over memory that records each `list` and answers at most `cap` keys per page. */
 function cappedBackend(cap: number): Backend & { lists: string[] } {
   const inner = new MemoryBackend()
