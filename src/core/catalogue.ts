@@ -129,9 +129,12 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
   for (;;) {
     const page = await backend.list(scopes, { startAfter, signal })
     for (const e of page.entries) {
+      const rest = e.key.slice(folder.length)
       // Only this session's own layout keys: never a nested store's, nor an adapter's file.
-      if (!sessionLayoutKey(e.key.slice(folder.length))) continue
-      layout = true
+      if (!sessionLayoutKey(rest)) continue
+      // Tombstones date a session but do not make one: a session a tiered store deleted keeps
+      // its tombstone on the remote, and is gone from the catalogue.
+      if (rest !== 'scopes/tombstone.json' && !rest.includes('/snapshots/tombstones/')) layout = true
       if (bytes !== undefined) bytes += e.size
       if (e.lastModified !== undefined && (newest === undefined || e.lastModified > newest)) newest = e.lastModified
     }

@@ -159,6 +159,16 @@ describe('TieredStorage catalogue (this device: the local tier)', () => {
     // A session deleted here (not yet pushed) is gone from this device's catalogue at once.
     await store.deleteSession({ sessionId: 'here' })
     expect((await store.listSessions()).items).toEqual([])
+    // Pushed, it leaves only its tombstone on the remote, which is no session either.
+    await store.sync()
+    expect((await remote.list('here/')).entries.map((e) => e.key)).toEqual(['here/scopes/tombstone.json'])
+    const remoteStore = new BackendSnapshotStore({ backend: remote })
+    expect((await remoteStore.listSessions()).items.map((i) => i.sessionId)).toEqual(['there'])
+    expect((await store.discover()).items.map((i) => i.sessionId)).toEqual(['there'])
+    // A deleted history id's tombstone dates its session but does not make one.
+    await remote.put('there/scopes/agent/main/snapshots/tombstones/snapshot_x.json', new Uint8Array([1]))
+    await remote.put('ghost/scopes/agent/main/snapshots/tombstones/snapshot_x.json', new Uint8Array([1]))
+    expect((await remoteStore.listSessions()).items.map((i) => i.sessionId)).toEqual(['there'])
     store.close()
   })
 })
