@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { newSnapshotId } from 'snapshelf'
+import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { R2Backend, R2Storage, type R2BucketLike } from 'snapshelf/r2'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { registerCatalogueCases } from '../helpers/catalogue-cases.js'
@@ -14,6 +15,16 @@ describe('R2Storage catalogue (workerd)', () => {
     create: async () => {
       const prefix = `cat-${newSnapshotId()}`
       return { store: new R2Storage({ bucket, prefix }), backend: new R2Backend(bucket), root: `${prefix}/` }
+    },
+  })
+
+  registerCatalogueCases({
+    name: 'http -> handler -> r2',
+    create: async () => {
+      const prefix = `cath-${newSnapshotId()}`
+      const handle = createSnapshotHandler({ storage: new R2Storage({ bucket, prefix }), authorize: () => true })
+      const store = new HttpStorage({ baseUrl: 'https://h.test', fetch: (input, init) => handle(new Request(input, init)) })
+      return { store, backend: new R2Backend(bucket), root: `${prefix}/` }
     },
   })
 
