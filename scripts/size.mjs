@@ -28,11 +28,15 @@ const core = `import { newSnapshotId, SnapshelfError } from 'snapshelf'; globalT
 
 /** [label, program, budget in bytes, packages that must not appear, packages left external (a user's own peers)] */
 const entries = [
-  // Issue 16 (encryption, 2026-12-03): every entry +0.55 KB up front, so every budget +0.75 KB:
-  // the option's checks at construction (~0.35 KB) and the store's seal/open steps with the
-  // "encrypted, needs key id" refusal (~0.21 KB); the AES-GCM code itself (0.38 KB) is imported on
-  // first use only, a chunk of its own ("on first use"). Wrapping the backend instead of hooking the
-  // store might move more of it out of the up-front bundle: not tried yet.
+  // 2026-12-03, issues 14 and 16: every entry about +2 KB as one bundle (core 4.72 -> 6.73 KB), so
+  // every budget +1.5 to +2 KB. Encryption (#16): the option's checks at construction (~0.35 KB),
+  // the store's seal/open steps and the "encrypted, needs key id" refusal (~0.21 KB), AES-GCM itself
+  // (0.38 KB). The session catalogue (#14): listSessions' walk (~0.76 KB), deleteSessions (~0.17 KB),
+  // write times in the memory backend. Both are imported on first use (AES-GCM, the catalogue walk
+  // and retention), so a splitting bundler loads 1.39 KB of the core's 6.73 only when a program
+  // uses them ("of it, on first use"); inlined in one bundle that costs ~0.15 KB of wrappers.
+  // Not tried yet: encryption as a backend wrapper instead of store hooks, which might move its
+  // checks out too.
   // Budgets were re-set in issue 9/10 (2026-12) from what was measured then, each with the growth
   // it paid for. The 4/6/11 KB round numbers of before held only with property mangling and
   // without the fixes below; measured without mangling at that commit, the core was already 4.01 KB.
@@ -42,7 +46,7 @@ const entries = [
   // 4.45 -> 4.62 KB with issue 12: updateLatest's compare-and-swap loop and watchLatest's watcher
   // became shared core functions (core/cas.ts, core/watch.ts) that the Genkit adapter reuses
   // instead of copying (+0.17 KB: function boundaries and options objects; destructuring them cost more, not less).
-  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 5.5 * KB, ['aws4fetch', 'idb']],
+  ['snapshelf', `${core} import { MemoryStorage } from 'snapshelf'; ${use('new MemoryStorage()')}`, 7 * KB, ['aws4fetch', 'idb']],
   [
     'snapshelf/s3',
     `${core} import { S3Storage } from 'snapshelf/s3'; ${use("new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' })")}`,
@@ -53,19 +57,19 @@ const entries = [
     // header-value checks and redaction of server text and causes (#11, #12, ~260 B), and the core's
     // growth. Now above s3mini's 10.7 KB, which has none of these. 11.18 -> 11.28 KB with the erase
     // rule for a session named like an adapter's folder (its own layout keys only, ~100 B).
-    12.25 * KB,
+    13.75 * KB,
     ['idb'],
   ],
   [
     'snapshelf/r2',
     `${core} import { R2Storage } from 'snapshelf/r2'; ${use('new R2Storage({ bucket: globalThis.env.BUCKET })')}`,
-    5.75 * KB,
+    7.25 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
     'snapshelf/indexeddb',
     `${core} import { IndexedDBStorage } from 'snapshelf/indexeddb'; ${use('new IndexedDBStorage()')}`,
-    6.75 * KB,
+    8.25 * KB,
     ['aws4fetch'],
   ],
   // The HTTP entry ships as two programs, never one: the client in a page, the handler in a Worker.
@@ -76,7 +80,7 @@ const entries = [
     // handler's from its answer (#13), option checks (#17), header-value checks (#11) and redaction
     // of error text (#12), about 1.2 KB before trims, and the core's growth; 7.30 KB with issue 12's
     // shared CAS loop and watcher in the core.
-    8.25 * KB,
+    9.75 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
@@ -93,7 +97,7 @@ const entries = [
     // listings filtered to what the request may see, listed on past filtered pages, and the erase
     // rule that keeps a session named `langgraph` out of the adapter's folder). The layouts
     // themselves ship with their adapters' entries, never here.
-    9.25 * KB,
+    11 * KB,
     ['aws4fetch', 'idb'],
   ],
   [
@@ -107,7 +111,7 @@ const entries = [
     // first request with no answer, and the read-through listing of adapter keys (issues 10, 11, 17);
     // 14.53 KB over the core's shared CAS loop and watcher (issue 12); 14.77 KB with the folder
     // state changed by compare-and-swap, slot by slot (parallel read-throughs lost records).
-    15.75 * KB,
+    17.75 * KB,
     ['aws4fetch'],
   ],
   // Strands' unified Storage over S3: the S3 program's 10.4 KB (S3Storage brings the whole snapshot
@@ -123,7 +127,7 @@ const entries = [
      const storage = new StrandsStorage({ storage: new S3Storage({ bucket: 'b', endpoint: 'https://s3.example', accessKeyId: 'k', secretAccessKey: 's' }) })
      await storage.write('session/s1/x.json', new TextEncoder().encode('{}'))
      console.log(await storage.read('session/s1/x.json'), await storage.list('session/'))`,
-    13.5 * KB,
+    15.25 * KB,
     ['idb', '@strands-agents/sdk'],
   ],
   // Genkit's SessionStore over S3: the S3 program (S3Storage brings the whole snapshot layer) + the
@@ -139,7 +143,7 @@ const entries = [
     // Measured 13.15 KB when it landed: the S3 program's 11.2 KB + ~1.9 KB of adapter; 13.30 KB
     // before lineage entries, 13.85 KB with them (the listing beside the summary, the entries'
     // writes and the summary's rebuild from them): budget raised 13.5 -> 14.0 KB for that.
-    14.75 * KB,
+    16.5 * KB,
     ['idb'],
     ['genkit', 'genkit/*'],
   ],
@@ -158,13 +162,13 @@ const entries = [
      await saver.putWrites(config, [['messages', 1]], 'task')
      console.log(await saver.getTuple(config))
      for await (const tuple of saver.list(config, { limit: 2 })) console.log(tuple)`,
-    15.25 * KB,
+    17 * KB,
     ['idb', '@langchain/core'],
     ['@langchain/langgraph-checkpoint'],
   ],
   // Whole entry, every export: informational ceiling for the core.
   // 4.72 -> 4.82 KB with the erase rule for a session named like an adapter's folder (~100 B).
-  ['snapshelf (every export)', `export * from 'snapshelf'`, 6 * KB, ['aws4fetch', 'idb']],
+  ['snapshelf (every export)', `export * from 'snapshelf'`, 7.5 * KB, ['aws4fetch', 'idb']],
 ]
 
 if (!existsSync(`${root}dist/index.js`)) {
@@ -181,44 +185,58 @@ const rows = []
 const PEER_ONLY = ['genkit', '@langchain/langgraph-checkpoint']
 for (const [label, program, budget, rowForbidden, external = []] of entries) {
   const forbidden = [...rowForbidden, ...PEER_ONLY.filter((pkg) => !external.includes(pkg))]
-  let result
-  try {
-    result = await build({
+  const bundle = (splitting) =>
+    build({
       stdin: { contents: program, resolveDir: root, loader: 'js' },
       bundle: true,
       minify: true,
       format: 'esm',
       platform: 'browser',
-      // Split as a page's bundler does: what is imported only on first use (the AES-GCM code of
-      // `encryption`) is its own chunk, loaded when used, and is reported apart from the budget.
-      splitting: true,
-      outdir: `${root}.cache/size`,
+      // One file, as wrangler and most server bundlers emit (the budget's measure); and split as a
+      // page's bundler does, to tell what a program imports only on first use (the AES-GCM code of
+      // `encryption`, the session catalogue's walk).
+      ...(splitting ? { splitting: true, outdir: `${root}.cache/size` } : {}),
       write: false,
       metafile: true,
       external,
       logLevel: 'silent',
       plugins: [resolveSnapshelf('dist')],
     })
+  let result
+  let split
+  try {
+    result = await bundle(false)
+    split = await bundle(true)
   } catch (error) {
     rows.push([label, '-', '-', `${(budget / KB).toFixed(2)} KB`, `FAIL: ${String(error.message).split('\n')[0]}`])
     failed++
     continue
   }
-  const entryFile = result.outputFiles.find((f) => f.path.endsWith('stdin.js'))
-  const gz = gzipSync(entryFile.contents, { level: 9 }).length
-  const lazy = result.outputFiles.filter((f) => f !== entryFile).reduce((n, f) => n + gzipSync(f.contents, { level: 9 }).length, 0)
+  const gz = gzipSync(result.outputFiles[0].contents, { level: 9 }).length
+  // Of the split build: the chunks only a dynamic import reaches (not the entry, nor any chunk it
+  // imports statically), gzipped together.
+  const outputs = split.metafile.outputs
+  const upFront = new Set()
+  const visit = (path) => {
+    if (upFront.has(path)) return
+    upFront.add(path)
+    for (const i of outputs[path].imports) if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path)
+  }
+  visit(Object.keys(outputs).find((path) => outputs[path].entryPoint))
+  const lazyFiles = split.outputFiles.filter((f) => f.path.endsWith('.js') && !upFront.has(f.path.slice(root.length)))
+  const lazy = lazyFiles.length ? gzipSync(Buffer.concat(lazyFiles.map((f) => f.contents)), { level: 9 }).length : 0
   const inputs = Object.keys(result.metafile.inputs)
   const leaked = forbidden.filter((pkg) => inputs.some((i) => i.includes(`node_modules/${pkg}/`)))
   const ok = gz <= budget && leaked.length === 0
   if (ok) passed++
   else failed++
   const note = leaked.length ? `FAIL: contains ${leaked.join(', ')}` : ok ? 'ok' : 'FAIL: over budget'
-  rows.push([label, `${(gz / KB).toFixed(2)} KB`, lazy ? `+${(lazy / KB).toFixed(2)} KB` : '-', `${(budget / KB).toFixed(2)} KB`, note])
+  rows.push([label, `${(gz / KB).toFixed(2)} KB`, lazy ? `${(lazy / KB).toFixed(2)} KB` : '-', `${(budget / KB).toFixed(2)} KB`, note])
 }
 
-// min+gzip: what the program loads up front (the budget's measure); on first use: chunks it
-// imports only when a feature runs (gzipped apart, so a little more than inside one bundle).
-const header = ['entry', 'min+gzip', 'on first use', 'budget', 'result']
+// min+gzip: the program as one bundle (the budget's measure). Of it, on first use: what a
+// splitting bundler leaves to chunks the program imports only when a feature runs.
+const header = ['entry', 'min+gzip', 'of it, on first use', 'budget', 'result']
 const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => String(r[i]).length)))
 const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')
 console.log(line(header))

@@ -1,11 +1,12 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type { Backend, BackendCallOptions, BackendFolderPage, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { QuotaError, RemoteError, SnapshelfError, TimeoutError, ValidationError, throwIfAborted } from '../core/errors.js'
+import { afterFolder } from '../core/keys.js'
 import { PAGE_SIZE } from '../core/util.js'
 
 /**
  * The IndexedDB byte backend. Two object stores written in one transaction:
  * - `bodies`: key → `{ etag, body }`, read only by `get`;
- * - `entries`: `{ key, size, etag }` (keyPath `key`), read by `head` and `list`,
+ * - `entries`: `{ key, size, etag, lastModified }` (keyPath `key`), read by `head` and `list`,
  * so a listing never deserialises a payload (structured clone of a 256 KB body is what costs).
  *
  * Compare-and-swap is a read of `entries` and the writes in ONE readwrite transaction with no
@@ -37,8 +38,11 @@ const BODIES = 'bodies'
 const ENTRIES = 'entries'
 const STORES = [BODIES, ENTRIES]
 
-/** A row of `entries`: what `head` and `list` return. */
-type Entry = { key: string; size: number; etag: string }
+/**
+ * A row of `entries`: what `head` and `list` return. `lastModified` (when it was written) is in
+ * rows written since the session catalogue (no schema change: rows of before simply lack it).
+ */
+type Entry = { key: string; size: number; etag: string; lastModified?: number }
 
 /**
  * How long one burst of writes shares a cross-tab message: a write after a quiet spell posts at
@@ -126,7 +130,7 @@ export class IndexedDBBackend implements Backend {
     const written = await this.#write('put', key, (tx, refuse) => {
       const entries = tx.objectStore(ENTRIES)
       const write = (create: boolean): void => {
-        const row: Entry = { key, size: bytes.length, etag }
+        const row: Entry = { key, size: bytes.length, etag, lastModified: Date.now() }
         const meta = create ? entries.add(row) : entries.put(row)
         // The key exists: the create is refused and the transaction rolls back (nothing written).
         if (create) {
@@ -172,6 +176,46 @@ export class IndexedDBBackend implements Backend {
       store.getAll(IDBKeyRange.bound(lower, end, after), limit + 1),
     )
     return { entries: rows.slice(0, limit), truncated: rows.length > limit }
+  }
+
+  /**
+   * The folders right under `prefix` from one key cursor over `entries` that jumps past each
+   * folder it finds (`continue(afterFolder)`): one step per folder, never one per key, and no row read.
+   *
+   * @example
+   * const { folders } = await backend.listFolders('') // ['s1/', 's2/']
+   */
+  async listFolders(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendFolderPage> {
+    throwIfAborted(o.signal)
+    const limit = o.limit ?? PAGE_SIZE
+    const end = `${prefix}\uffff`
+    const after = o.startAfter !== undefined && o.startAfter >= prefix
+    const lower = after ? o.startAfter! : prefix
+    if (lower >= end) return { folders: [], truncated: false }
+    const folders = await this.#run(
+      'list',
+      prefix,
+      (db) =>
+        new Promise<string[]>((resolve, reject) => {
+          const found: string[] = []
+          const request = db
+            .transaction(ENTRIES)
+            .objectStore(ENTRIES)
+            .openKeyCursor(IDBKeyRange.bound(lower, end, after))
+          request.onerror = () => reject(request.error)
+          request.onsuccess = () => {
+            const cursor = request.result
+            // One folder past the page tells whether more follow.
+            if (!cursor || found.length > limit) return resolve(found)
+            const key = cursor.key as string
+            const slash = key.indexOf('/', prefix.length)
+            if (slash <= prefix.length) return cursor.continue()
+            found.push(key.slice(0, slash + 1))
+            cursor.continue(afterFolder(key.slice(0, slash + 1)))
+          }
+        }),
+    )
+    return { folders: folders.slice(0, limit), truncated: folders.length > limit }
   }
 
   subscribe(key: string, onChange: () => void): () => void {

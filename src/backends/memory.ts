@@ -5,13 +5,17 @@ import { PAGE_SIZE } from '../core/util.js'
 /**
  * A backend held in a `Map`, for tests, caches and single-process agents. Bytes are copied in
  * and out so no caller can change what is stored. ETags come from a counter, so every write
- * (even of identical bytes) gets a new one, which is what compare-and-swap needs.
+ * (even of identical bytes) gets a new one, which is what compare-and-swap needs. Each object
+ * records when it was written (`lastModified`), which dates sessions in `listSessions`; the
+ * catalogue's folders come from the core's walk of `list` (no `listFolders`: the core's bundle
+ * carries this class, and the walk is as cheap for a `Map`).
  *
  * @example
  * const store = new BackendSnapshotStore({ backend: new MemoryBackend() })
  */
 export class MemoryBackend implements Backend {
-  readonly #objects = new Map<string, BackendObject>()
+  /** Each object with the time it was written (`lastModified` of listings). */
+  readonly #objects = new Map<string, BackendObject & { lastModified: number }>()
   readonly #watchers = new Map<string, Set<() => void>>()
   /** The last ETag handed out: `m<version>`. */
   #version = 0
@@ -36,7 +40,7 @@ export class MemoryBackend implements Backend {
     if (o.ifMatch !== undefined && current?.etag !== o.ifMatch) return null
     const etag = `m${++this.#version}`
     // A copy, always a plain Uint8Array: a Node Buffer's `slice` would share the caller's memory.
-    this.#objects.set(key, { body: new Uint8Array(body), etag })
+    this.#objects.set(key, { body: new Uint8Array(body), etag, lastModified: Date.now() })
     this.#notify(key)
     return { etag }
   }
@@ -51,7 +55,13 @@ export class MemoryBackend implements Backend {
     const limit = o.limit ?? PAGE_SIZE
     const keys = [...this.#objects.keys()].filter((k) => k.startsWith(prefix) && (o.startAfter === undefined || k > o.startAfter)).sort()
     const page = keys.slice(0, limit)
-    return { entries: page.map((key) => ({ key, size: this.#objects.get(key)!.body.length })), truncated: keys.length > limit }
+    return {
+      entries: page.map((key) => {
+        const { body, lastModified } = this.#objects.get(key)!
+        return { key, size: body.length, lastModified }
+      }),
+      truncated: keys.length > limit,
+    }
   }
 
   subscribe(key: string, onChange: () => void): () => void {

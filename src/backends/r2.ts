@@ -1,4 +1,4 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type { Backend, BackendCallOptions, BackendFolderPage, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { RemoteError, SnapshelfError, throwIfAborted } from '../core/errors.js'
 import { chunks, PAGE_SIZE } from '../core/util.js'
 
@@ -20,10 +20,12 @@ export interface R2BucketLike {
     options?: { onlyIf?: { etagMatches?: string; etagDoesNotMatch?: string }; customMetadata?: Record<string, string> },
   ): Promise<R2ObjectLike | null>
   delete(keys: string | string[]): Promise<void>
-  list(options?: { prefix?: string; limit?: number; cursor?: string; startAfter?: string }): Promise<{
+  list(options?: { prefix?: string; limit?: number; cursor?: string; startAfter?: string; delimiter?: string }): Promise<{
     objects: R2ObjectLike[]
     truncated: boolean
     cursor?: string
+    /** With `delimiter`: the folders right under `prefix`. */
+    delimitedPrefixes?: string[]
   }>
 }
 
@@ -40,6 +42,8 @@ export interface R2ObjectLike {
   etag: string
   /** Where `put` keeps write tokens: `tokens`, the writer's then its chain, comma-separated. */
   customMetadata?: Record<string, string>
+  /** When the object was written: `lastModified` of listings (dates sessions in `listSessions`). */
+  uploaded?: Date
 }
 
 /**
@@ -125,13 +129,42 @@ export class R2Backend implements Backend {
       const objects = page.objects.slice(0, limit)
       const truncated = page.truncated || page.objects.length > limit
       if (objects.length || !truncated || !page.cursor) {
-        return { entries: objects.map((x) => ({ key: x.key, size: x.size, etag: x.etag })), truncated: truncated && objects.length > 0 }
+        return {
+          entries: objects.map((x) => ({ key: x.key, size: x.size, etag: x.etag, lastModified: x.uploaded?.getTime() })),
+          truncated: truncated && objects.length > 0,
+        }
       }
-      if (followed.has(page.cursor))
-        throw new RemoteError(`R2 list ${prefix}: the listing did not advance (a page repeated)`, { key: prefix })
-      followed.add(page.cursor)
-      cursor = page.cursor
+      cursor = this.#follow(followed, page.cursor, prefix)
     }
+  }
+
+  /**
+   * The binding's `delimiter` listing: its `delimitedPrefixes` right under `prefix`, at most
+   * `limit`. `limit` counts objects and prefixes alike, so a page of files only is followed on
+   * by its cursor until a folder or the end.
+   *
+   * @example
+   * const { folders } = await backend.listFolders('prod/') // ['prod/s1/', …]
+   */
+  async listFolders(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendFolderPage> {
+    const limit = Math.min(o.limit ?? PAGE_SIZE, PAGE_SIZE)
+    let cursor: string | undefined
+    const followed = new Set<string>()
+    for (;;) {
+      throwIfAborted(o.signal)
+      const options = { prefix, limit, delimiter: '/', ...(cursor === undefined ? { startAfter: o.startAfter } : { cursor }) }
+      const page = await this.#call('list', prefix, () => this.#bucket.list(options))
+      const folders = (page.delimitedPrefixes ?? []).slice(0, limit)
+      if (folders.length || !page.truncated || !page.cursor) return { folders, truncated: page.truncated && folders.length > 0 }
+      cursor = this.#follow(followed, page.cursor, prefix)
+    }
+  }
+
+  /** The next cursor of a listing; one already followed would lead back here forever. */
+  #follow(followed: Set<string>, cursor: string, prefix: string): string {
+    if (followed.has(cursor)) throw new RemoteError(`R2 list ${prefix}: the listing did not advance (a page repeated)`, { key: prefix })
+    followed.add(cursor)
+    return cursor
   }
 
   /** Wraps binding failures in `RemoteError` naming the operation and key (keys hold no secrets). */

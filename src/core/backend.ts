@@ -9,6 +9,7 @@
  * class KvBackend implements Backend { … }
  * const store = new BackendSnapshotStore({ backend: new KvBackend(env.KV) })
  */
+import type { SessionPage } from './types.js'
 
 /**
  * Options common to every backend call.
@@ -46,6 +47,12 @@ export interface BackendEntry {
   key: string
   size: number
   etag?: string
+  /**
+   * When the object was last written, in ms since the epoch, where the listing has it for free
+   * (S3's `LastModified`, R2's `uploaded`, the time memory and IndexedDB recorded at the write).
+   * The session catalogue (`listSessions`) dates sessions by it.
+   */
+  lastModified?: number
 }
 
 /**
@@ -89,6 +96,32 @@ export interface BackendListPage {
 }
 
 /**
+ * One page of `listFolders`: full folder prefixes, ascending.
+ *
+ * @example
+ * const { folders, truncated } = await backend.listFolders!('prod/', { limit: 100 }) // ['prod/s1/', 'prod/s2/']
+ */
+export interface BackendFolderPage {
+  folders: string[]
+  truncated: boolean
+}
+
+/**
+ * A validated catalogue query: what `Backend.listSessions` receives.
+ *
+ * @example
+ * const query: SessionQuery = { limit: 100, startAfter: 's1', updatedBefore: Date.parse('2026-01-01T00:00:00Z') }
+ */
+export interface SessionQuery {
+  /** Sessions after this id (in key order of `<sessionId>/`). */
+  startAfter?: string
+  /** 1..1000. */
+  limit: number
+  /** Only sessions last updated strictly before this time (ms since the epoch); sessions of unknown time never match. */
+  updatedBefore?: number
+}
+
+/**
  * The small interface every tier implements.
  *
  * @example
@@ -116,6 +149,22 @@ export interface Backend {
    * Stores fall back to polling `head` when absent.
    */
   subscribe?(key: string, onChange: () => void): () => void
+  /**
+   * Optional: one page of the folders right under `prefix` (S3's `delimiter=/`), each as its full
+   * prefix (`<prefix><name>/`), ascending, at most `limit`, each holding a key strictly after
+   * `startAfter` (to skip folder `p/s1/` whole, the caller passes `p/s10`: `/` is the byte below
+   * `0`). `truncated` when more may
+   * follow; a truncated page is never empty. Without it, `listSessions` walks `list`, skipping
+   * past each folder it finds.
+   */
+  listFolders?(prefix: string, options?: BackendCallOptions & { startAfter?: string; limit?: number }): Promise<BackendFolderPage>
+  /**
+   * Optional: the session catalogue of the store rooted at `root` (`''` or `'<prefix>/'`), for a
+   * tier that answers it whole (`HttpBackend` asks its handler; `TieredBackend` answers from the
+   * local tier). Options are validated by the caller. Without it, the core builds it from
+   * `listFolders` (or `list`) and one listing per session.
+   */
+  listSessions?(root: string, options: SessionQuery & BackendCallOptions): Promise<SessionPage>
   /** Largest page `list` returns (S3: 1000). Defaults to 1000. */
   readonly maxListPage?: number
 }

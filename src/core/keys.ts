@@ -65,6 +65,18 @@ export function sessionPrefix(prefix: string, sessionId: string): string {
 }
 
 /**
+ * The smallest key after every key inside `folder` (which ends in `/`): the folder with its
+ * trailing `/` replaced by `0`, the next byte up. A listing from there skips the whole folder;
+ * the keys of a folder `<name>.x/` or `<name>-x/` sort before it (`.` and `-` are below `/`).
+ *
+ * @example
+ * afterFolder('prod/s1/') // 'prod/s10': after 'prod/s1/…', before 'prod/s10/…'
+ */
+export function afterFolder(folder: string): string {
+  return `${folder.slice(0, -1)}0`
+}
+
+/**
  * `…/snapshots/`, the folder of one location.
  *
  * @example

@@ -6,9 +6,22 @@ import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
 import { deleteSessionKeys, nextCursor } from './listing.js'
+import { checkSessionQuery } from './session-query.js'
 import { PAGE_SIZE, chunks, sameBytes } from './util.js'
 import { watchKey } from './watch.js'
-import type { CallOptions, Snapshot, SnapshotInfo, SnapshotLocation, SnapshotManifest, SnapshotStore, StoreOptions } from './types.js'
+import type {
+  CallOptions,
+  DeleteSessionsOptions,
+  DeleteSessionsProgress,
+  ListSessionsOptions,
+  SessionPage,
+  Snapshot,
+  SnapshotInfo,
+  SnapshotLocation,
+  SnapshotManifest,
+  SnapshotStore,
+  StoreOptions,
+} from './types.js'
 
 /**
  * Options of `BackendSnapshotStore`: the byte backend plus the options every storage takes.
@@ -135,6 +148,41 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 
   async deleteSession(p: { sessionId: string } & CallOptions): Promise<void> {
     await deleteSessionKeys(this.backend, joinPrefix(this.prefix), checkId('sessionId', p?.sessionId), { signal: p.signal })
+  }
+
+  /**
+   * One page of the session catalogue: the sessions this store holds, ascending by id (key order
+   * of `<sessionId>/`), each with when it last changed and, where the listing saw all of it, its
+   * stored bytes. No payload is read: one folder listing of the store prefix (S3 and R2 list it
+   * with a delimiter) and one listing per returned session, a few in parallel (see
+   * core/catalogue.ts). `updatedBefore` keeps only sessions last changed before it (listing on, so
+   * a page is empty only at the end). Bad options are `ERR_VALIDATION` before any I/O.
+   *
+   * @example
+   * let page = await storage.listSessions({ limit: 100 })
+   * while (page.nextStartAfter) page = await storage.listSessions({ startAfter: page.nextStartAfter })
+   */
+  async listSessions(p?: ListSessionsOptions): Promise<SessionPage> {
+    const query = { ...checkSessionQuery(p), signal: p?.signal }
+    const { backend } = this
+    const root = joinPrefix(this.prefix)
+    // A tier that answers the catalogue itself (HTTP: its handler; tiered: the local tier). The
+    // walk is imported on first use: programs that never list sessions do not load it.
+    return backend.listSessions ? backend.listSessions(root, query) : (await import('./catalogue.js')).catalogue(backend, root, query)
+  }
+
+  /**
+   * Retention: deletes every session last changed before `updatedBefore` (its `deleteSession`:
+   * every key of the session, in every scope), walking `listSessions` page by page, and calls
+   * `onProgress` after each. Abort with `signal`; a second call finishes the job: what was deleted
+   * is gone, and the rest is found again (a session changed since no longer matches). A session
+   * whose time is unknown is never deleted.
+   *
+   * @example
+   * const { deleted } = await storage.deleteSessions({ updatedBefore: new Date(Date.now() - 90 * 86_400_000) })
+   */
+  async deleteSessions(p: DeleteSessionsOptions): Promise<DeleteSessionsProgress> {
+    return (await import('./catalogue.js')).deleteSessionsOf(this, p)
   }
 
   async loadManifest(p: { location: SnapshotLocation } & CallOptions): Promise<SnapshotManifest> {

@@ -110,6 +110,80 @@ export interface SnapshotInfo {
 }
 
 /**
+ * One session of the catalogue (`listSessions`), read without any payload.
+ *
+ * @example
+ * const { items } = await store.listSessions({ limit: 50 })
+ * for (const s of items) console.log(s.sessionId, s.updatedAt?.toISOString(), s.storedBytes)
+ */
+export interface SessionInfo {
+  sessionId: string
+  /**
+   * When the session last changed: the newest last-modified time of its snapshot-layout keys
+   * (latest, manifest, tombstones, and the history the listing passed; see `listSessions`).
+   * `null` when the tier recorded no time for any of them (IndexedDB rows written before
+   * snapshelf recorded times, a handler of an earlier version): such a session never matches
+   * `updatedBefore`, so retention never deletes what it cannot date.
+   */
+  updatedAt: Date | null
+  /** Bytes stored under the session's snapshot layout, when the listing saw every key of it. */
+  storedBytes?: number
+}
+
+/**
+ * One page of the session catalogue; `nextStartAfter` when more sessions may follow.
+ *
+ * @example
+ * const page: SessionPage = await store.listSessions({ startAfter: previous.nextStartAfter })
+ */
+export interface SessionPage {
+  items: SessionInfo[]
+  nextStartAfter?: string
+}
+
+/**
+ * What `listSessions` takes.
+ *
+ * @example
+ * await store.listSessions({ limit: 100, updatedBefore: new Date(Date.now() - 30 * 86_400_000) })
+ */
+export interface ListSessionsOptions {
+  /** A session id: the page starts after it (a page's `nextStartAfter`). */
+  startAfter?: string
+  /** An integer from 1 to 1000 (default 100). */
+  limit?: number
+  /** Only sessions last updated strictly before this (a `Date` or an ISO 8601 string). */
+  updatedBefore?: Date | string
+  signal?: AbortSignal
+}
+
+/**
+ * What `deleteSessions` reports after each session it deleted: sessions deleted and sessions
+ * looked at (listed), so far.
+ *
+ * @example
+ * const progress: DeleteSessionsProgress = { deleted: 3, scanned: 120 }
+ */
+export interface DeleteSessionsProgress {
+  deleted: number
+  scanned: number
+}
+
+/**
+ * What `deleteSessions` takes.
+ *
+ * @example
+ * await store.deleteSessions({ updatedBefore: '2026-01-01T00:00:00Z', onProgress: (p) => console.log(p) })
+ */
+export interface DeleteSessionsOptions {
+  /** Required: deletes the sessions last updated strictly before this (a `Date` or an ISO 8601 string). */
+  updatedBefore: Date | string
+  /** Stops the job at its next request (`ERR_ABORTED`); a later call finishes it. */
+  signal?: AbortSignal
+  onProgress?: (progress: DeleteSessionsProgress) => void
+}
+
+/**
  * What every method of a `SnapshotStore` takes besides its own parameters: the caller's signal.
  * Once it fires, the call rejects with `AbortedError` (`ERR_ABORTED`) at its next step.
  *
@@ -164,6 +238,17 @@ export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
   watchLatest(p: At & { onChange: (snapshot: T) => void; intervalMs?: number }): () => void
   /** Deletes history beyond the newest `keepLast` and/or older than `olderThan`; returns how many. */
   prune(p: At & { keepLast?: number; olderThan?: Date }): Promise<number>
+  /**
+   * One page of the session catalogue, ascending by session id (key order of `<sessionId>/`),
+   * metadata only: no payload is read.
+   */
+  listSessions(p?: ListSessionsOptions): Promise<SessionPage>
+  /**
+   * Retention: deletes (`deleteSession`) every session last updated before `updatedBefore`, page
+   * by page of `listSessions`; resolves the final counts. Resumable: a second call finishes an
+   * aborted or failed one (what was deleted is gone; nothing is deleted twice).
+   */
+  deleteSessions(p: DeleteSessionsOptions): Promise<DeleteSessionsProgress>
 }
 
 /**

@@ -9,8 +9,13 @@ import type { Snapshot, StoreOptions } from '../core/types.js'
  */
 export type {
   CallOptions,
+  DeleteSessionsOptions,
+  DeleteSessionsProgress,
   JSONValue,
+  ListSessionsOptions,
   Scope,
+  SessionInfo,
+  SessionPage,
   Snapshot,
   SnapshotInfo,
   SnapshotLocation,
@@ -21,7 +26,16 @@ export type {
 } from '../core/types.js'
 export type { EncryptionOptions } from '../core/encryption.js'
 export { reencrypt, type ReencryptResult } from '../core/reencrypt.js'
-export type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+export type {
+  Backend,
+  BackendCallOptions,
+  BackendEntry,
+  BackendFolderPage,
+  BackendListPage,
+  BackendObject,
+  BackendPutOptions,
+  SessionQuery,
+} from '../core/backend.js'
 export {
   AbortedError,
   AuthError,

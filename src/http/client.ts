@@ -1,9 +1,18 @@
-import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type {
+  Backend,
+  BackendCallOptions,
+  BackendEntry,
+  BackendListPage,
+  BackendObject,
+  BackendPutOptions,
+  SessionQuery,
+} from '../core/backend.js'
 import { RemoteError, SnapshelfError, ValidationError } from '../core/errors.js'
-import { checkPrefix } from '../core/ids.js'
+import { checkPrefix, isId } from '../core/ids.js'
 import { joinPrefix } from '../core/keys.js'
 import { type RetriedResponse, type RetryPolicy, fetchWithRetry } from '../core/retry.js'
 import { chunks } from '../core/util.js'
+import type { SessionInfo, SessionPage } from '../core/types.js'
 import { WriteTokens } from '../core/write-tokens.js'
 import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer, redactSecrets } from './protocol.js'
 
@@ -137,6 +146,24 @@ export class HttpBackend implements Backend {
     const page = listingOf(body, query.get('prefix')!)
     if (!page) throw notTheHandlers('HTTP GET /list', response)
     return { entries: page.entries.map((e) => ({ ...e, key: this.#root + e.key })), truncated: page.truncated }
+  }
+
+  /**
+   * The session catalogue from the handler's `GET /sessions`: the server lists its own storage and
+   * returns only the sessions its `authorize` lets this client list. `root` is the client store's
+   * own prefix, which never travels (the server decides where bytes live).
+   *
+   * @example
+   * const { items } = await backend.listSessions('', { limit: 100 })
+   */
+  async listSessions(_root: string, query: SessionQuery & BackendCallOptions): Promise<SessionPage> {
+    const params = new URLSearchParams({ limit: String(query.limit) })
+    if (query.startAfter !== undefined) params.set('startAfter', query.startAfter)
+    if (query.updatedBefore !== undefined) params.set('updatedBefore', new Date(query.updatedBefore).toISOString())
+    const { response, body } = await this.#send({ method: 'GET', path: `/sessions?${params}`, signal: query.signal })
+    const page = sessionsOf(body)
+    if (!page) throw notTheHandlers('HTTP GET /sessions', response)
+    return page
   }
 
   /** The ETag and write tokens of a GET / HEAD answer, kept for the next conditional PUT. */
@@ -284,6 +311,32 @@ function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefine
       ['undefined', 'string'].includes(typeof e.etag),
   )
   return wellFormed ? { entries: entries as BackendEntry[], truncated: page.truncated } : undefined
+}
+
+/**
+ * A `/sessions` answer as the handler writes it, with times as `Date`s, or `undefined` for anything
+ * else (a session id that is no id, a time that is no time, a size that is no byte count).
+ */
+function sessionsOf(body: Uint8Array): SessionPage | undefined {
+  let page: { items?: { sessionId?: unknown; updatedAt?: unknown; storedBytes?: unknown }[]; nextStartAfter?: unknown }
+  try {
+    page = JSON.parse(new TextDecoder().decode(body))
+  } catch {
+    return undefined
+  }
+  const { items, nextStartAfter } = page ?? {}
+  if (!Array.isArray(items) || !(nextStartAfter === undefined || isId(nextStartAfter))) return undefined
+  const out: SessionInfo[] = []
+  for (const item of items) {
+    const { sessionId, updatedAt = null, storedBytes } = item ?? {}
+    const time = updatedAt === null ? null : new Date(updatedAt as string)
+    if (!isId(sessionId) || (time && (typeof updatedAt !== 'string' || Number.isNaN(time.getTime())))) return undefined
+    if (storedBytes !== undefined && !(Number.isSafeInteger(storedBytes) && (storedBytes as number) >= 0)) return undefined
+    out.push(
+      storedBytes === undefined ? { sessionId, updatedAt: time } : { sessionId, updatedAt: time, storedBytes: storedBytes as number },
+    )
+  }
+  return nextStartAfter === undefined ? { items: out } : { items: out, nextStartAfter }
 }
 
 function etagOf(response: Response): string {

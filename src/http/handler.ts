@@ -1,4 +1,6 @@
 import type { Backend, BackendPutOptions } from '../core/backend.js'
+import { catalogue } from '../core/catalogue.js'
+import { checkSessionQuery } from '../core/session-query.js'
 import { ValidationError } from '../core/errors.js'
 import { joinPrefix } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
@@ -225,7 +227,8 @@ class SnapshotHandler {
     if (path.startsWith('objects/')) return this.#object(request, path.slice('objects/'.length))
     if (path === 'list' && method === 'GET') return this.#list(request, url.searchParams)
     if (path === 'delete' && method === 'POST') return this.#deleteBatch(request)
-    if (path === 'list' || path === 'delete') throw new Refusal(405, 'method not allowed')
+    if (path === 'sessions' && method === 'GET') return this.#sessions(request, url.searchParams)
+    if (path === 'list' || path === 'delete' || path === 'sessions') throw new Refusal(405, 'method not allowed')
     throw new Refusal(404, 'not found')
   }
 
@@ -337,6 +340,39 @@ class SnapshotHandler {
       cursor = nextCursor(cursor, page, root + prefix)
     } while (truncated && !entries.length)
     return Response.json({ entries, truncated })
+  }
+
+  /**
+   * `GET /sessions?startAfter&limit&updatedBefore`: one page of the session catalogue
+   * (core/catalogue.ts), holding only the sessions `authorize` lets the request list:
+   * `{ sessionId, op: 'list', layout: 'snapshots' }`, asked once per folder whose name is an id,
+   * before anything of it is read (a folder that then holds no snapshot key is no session and is
+   * left out). Refused sessions are listed past, so a page is empty only at the end. A throwing
+   * `authorize` is a 401 for the whole request, as for any listing.
+   */
+  async #sessions(request: Request, params: URLSearchParams): Promise<Response> {
+    const limit = params.get('limit')
+    let query: ReturnType<typeof checkSessionQuery>
+    try {
+      if (limit !== null && !/^[1-9]\d{0,3}$/.test(limit)) throw new ValidationError('limit', 'must be an integer from 1 to 1000')
+      query = checkSessionQuery({
+        startAfter: params.get('startAfter') ?? undefined,
+        limit: limit === null ? undefined : Number(limit),
+        updatedBefore: params.get('updatedBefore') ?? undefined,
+      })
+    } catch (error) {
+      throw new Refusal(400, (error as Error).message)
+    }
+    const admit = (sessionId: string): Promise<boolean> =>
+      this.#check(request, { sessionId, op: 'list', layout: snapshotLayout.name }).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof Refusal && error.response.status === 403) return false
+          throw error
+        },
+      )
+    const { items, nextStartAfter } = await catalogue(this.#backend, this.#root, query, admit)
+    return Response.json({ items: items.map((item) => ({ ...item, updatedAt: item.updatedAt?.toISOString() ?? null })), nextStartAfter })
   }
 
   /**

@@ -13,6 +13,9 @@ import { PAGE_SIZE, toBase64 } from '../core/util.js'
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
  * POST   {base}/delete  Content-Type: application/json  {"keys":[…]}  (at most 1000, one session) → 204 | 415
+ * GET    {base}/sessions?startAfter=<sessionId>&limit=<1..1000>&updatedBefore=<ISO 8601>
+ *        → 200 {"items":[{"sessionId","updatedAt":<ISO>|null,"storedBytes"?}],"nextStartAfter"?}
+ *          (the session catalogue, only the sessions `authorize` lets the request list)
  * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/415/502/507 (never internals)
  * ```
  * ETags are the backend's opaque tags inside quotes, with `"`, `%` and anything outside the

@@ -1,7 +1,9 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions, SessionQuery } from '../core/backend.js'
+import { catalogue } from '../core/catalogue.js'
 import { throwIfAborted } from '../core/errors.js'
 import { sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
 import { deleteSessionKeys } from '../core/listing.js'
+import type { SessionPage } from '../core/types.js'
 import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
 import { locationOfFolder, recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
@@ -149,6 +151,19 @@ export class TieredBackend implements Backend {
     const remotePage = through ? await this.#remoteList(rel, { ...options, startAfter: startAfter && this.#relative(startAfter) }) : null
     const page = remotePage ? await this.#merged(localPage, remotePage, options) : localPage
     return { ...page, entries: page.entries.map((e) => ({ ...e, key: root + e.key })) }
+  }
+
+  /**
+   * The session catalogue of THIS device: the local tier's sessions (what was written here or
+   * pulled, minus what was deleted here), answered offline without a remote request. The remote's
+   * catalogue is `TieredStorage.discover`. Times are when the local copy last changed.
+   *
+   * @example
+   * const { items } = await backend.listSessions('', { limit: 100 })
+   */
+  async listSessions(_root: string, query: SessionQuery & BackendCallOptions): Promise<SessionPage> {
+    const { items, nextStartAfter } = await catalogue(this.local, this.#tiers.localRoot, query)
+    return { items, nextStartAfter }
   }
 
   /**

@@ -51,6 +51,8 @@ export interface SyncRun {
   pull: PullMode
   /** One location's folder (`<s>/scopes/<scope>/<id>/snapshots/`); every known folder when absent. */
   folder?: string
+  /** Also visit every location the remote holds of these sessions (`'all'`: its whole catalogue). */
+  sessions?: 'all' | readonly string[]
   signal?: AbortSignal
   onProgress?: (progress: SyncProgress) => void
 }

@@ -1,12 +1,14 @@
 import type { Backend } from '../core/backend.js'
 import { type EncryptionOptions, sealerOf } from '../core/encryption.js'
+import { checkSessionQuery } from '../core/session-query.js'
 import { ValidationError } from '../core/errors.js'
 import { checkId, checkLocation, checkPrefix } from '../core/ids.js'
 import { scopeFolder } from '../core/keys.js'
 import { BackendSnapshotStore } from '../core/store.js'
-import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
+import type { ListSessionsOptions, SessionPage, Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
 import { type TieredBackend, createTieredBackend, dropSession } from './backend.js'
 import type { SyncRun, SyncSettings } from './context.js'
+import { remoteCatalogue } from './discover.js'
 import { countPending, listEntries } from './outbox.js'
 import { type SyncProgress, type SyncResult, runSync } from './sync.js'
 import { type Tiers, isOffline } from './tiers.js'
@@ -101,6 +103,13 @@ export interface SyncOptions {
   full?: boolean
   /** Return `{ skipped: true }` at once when another tab is syncing, instead of waiting. */
   ifAvailable?: boolean
+  /**
+   * Also pull sessions this device does not hold yet: `'all'` (every session of the remote's
+   * catalogue, `discover`'s pages) or the ids of some (e.g. picked from `discover`). Every
+   * location the remote holds of them is pulled (history in full, then latest and the manifest);
+   * sessions already here are synced as always. Default: only what this device knows.
+   */
+  sessions?: 'all' | string[]
 }
 
 /**
@@ -220,7 +229,29 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
    */
   async sync(p: SyncOptions = {}): Promise<SyncResult> {
     checkCallOptions(p)
-    return this.#exclusive(p, { push: 'outbox', pull: p.full ? 'all' : 'window' })
+    const { sessions } = p
+    if (sessions !== undefined && sessions !== 'all' && !(Array.isArray(sessions) && sessions.every((id) => checkId('sessions', id)))) {
+      throw new ValidationError('sessions', "must be 'all' or a list of session ids")
+    }
+    return this.#exclusive(p, {
+      push: 'outbox',
+      pull: p.full ? 'all' : 'window',
+      sessions: sessions && (sessions === 'all' ? 'all' : [...sessions]),
+    })
+  }
+
+  /**
+   * One page of the REMOTE's session catalogue (what other devices stored; over HTTP only the
+   * sessions the handler's `authorize` lets this user list), where `listSessions` lists this
+   * device's. Pull what it finds with `sync({ sessions: [id] })`, or everything with
+   * `sync({ sessions: 'all' })`. Needs the remote (an offline device gets `ERR_REMOTE`).
+   *
+   * @example
+   * const { items } = await storage.discover({ limit: 50 }) // a new device's list of conversations
+   * await storage.sync({ sessions: items.map((i) => i.sessionId) })
+   */
+  async discover(p?: ListSessionsOptions): Promise<SessionPage> {
+    return remoteCatalogue(this.#tiers, { ...checkSessionQuery(p), signal: p?.signal })
   }
 
   /**

@@ -2,6 +2,7 @@ import { latestKey, manifestKey, sessionOfRelative } from '../core/keys.js'
 import { listAll } from '../core/listing.js'
 import { chunks } from '../core/util.js'
 import { type SyncContext, type SyncRun, type SyncSettings, inPool, report } from './context.js'
+import { remoteFolders } from './discover.js'
 import { type OutboxEntry, listEntries } from './outbox.js'
 import { pullHistory } from './pull.js'
 import { pushOutbox } from './push.js'
@@ -79,6 +80,8 @@ export async function runSync(tiers: Tiers, settings: SyncSettings, run: SyncRun
     if (!folder)
       for (const { key } of await listAll(tiers.local, tiers.statePrefix, { signal }))
         folders.add(`${key.slice(tiers.statePrefix.length)}/`)
+    // Sessions learnt from the remote's catalogue: their folders are pulled like known ones.
+    if (run.sessions) for (const f of await remoteFolders(context, run.sessions)) folders.add(f)
     // What is still queued must not be pulled back over: deletes not yet pushed, whole sessions.
     const confirmed = new Set(context.confirmed)
     const blocked = new Set(entries.filter((e) => (e.kind === 'delete' || e.kind === 'drop') && !confirmed.has(e.key)).map((e) => e.rel))

@@ -72,7 +72,7 @@ export function registerIndexedDBCases(env: string): void {
       const got = await backend.get(key)
       expect(text(got?.body)).toBe('same')
       expect(got?.etag).toBe(b?.etag)
-      expect(await backend.head(key)).toEqual({ key, size: 4, etag: b!.etag })
+      expect(await backend.head(key)).toEqual({ key, size: 4, etag: b!.etag, lastModified: expect.any(Number) })
       // Two instances (two tabs) never mint the same ETag.
       const other = track(new IndexedDBBackend({ dbName: backend.dbName }))
       const c = await other.put(key, bytes('same'))

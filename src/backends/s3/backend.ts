@@ -1,5 +1,13 @@
 import { AwsV4Signer } from 'aws4fetch'
-import type { Backend, BackendCallOptions, BackendEntry, BackendListPage, BackendObject, BackendPutOptions } from '../../core/backend.js'
+import type {
+  Backend,
+  BackendCallOptions,
+  BackendEntry,
+  BackendFolderPage,
+  BackendListPage,
+  BackendObject,
+  BackendPutOptions,
+} from '../../core/backend.js'
 import { AuthError, RemoteError, ValidationError } from '../../core/errors.js'
 import { fetchWithRetry, type RetryPolicy } from '../../core/retry.js'
 import { chunks, PAGE_SIZE, sha256Hex, toHex } from '../../core/util.js'
@@ -68,6 +76,19 @@ interface S3Request {
   signal?: AbortSignal
   headers?: Record<string, string>
   body?: Uint8Array
+}
+
+/** One ListObjectsV2 request (see `S3Backend#listObjects`). */
+interface S3ListRequest {
+  prefix: string
+  /** `max-keys`: keys and common prefixes together. */
+  maxKeys: number
+  /** A continuation token; `startAfter` is ignored with one. */
+  token?: string
+  startAfter?: string
+  signal?: AbortSignal
+  /** `'/'` for a folder listing. */
+  delimiter?: string
 }
 
 /** What `#redact` puts in place of a credential. */
@@ -292,28 +313,18 @@ export class S3Backend implements Backend {
     const followed = new Set<string>()
     let token: string | undefined
     for (;;) {
-      const query: [string, string | undefined][] = [
-        ['list-type', '2'],
-        ['max-keys', `${want - entries.length}`],
-        ['prefix', prefix || undefined],
-        // S3 ignores start-after once a continuation token is given; send one or the other.
-        token ? ['continuation-token', token] : ['start-after', startAfter || undefined],
-      ]
-      const { res, xml, blocks, failure } = await this.#request({
-        method: 'GET',
-        operation: 'ListObjectsV2',
-        query: query
-          .filter((q) => q[1])
-          .map(([k, v]) => `${k}=${encodeRfc3986(v!)}`)
-          .join('&'),
-        signal: o.signal,
-      })
-      if (!res.ok) throw failure()
+      const { xml, blocks } = await this.#listObjects({ prefix, maxKeys: want - entries.length, token, startAfter, signal: o.signal })
       for (const item of blocks('Contents')) {
         const key = xmlText(item, 'Key')!
         if (listed.has(key)) stalled(prefix)
         listed.add(key)
-        entries.push({ key, size: Number(xmlText(item, 'Size')), etag: unquote(xmlText(item, 'ETag') ?? '') })
+        const modified = Date.parse(xmlText(item, 'LastModified') ?? '')
+        entries.push({
+          key,
+          size: Number(xmlText(item, 'Size')),
+          etag: unquote(xmlText(item, 'ETag') ?? ''),
+          ...(modified >= 0 && { lastModified: modified }),
+        })
       }
       const truncated = xml('IsTruncated') === 'true'
       token = xml('NextContinuationToken')
@@ -321,6 +332,60 @@ export class S3Backend implements Backend {
       if (followed.has(token)) stalled(prefix)
       followed.add(token)
     }
+  }
+
+  /**
+   * ListObjectsV2 with `delimiter=/`: the `CommonPrefixes` right under `prefix`, at most `limit`
+   * (`max-keys` counts keys and prefixes alike, so a page of files only is followed on by its
+   * continuation token until a folder or the end). One request per page of folders, whatever
+   * each folder holds.
+   *
+   * @example
+   * const { folders } = await backend.listFolders('prod/', { limit: 100 }) // ['prod/s1/', …]
+   */
+  async listFolders(prefix: string, o: BackendCallOptions & { startAfter?: string; limit?: number } = {}): Promise<BackendFolderPage> {
+    const limit = Math.min(o.limit ?? PAGE_SIZE, PAGE_SIZE)
+    const followed = new Set<string>()
+    let token: string | undefined
+    for (;;) {
+      const { xml, blocks } = await this.#listObjects({
+        prefix,
+        maxKeys: limit,
+        token,
+        startAfter: o.startAfter,
+        signal: o.signal,
+        delimiter: '/',
+      })
+      const folders = blocks('CommonPrefixes').map((block) => xmlText(block, 'Prefix')!)
+      const truncated = xml('IsTruncated') === 'true'
+      token = xml('NextContinuationToken')
+      if (folders.length || !truncated || !token) return { folders: folders.slice(0, limit), truncated: truncated && folders.length > 0 }
+      if (followed.has(token)) stalled(prefix)
+      followed.add(token)
+    }
+  }
+
+  /** One ListObjectsV2 request (`delimiter` for a folder listing); a failure throws. */
+  async #listObjects({ prefix, maxKeys, token, startAfter, signal, delimiter }: S3ListRequest) {
+    const query: [string, string | undefined][] = [
+      ['delimiter', delimiter],
+      ['list-type', '2'],
+      ['max-keys', `${maxKeys}`],
+      ['prefix', prefix || undefined],
+      // S3 ignores start-after once a continuation token is given; send one or the other.
+      token ? ['continuation-token', token] : ['start-after', startAfter || undefined],
+    ]
+    const answer = await this.#request({
+      method: 'GET',
+      operation: 'ListObjectsV2',
+      query: query
+        .filter((q) => q[1])
+        .map(([k, v]) => `${k}=${encodeRfc3986(v!)}`)
+        .join('&'),
+      signal,
+    })
+    if (!answer.res.ok) throw answer.failure()
+    return answer
   }
 
   /**
