@@ -291,6 +291,29 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     for (const context of [laptop, phone, stranger]) await context.close()
   })
 
+  it('a conversation stored unencrypted (the demo before encryption) is refused in plain words, not shown', async () => {
+    const session = uniqueSession('plain')
+    // Planted through the keyless Worker API, as the demo wrote before it encrypted.
+    await workerApi(url).commitSnapshot({
+      location: where(session),
+      snapshot: {
+        scope: 'agent',
+        schemaVersion: '1.0',
+        createdAt: new Date().toISOString(),
+        data: { messages: [{ role: 'user', text: 'old plain' }] },
+        appData: {},
+      },
+    })
+    const context = await browser!.newContext()
+    const { page, errors } = await open(context, `?session=${session}&db=db-${session}`)
+    await expect.poll(() => shown(page, '#error'), { timeout: 30_000 }).toContain('stored unencrypted')
+    expect(await page.locator('#online').textContent()).toBe('not encrypted')
+    expect(await page.locator('#messages li').count()).toBe(0)
+    expect(await page.locator('#text').isDisabled()).toBe(true)
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
   it('fits a 420 px wide screen; history rows show a preview and mark the current snapshot', async () => {
     const session = uniqueSession('narrow')
     const context = await browser!.newContext({ viewport: { width: 420, height: 800 } })
