@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { SnapshelfError, type SnapshotLocation } from 'snapshelf'
@@ -289,6 +290,20 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     expect(sent.filter((r) => r.includes(secret))).toEqual([])
     expect([...errors, ...second.errors, ...wrong.errors]).toEqual([])
     for (const context of [laptop, phone, stranger]) await context.close()
+  })
+
+  it('the example Worker holds no key: its sources name no encryption option, CryptoKey, Web Crypto or passphrase', async () => {
+    // Behaviour cannot show it (the handler moves stored bytes as they are, key or not): the
+    // sources can. The sealed bytes the page's key opens, above, are what the Worker served.
+    const dir = new URL('../../examples/worker/', import.meta.url)
+    // Its own files, not wrangler's bundle in .wrangler/ (that holds the whole library).
+    const files = (await readdir(dir, { recursive: true })).filter((f) => !f.startsWith('.') && /\.(ts|js|mjs|toml|json)$/.test(f))
+    expect(files).toContain('src/index.ts')
+    for (const file of files) {
+      expect(await readFile(new URL(file, dir), 'utf8'), file).not.toMatch(
+        /encryption|CryptoKey|crypto\.subtle|importKey|deriveKey|passphrase|pbkdf2/i,
+      )
+    }
   })
 
   it('a conversation stored unencrypted (the demo before encryption) is refused in plain words, not shown', async () => {
