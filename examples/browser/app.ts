@@ -7,12 +7,19 @@
  * `window.app` exposes the pieces for the end-to-end test (test/e2e/).
  *
  * Parameters (README.md): `?session=` the conversation, `?token=` the bearer token, `?db=` the
- * IndexedDB database. A bad one stops the page before any storage is opened, with an error.
+ * IndexedDB database, `#passphrase=` the passphrase. A bad one stops the page before any storage
+ * is opened, with an error.
+ *
+ * Everything stored is encrypted here, in the page, with a key derived from the passphrase
+ * (passphrase.ts): IndexedDB, the Worker and R2 hold ciphertext only, and the Worker has no key.
+ * The passphrase is read from the address's fragment, which browsers never send (not in the
+ * request for the page, not in a Referer), and goes nowhere but into PBKDF2.
  */
 import { AuthError, newSnapshotId, SnapshelfError, type Snapshot, type SnapshotLocation } from 'snapshelf'
 import { HttpStorage } from 'snapshelf/http'
 import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { TieredStorage, type TieredStatus } from 'snapshelf/tiered'
+import { DEMO_PASSPHRASE, encryptionFor } from './passphrase.js'
 
 type Message = { role: 'user' | 'assistant'; text: string }
 
@@ -41,7 +48,7 @@ const ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 const TOKEN = /^[A-Za-z0-9._~+/-]+=*$/
 
 /** The page's parameters, validated; `problems` says in plain words what is wrong with each bad one. */
-function readParameters(): { token: string; sessionId: string; dbName: string; problems: string[] } {
+function readParameters(): { token: string; sessionId: string; dbName: string; passphrase: string; problems: string[] } {
   const params = new URLSearchParams(location.search)
   const problems: string[] = []
   const pick = (name: string, fallback: string, rule: RegExp, what: string): string => {
@@ -56,7 +63,10 @@ function readParameters(): { token: string; sessionId: string; dbName: string; p
   const token = pick('token', localStorage.getItem('snapshelf-token') ?? 'alice-dev-token', TOKEN, 'a token (letters, digits and -._~+/)')
   const sessionId = pick('session', 'alice-demo', ID, `a session id: ${idRule}`)
   const dbName = pick('db', 'snapshelf-example', ID, `a database name: ${idRule}`)
-  return { token, sessionId, dbName, problems }
+  // In the fragment, never the query: the query travels to the server with the page's request.
+  const given = new URLSearchParams(location.hash.slice(1)).get('passphrase')
+  if (given === '') problems.push('#passphrase= is empty.')
+  return { token, sessionId, dbName, passphrase: given || DEMO_PASSPHRASE, problems }
 }
 
 // The shell cache: registered whatever the parameters, so the page loads offline next time.
@@ -68,11 +78,19 @@ const shellReady: Promise<unknown> =
       )
     : Promise.resolve()
 
-const { token, sessionId, dbName, problems } = readParameters()
+const { token, sessionId, dbName, passphrase, problems } = readParameters()
+// Another passphrase typed into the address: another key, so start again from the top.
+addEventListener('hashchange', () => location.reload())
 /** Set when the page refused to start: shown instead of anything else. */
 const parameterProblem = problems.length
   ? `${problems.join(' ')} Nothing was loaded or sent. Fix the address, for example ?session=alice-demo (see the README).`
   : undefined
+/**
+ * Set when the passphrase does not open what is stored: shown until the page is reloaded with
+ * another (a sync does not clear it), and the page writes nothing meanwhile: a snapshot sealed
+ * with a wrong key would be one the right passphrase cannot open.
+ */
+let lockProblem: { badge: string; text: string } | undefined
 /** What the last action (a send, a restore, the start-up load) failed with, until one succeeds or a sync does. */
 let actionProblem: { badge: string; text: string } | undefined
 let status: TieredStatus | undefined
@@ -116,13 +134,19 @@ function started(): TieredStorage {
   return storage
 }
 
+/** The storage, for a write: refused while the passphrase is wrong. */
+function writable(): TieredStorage {
+  if (lockProblem) throw new Error(lockProblem.text)
+  return started()
+}
+
 /** Appends one message and snapshots the whole conversation (history + latest). */
 async function addMessage(message: Message): Promise<string> {
   // Appended before the write, so a second message sent meanwhile is appended after this one.
   messages = [...messages, message]
   const snapshotId = newSnapshotId()
   try {
-    await started().commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages, snapshotId) })
+    await writable().commitSnapshot({ location: where, snapshotId, snapshot: snapshotOf(messages, snapshotId) })
   } catch (error) {
     // Not stored: not shown either (the composer gives the text back).
     messages = messages.filter((m) => m !== message)
@@ -146,11 +170,11 @@ async function send(text: string, withReply = true): Promise<void> {
 
 /** Makes an older snapshot the current conversation, as a new snapshot (history stays append-only). */
 async function restore(snapshotId: string): Promise<void> {
-  const old = await started().loadSnapshot({ location: where, snapshotId })
+  const old = await writable().loadSnapshot({ location: where, snapshotId })
   if (!old) return
   const list = (old.data.messages as Message[]) ?? []
   const id = newSnapshotId()
-  await started().commitSnapshot({ location: where, snapshotId: id, snapshot: snapshotOf(list, id) })
+  await writable().commitSnapshot({ location: where, snapshotId: id, snapshot: snapshotOf(list, id) })
   messages = list
   render()
 }
@@ -228,6 +252,7 @@ async function renderHistory(): Promise<void> {
         const button = document.createElement('button')
         button.type = 'button'
         button.textContent = 'Restore'
+        button.disabled = lockProblem !== undefined
         button.onclick = () => void restore(item.snapshotId).catch(showProblem)
         li.append(button)
       }
@@ -247,6 +272,7 @@ function statusOf(error: unknown): number | undefined {
  */
 function describe(error: unknown): { badge: string; text: string } {
   const kept = 'Your messages are kept on this device and will sync once this is fixed.'
+  if (error instanceof SnapshelfError && error.code === 'ERR_CORRUPT') return lockedBy(error)
   const code = statusOf(error)
   if (error instanceof AuthError || code === 401 || code === 403) {
     return code === 401
@@ -272,6 +298,36 @@ function describe(error: unknown): { badge: string; text: string } {
   return { badge: 'sync failed', text: `Something failed (${name}${code ? `, HTTP ${code}` : ''}). ${kept}` }
 }
 
+/**
+ * What an `ERR_CORRUPT` means here: the key derived from this passphrase does not open what is
+ * stored (a wrong passphrase, or bytes changed on the way). The one exception worth its own words
+ * is plaintext left by the demo before it encrypted (the store refuses it as "not encrypted").
+ */
+function lockedBy(error: SnapshelfError): { badge: string; text: string } {
+  const again = 'Nothing is shown and nothing can be written until the page is reloaded with the right one.'
+  if (/ is not encrypted$/.test(error.message)) {
+    return {
+      badge: 'not encrypted',
+      text: `This conversation was stored unencrypted (by an older version of the demo), and this page reads only encrypted messages. Start another ?session= (or delete .data/).`,
+    }
+  }
+  return {
+    badge: 'wrong passphrase',
+    text: `This passphrase does not open these messages. Put the right one in the address (#passphrase=…). ${again}`,
+  }
+}
+
+/** Stops the page writing (see `lockProblem`) and says why. */
+function lock(error: SnapshelfError): void {
+  if (!lockProblem) console.error(error) // once: every later read fails the same way
+  lockProblem = lockedBy(error)
+  messages = []
+  for (const id of ['text', 'send']) $<HTMLInputElement>(id).disabled = true
+  render()
+  if (status) renderStatus(status)
+  else renderProblem()
+}
+
 /** What the sync status says is wrong, or nothing: a failed sync, a failed read-through, offline. */
 function syncProblem(s: TieredStatus): { badge: string; text: string } | undefined {
   if (s.lastError) return describe(s.lastError)
@@ -283,7 +339,7 @@ function syncProblem(s: TieredStatus): { badge: string; text: string } | undefin
 
 /** Shows the one problem that matters most: bad parameters, then the sync's, then the last action's. */
 function renderProblem(): void {
-  const problem = parameterProblem ?? (status && syncProblem(status)?.text) ?? actionProblem?.text
+  const problem = parameterProblem ?? lockProblem?.text ?? (status && syncProblem(status)?.text) ?? actionProblem?.text
   $('error').textContent = problem ?? ''
   $('error').hidden = !problem
 }
@@ -293,7 +349,7 @@ function renderStatus(s: TieredStatus): void {
   status = s
   // A sync that went through clears what an earlier action failed with (the server is fine now).
   if (previous && s.lastSyncAt !== previous.lastSyncAt && !s.lastError) actionProblem = undefined
-  const problem = syncProblem(s) ?? actionProblem
+  const problem = lockProblem ?? syncProblem(s) ?? actionProblem
   const badge = $('online')
   badge.dataset.online = String(s.online && !problem)
   // Never "online" while syncs fail: the badge names the failure.
@@ -304,6 +360,11 @@ function renderStatus(s: TieredStatus): void {
 }
 
 function showProblem(error: unknown): void {
+  // The passphrase does not open what is stored: that is no passing failure of one action.
+  if (error instanceof SnapshelfError && error.code === 'ERR_CORRUPT') {
+    lock(error)
+    return
+  }
   console.error(error)
   actionProblem = describe(error)
   if (status) renderStatus(status)
@@ -315,37 +376,54 @@ async function loadLatest(): Promise<void> {
   adopt(await started().loadSnapshot({ location: where }))
 }
 
-function start(): Promise<void> {
+async function start(): Promise<void> {
+  // Derived once per page (PBKDF2, ~0.15 s in Chromium): sealing each object is then AES-GCM only. The store
+  // seals everything it writes, IndexedDB included; sync moves the sealed bytes unchanged.
+  let encryption: Awaited<ReturnType<typeof encryptionFor>>
+  try {
+    encryption = await encryptionFor(passphrase, sessionId)
+  } catch (error) {
+    // No Web Crypto: an address that is neither https nor localhost (e.g. a LAN IP over http).
+    console.error(error)
+    lockProblem = {
+      badge: 'no encryption',
+      text: 'This browser cannot encrypt here (Web Crypto needs https or localhost), so nothing was loaded or stored. Open the page on http://127.0.0.1 or over https.',
+    }
+    for (const id of ['text', 'send', 'sync']) $<HTMLInputElement>(id).disabled = true
+    $('online').textContent = lockProblem.badge
+    renderProblem()
+    return
+  }
   // A real app would clear the token with the session; the demo keeps the last good one.
   const local = new IndexedDBStorage({ dbName })
   const remote = new HttpStorage({ baseUrl: '/api', headers: () => ({ authorization: `Bearer ${token}` }), retries: 2, timeoutMs: 10_000 })
-  const store = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs: 250 })
+  const store = new TieredStorage({ local, remote, name: dbName, autoSyncDelayMs: 250, encryption })
   storage = store
   store.onStatus(renderStatus)
   renderStatus(store.status)
   // Another tab (or a sync) changed latest: show it.
-  store.watchLatest({ location: where, onChange: adopt })
+  store.watchLatest({ location: where, onChange: adopt, onError: showProblem })
   onSend = send
-  $('sync').addEventListener('click', () => void store.sync().then(() => loadLatest(), showProblem))
+  // The load after it is caught too: a passphrase that does not open latest is shown, not unhandled.
+  const syncNow = () => store.sync().then(loadLatest).catch(showProblem)
+  $('sync').addEventListener('click', () => void syncNow())
   addEventListener('pagehide', () => store.close())
-  return (async () => {
-    // Local first: what this device holds shows even when the server refuses or is gone.
-    await loadLatest().catch(showProblem)
-    if (navigator.onLine) {
-      // Bring down what other devices wrote, then push what this one queued. Failures land in
-      // the status (shown by renderStatus).
-      // A refused or failed hydrate would fail the sync the same way; and a sync with nothing to
-      // do would "succeed" without asking the server, clearing the error it just showed.
-      if (
-        await store.hydrate({ location: where }).then(
-          () => true,
-          () => false,
-        )
+  // Local first: what this device holds shows even when the server refuses or is gone.
+  await loadLatest().catch(showProblem)
+  if (navigator.onLine) {
+    // Bring down what other devices wrote, then push what this one queued. Failures land in
+    // the status (shown by renderStatus).
+    // A refused or failed hydrate would fail the sync the same way; and a sync with nothing to
+    // do would "succeed" without asking the server, clearing the error it just showed.
+    if (
+      await store.hydrate({ location: where }).then(
+        () => true,
+        () => false,
       )
-        await store.sync().catch(() => {})
-      await loadLatest().catch(showProblem)
-    }
-  })()
+    )
+      await store.sync().catch(() => {})
+    await loadLatest().catch(showProblem)
+  }
 }
 
 let ready: Promise<void>
@@ -357,6 +435,7 @@ if (parameterProblem) {
   ready = Promise.resolve()
 } else {
   $('session-name').textContent = sessionId
+  $('passphrase-kind').textContent = passphrase === DEMO_PASSPHRASE ? 'the demo default' : 'yours, from #passphrase='
   ready = start()
 }
 
@@ -371,6 +450,9 @@ window.app = {
   },
   location: parameterProblem ? undefined : where,
   parameterProblem,
+  get lockProblem() {
+    return lockProblem?.text
+  },
   send,
   addMessage,
   restore,

@@ -1,7 +1,8 @@
+import { readdir, readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import type { SnapshotLocation } from 'snapshelf'
-import { launchChromium, startServer, uniqueSession, workerApi } from './harness.js'
+import { SnapshelfError, type SnapshotLocation } from 'snapshelf'
+import { launchChromium, openedApi, startServer, uniqueSession, workerApi } from './harness.js'
 
 // What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
 // service worker's offline shell, sync errors in plain words, refused parameters, the offline
@@ -27,6 +28,7 @@ type App = {
   ready: Promise<void>
   shellReady: Promise<unknown>
   parameterProblem?: string
+  lockProblem?: string
   storage?: { status: { pending: number; syncing: boolean; lastError: unknown } }
 }
 declare const app: App
@@ -104,7 +106,9 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await expect.poll(async () => (await workerApi(url).listSnapshotIds({ location: where(session) })).length, { timeout: 60_000 }).toBe(6)
     // History goes first, latest after it (compare-and-swap): wait for the whole conversation.
     const latestTexts = async () =>
-      (((await workerApi(url).loadSnapshot({ location: where(session) }))?.data.messages ?? []) as { text: string }[]).map((m) => m.text)
+      (((await (await openedApi(url, session)).loadSnapshot({ location: where(session) }))?.data.messages ?? []) as { text: string }[]).map(
+        (m) => m.text,
+      )
     await expect.poll(latestTexts, { timeout: 30_000 }).toHaveLength(6)
     expect(await latestTexts()).toContain('written in a new offline tab')
     await expect.poll(() => tab.locator('#pending').textContent()).toBe('0')
@@ -138,16 +142,17 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await context.close()
   })
 
-  it('a bad ?session=, ?db= or ?token= shows an error, submits nothing natively, keeps the typed text, opens no storage', async () => {
+  it('a bad ?session=, ?db=, ?token= or #passphrase= shows an error, submits nothing natively, keeps the typed text, opens no storage', async () => {
     const context = await browser!.newContext()
     for (const [query, named] of [
-      ['?session=../x', 'session'],
-      ['?session=alice-ok&db=a/b', 'db'],
-      ['?session=alice-ok&token=has%20space', 'token'],
+      ['?session=../x', '?session='],
+      ['?session=alice-ok&db=a/b', '?db='],
+      ['?session=alice-ok&token=has%20space', '?token='],
+      ['?session=alice-ok#passphrase=', '#passphrase='],
     ] as const) {
       const { page, errors, api } = await open(context, query)
       const before = page.url()
-      await expect.poll(() => shown(page, '#error'), { message: query }).toContain(`?${named}=`)
+      await expect.poll(() => shown(page, '#error'), { message: query }).toContain(named)
       // The composer is disabled (text kept as typed); a submit anyway (what Enter in the box does:
       // a text typed before the page refused) must not submit natively nor switch session.
       expect(await page.locator('#text').isDisabled()).toBe(true)
@@ -161,7 +166,7 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
       expect(await page.locator('#messages li').count()).toBe(0)
       expect(api.count).toBe(0)
       expect(await page.evaluate(() => app.storage)).toBeUndefined()
-      expect(await page.evaluate(() => app.parameterProblem)).toContain(`?${named}=`)
+      expect(await page.evaluate(() => app.parameterProblem)).toContain(named)
       expect(errors).toEqual([])
     }
     await context.close()
@@ -201,6 +206,126 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await expect.poll(() => shown(page, '#error')).toBe(false)
     await expect.poll(() => page.locator('#online').textContent()).toBe('online') // once a follow-up sync (if any) ends
     expect(await workerApi(url).listSnapshotIds({ location: where(session), limit: 100 })).toHaveLength(24)
+    await context.close()
+  })
+
+  it('encrypted in the page: R2 holds sealed bytes without the text, the passphrase is never sent; a second device with it reads the conversation, a wrong one says so and shows and writes nothing', async () => {
+    const session = uniqueSession('sealed')
+    const passphrase = `horse-battery-${Math.random().toString(36).slice(2)}`
+    const secret = `my secret plan ${Math.random().toString(36).slice(2)}`
+    const texts = [secret, `You said ${secret.length} characters: “${secret}”.`]
+    const laptop = await browser!.newContext()
+    // Everything any page of this test sends, the page's own request included: never the passphrase.
+    const sent: string[] = []
+    const listen = (context: BrowserContext) =>
+      context.on('request', (r) => sent.push(`${r.url()} ${JSON.stringify(r.headers())} ${r.postDataBuffer()?.toString('latin1') ?? ''}`))
+    listen(laptop)
+    const { page, errors } = await open(laptop, `?session=${session}&db=db-${session}#passphrase=${passphrase}`)
+    expect(await page.locator('#passphrase-kind').textContent()).toContain('yours')
+    await type(page, secret)
+    await expect.poll(() => page.locator('#messages li').allTextContents()).toEqual(texts)
+    await expect.poll(() => page.locator('#pending').textContent(), { timeout: 30_000 }).toBe('0')
+
+    // Every object R2 holds for the session (2 snapshots + latest), read raw through the keyless
+    // Worker: sealed (the envelope's magic 89 'S' 'H' 'E'), without the typed text or any JSON.
+    const raw = workerApi(url)
+    const { entries } = await raw.backend.list(`${session}/`, { limit: 100 })
+    expect(entries).toHaveLength(3)
+    for (const { key } of entries) {
+      const bytes = (await raw.backend.get(key))!.body
+      expect([...bytes.subarray(0, 4)], key).toEqual([0x89, 0x53, 0x48, 0x45])
+      const text = Buffer.from(bytes).toString('latin1')
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain('messages')
+    }
+    // The Worker handed the ciphertext on unchanged: read with no key it is refused, naming the key id.
+    const keyless = await raw.loadSnapshot({ location: where(session) }).catch((e: unknown) => e)
+    expect(keyless).toBeInstanceOf(SnapshelfError)
+    expect((keyless as SnapshelfError).code).toBe('ERR_CORRUPT')
+    expect((keyless as SnapshelfError).message).toContain('pbkdf2-v1')
+    // The key the page derives (same passphrase, same salt) opens it: what another device needs.
+    const opened = await (await openedApi(url, session, passphrase)).loadSnapshot({ location: where(session) })
+    expect((opened!.data.messages as { text: string }[]).map((m) => m.text)).toEqual(texts)
+
+    // A second device (its own browser profile and IndexedDB) with the same passphrase.
+    const phone = await browser!.newContext()
+    listen(phone)
+    const second = await open(phone, `?session=${session}&db=phone-${session}#passphrase=${passphrase}`)
+    await expect.poll(() => second.page.locator('#messages li').allTextContents(), { timeout: 30_000 }).toEqual(texts)
+    expect(await shown(second.page, '#error')).toBe(false)
+
+    // A third with a wrong passphrase: the error in plain words, no message, no preview, nothing written.
+    const stranger = await browser!.newContext()
+    listen(stranger)
+    const wrong = await open(stranger, `?session=${session}&db=wrong-${session}#passphrase=not-${passphrase}`)
+    await expect.poll(() => shown(wrong.page, '#error'), { timeout: 30_000 }).toContain('This passphrase does not open these messages')
+    expect(await wrong.page.locator('#online').textContent()).toBe('wrong passphrase')
+    const error = String(await shown(wrong.page, '#error'))
+    expect(error).not.toMatch(/scopes\/|snapshots\/|\.json|ERR_CORRUPT|CorruptError|pbkdf2/)
+    expect(await wrong.page.locator('#messages li').count()).toBe(0)
+    await expect.poll(() => wrong.page.locator('#history li').count()).toBe(2)
+    expect(await wrong.page.locator('#history li .preview').allTextContents()).toEqual(['(unreadable)', '(unreadable)'])
+    expect(await wrong.page.locator('#history button:enabled').count()).toBe(0) // no restore
+    expect(await wrong.page.locator('#text').isDisabled()).toBe(true)
+    const body = await wrong.page.evaluate(() => document.body.textContent)
+    expect(body).not.toContain(secret)
+    await expect(
+      wrong.page.evaluate(() => (app as unknown as { send(t: string): Promise<void> }).send('sealed with the wrong key')),
+    ).rejects.toThrow('does not open')
+    await wrong.page.click('#sync') // a sync goes through; the refusal stays
+    await expect.poll(() => wrong.page.evaluate(() => app.storage!.status.syncing)).toBe(false)
+    expect(await wrong.page.evaluate(() => app.lockProblem)).toContain('does not open')
+    expect((await raw.backend.list(`${session}/`, { limit: 100 })).entries).toHaveLength(3)
+
+    // The right passphrase typed into the address: the page starts again with it and opens the conversation.
+    const reloaded = wrong.page.waitForEvent('load')
+    await wrong.page.evaluate((p) => (location.hash = `passphrase=${p}`), passphrase)
+    await reloaded
+    await wrong.page.evaluate(() => app.ready)
+    await expect.poll(() => wrong.page.locator('#messages li').allTextContents(), { timeout: 30_000 }).toEqual(texts)
+    expect(await shown(wrong.page, '#error')).toBe(false)
+
+    expect(sent.length).toBeGreaterThan(10)
+    expect(sent.filter((r) => r.includes(passphrase))).toEqual([])
+    expect(sent.filter((r) => r.includes(secret))).toEqual([])
+    expect([...errors, ...second.errors, ...wrong.errors]).toEqual([])
+    for (const context of [laptop, phone, stranger]) await context.close()
+  })
+
+  it('the example Worker holds no key: its sources name no encryption option, CryptoKey, Web Crypto or passphrase', async () => {
+    // Behaviour cannot show it (the handler moves stored bytes as they are, key or not): the
+    // sources can. The sealed bytes the page's key opens, above, are what the Worker served.
+    const dir = new URL('../../examples/worker/', import.meta.url)
+    // Its own files, not wrangler's bundle in .wrangler/ (that holds the whole library).
+    const files = (await readdir(dir, { recursive: true })).filter((f) => !f.startsWith('.') && /\.(ts|js|mjs|toml|json)$/.test(f))
+    expect(files).toContain('src/index.ts')
+    for (const file of files) {
+      expect(await readFile(new URL(file, dir), 'utf8'), file).not.toMatch(
+        /encryption|CryptoKey|crypto\.subtle|importKey|deriveKey|passphrase|pbkdf2/i,
+      )
+    }
+  })
+
+  it('a conversation stored unencrypted (the demo before encryption) is refused in plain words, not shown', async () => {
+    const session = uniqueSession('plain')
+    // Planted through the keyless Worker API, as the demo wrote before it encrypted.
+    await workerApi(url).commitSnapshot({
+      location: where(session),
+      snapshot: {
+        scope: 'agent',
+        schemaVersion: '1.0',
+        createdAt: new Date().toISOString(),
+        data: { messages: [{ role: 'user', text: 'old plain' }] },
+        appData: {},
+      },
+    })
+    const context = await browser!.newContext()
+    const { page, errors } = await open(context, `?session=${session}&db=db-${session}`)
+    await expect.poll(() => shown(page, '#error'), { timeout: 30_000 }).toContain('stored unencrypted')
+    expect(await page.locator('#online').textContent()).toBe('not encrypted')
+    expect(await page.locator('#messages li').count()).toBe(0)
+    expect(await page.locator('#text').isDisabled()).toBe(true)
+    expect(errors).toEqual([])
     await context.close()
   })
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser } from 'playwright-core'
 import { HttpStorage } from 'snapshelf/http'
+import { DEMO_PASSPHRASE, encryptionFor } from '../../examples/browser/passphrase.js'
 // @ts-expect-error -- a plain .mjs helper shared with the other browser runners
 import { chromiumArgs, chromiumHowTo, findChromium } from '../../scripts/chromium.mjs'
 
@@ -63,9 +64,30 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath, args: chromiumArgs, headless: true })
 }
 
-/** What R2 holds, read through the Worker's API with the demo token (not through the page). */
+/**
+ * What R2 holds, read through the Worker's API with the demo token (not through the page), with
+ * no key: listings (ids, keys) and the stored bytes as they are, sealed.
+ */
 export function workerApi(url: string): HttpStorage {
   return new HttpStorage({ baseUrl: `${url}/api`, headers: { authorization: `Bearer ${TOKEN}` }, retries: 2 })
+}
+
+const keys = new Map<string, ReturnType<typeof encryptionFor>>()
+
+/**
+ * The Worker's API read as another device of the user would: with the key the page derives
+ * (examples/browser/passphrase.ts) from `passphrase` for `session`, so snapshots open. One
+ * derivation per session and passphrase (PBKDF2, ~0.2 s).
+ */
+export async function openedApi(url: string, session: string, passphrase = DEMO_PASSPHRASE): Promise<HttpStorage> {
+  const id = `${session}\n${passphrase}`
+  if (!keys.has(id)) keys.set(id, encryptionFor(passphrase, session))
+  return new HttpStorage({
+    baseUrl: `${url}/api`,
+    headers: { authorization: `Bearer ${TOKEN}` },
+    retries: 2,
+    encryption: await keys.get(id)!,
+  })
 }
 
 /** A session id nobody else uses, allowed by the demo token. */

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import type { Snapshot, SnapshotLocation } from 'snapshelf'
-import { launchChromium, startServer, uniqueSession, workerApi } from './harness.js'
+import { launchChromium, openedApi, startServer, uniqueSession, workerApi } from './harness.js'
 
 // The local-first example end to end: `npm start` (the Worker in workerd, local R2, serving
 // examples/browser) on its own port, real Chromium via playwright-core. Offline is Chromium's
-// own network emulation (context.setOffline); what reached R2 is read back through the Worker.
+// own network emulation (context.setOffline); what reached R2 is read back through the Worker
+// (listings with no key; snapshots opened with the key the page derives, as another device would).
 
 const PORT = Number(process.env.E2E_PORT ?? 8917)
 let url = ''
@@ -94,7 +95,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(new Set(ids).size).toBe(50)
     expect(keys).toBe(51) // 50 history objects + latest, nothing else
-    const latest = await workerApi(url).loadSnapshot({ location })
+    const latest = await (await openedApi(url, session)).loadSnapshot({ location })
     expect((latest!.data.messages as unknown[]).length).toBe(50)
     await expect.poll(() => page.locator('#pending').textContent()).toBe('0')
     expect(await page.locator('#last-sync').textContent()).not.toBe('never')
@@ -122,7 +123,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(ids).toEqual([...written].sort())
     expect(keys).toBe(31)
-    const r2Latest = await workerApi(url).loadSnapshot({ location })
+    const r2Latest = await (await openedApi(url, session)).loadSnapshot({ location })
     for (const page of [tabA, tabB, other]) {
       expect(await page.evaluate((l) => app.storage.loadSnapshot({ location: l }), location)).toEqual(r2Latest)
       expect(await page.evaluate(() => app.storage.pendingCount())).toBe(0)
@@ -159,7 +160,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(ids).toEqual([...written].sort())
     expect(keys).toBe(31)
-    expect(((await workerApi(url).loadSnapshot({ location }))!.data.messages as unknown[]).length).toBe(30)
+    expect(((await (await openedApi(url, session)).loadSnapshot({ location }))!.data.messages as unknown[]).length).toBe(30)
     await expect.poll(() => reopened.evaluate(() => app.storage.pendingCount())).toBe(0)
     await context.close()
   })
