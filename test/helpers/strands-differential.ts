@@ -82,11 +82,19 @@ type Outcome = { ok: unknown } | { refused: true } | { unexpected: string }
  * @example
  * await runDifferential({ seed: 42, steps: 400, ours: new StrandsStorage({ storage: new MemoryStorage() }) })
  */
-export async function runDifferential(p: { seed: number; steps: number; ours: StrandsStorage; label?: string }): Promise<void> {
+export async function runDifferential(p: {
+  seed: number
+  steps: number
+  ours: StrandsStorage
+  label?: string
+  /** Both sides start as a view at this namespace (ours: `ours.namespace(namespace)`), e.g. one session's folder. */
+  namespace?: string
+}): Promise<void> {
   const random = prng(p.seed)
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
-  const theirsViews: Storage[] = [new InMemoryStorage()]
-  const oursViews: Storage[] = [p.ours]
+  const root = new InMemoryStorage()
+  const theirsViews: Storage[] = [p.namespace === undefined ? root : root.namespace(p.namespace)]
+  const oursViews: Storage[] = [p.namespace === undefined ? p.ours : p.ours.namespace(p.namespace)]
   const known: string[] = []
   const history: Op[] = []
 

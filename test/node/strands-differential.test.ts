@@ -33,11 +33,18 @@ describe('StrandsStorage behaves as Strands InMemoryStorage (differential)', () 
     const handle = createSnapshotHandler({
       storage: new MemoryStorage(),
       layouts: [strandsLayout],
-      authorize: (_r, a) => a.sessionId === 's1',
+      authorize: (_r, a) => a.sessionId.startsWith('s1-'),
     })
     const http = new HttpStorage({ baseUrl: 'http://local.test', fetch: (u, init) => handle(new Request(u, init)) })
-    const ours = new StrandsStorage({ storage: http }).namespace('session/s1')
-    await runDifferential({ seed, steps: 300, ours, label: 'http' })
+    // Both sides start in that folder, so a key that is the folder itself ('' joined to it) is compared too.
+    for (let i = 0; i < 4; i++)
+      await runDifferential({
+        seed: seed + i,
+        steps: 300,
+        ours: new StrandsStorage({ storage: http }),
+        namespace: `session/s1-${i}`,
+        label: 'http',
+      })
   })
 
   it('over TieredStorage (Memory -> Memory, unsynced writes in the outbox)', async () => {

@@ -21,7 +21,8 @@ const SESSION_KEY = /^(?:session|context)\/([^/]+)\//
 export const strandsLayout: KeyLayout = {
   name: 'strands',
   sessionOf(key) {
-    const sessionId = SESSION_KEY.exec(key)?.[1]
+    // The session folder's own name is a key Strands can write too (`session/<id>`).
+    const sessionId = SESSION_KEY.exec(`${key}/`)?.[1]
     return isId(sessionId) && isNormalKey(key) ? sessionId : undefined
   },
   listing(prefix) {
