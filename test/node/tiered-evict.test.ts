@@ -116,6 +116,9 @@ describe.each([
     expect(after).not.toContain(stateKeyOf(location))
     // The other location of the same session is untouched.
     expect(dataKeysOf(after, other)).toEqual(dataKeysOf(before, other))
+    // A sync does not bring it back: the folder is no longer known here.
+    await store.sync()
+    expect(dataKeysOf(await localKeys(local.backend), location)).toEqual([])
 
     // Read-through: the same snapshots, now from the remote (and cached again).
     expect(await store.loadSnapshot({ location })).toEqual(latest)
@@ -297,6 +300,34 @@ describe('evict: offline, validation, a second tab', () => {
     await tab1.sync()
     expect(await server.listSnapshotIds({ location })).toHaveLength(4)
     expect((await server.loadSnapshot({ location, snapshotId }))?.data).toEqual(sampleSnapshot('tab2').data)
+    tab1.close()
+    tab2.close()
+  })
+})
+
+describe('evict: the known gap across tabs', () => {
+  // Another tab's writes bypass this storage's write gate. A new history id is never among the
+  // keys an eviction listed (test above), but `latest` is: a compare-and-swap of it by another tab
+  // between the eviction's listing and its delete is deleted with it. The eviction reports
+  // ERR_CONFLICT afterwards, yet the bytes are gone; closing this needs a conditional delete in
+  // the Backend contract (or writes taking the cross-tab lock).
+  it.fails('a latest written by another tab between the listing and the delete survives', async () => {
+    const { local, paused, release } = pausingLocal()
+    const { server, remote } = remoteOf('memory')
+    const name = unique('tabs-latest')
+    const tab1 = new TieredStorage({ local: { backend: local }, remote, name })
+    const tab2 = new TieredStorage({ local: { backend: local }, remote, name })
+    const location = where()
+    await fill(tab1, location)
+    await tab1.sync()
+    paused.armed = true
+    const evicting = tab1.evict({ location }).catch((e: unknown) => e)
+    await paused.reached
+    await tab2.updateLatest({ location, mutate: () => sampleSnapshot('tab2 latest') })
+    release()
+    expect(await evicting).toBeInstanceOf(ConflictError)
+    await tab1.sync()
+    expect((await server.loadSnapshot({ location }))?.data).toEqual(sampleSnapshot('tab2 latest').data)
     tab1.close()
     tab2.close()
   })
