@@ -15,4 +15,5 @@ export {
   type TieredStorageOptions,
 } from '../tiered/storage.js'
 export type { SyncProgress, SyncResult } from '../tiered/sync.js'
+export type { EvictResult } from '../tiered/evict.js'
 export { TieredBackend, type TieredBackendOptions } from '../tiered/backend.js'

@@ -4,6 +4,7 @@ import { throwIfAborted } from '../core/errors.js'
 import { sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
 import { deleteSessionKeys } from '../core/listing.js'
 import type { SessionPage } from '../core/types.js'
+import { WriteGate } from './evict.js'
 import { addEntry, copyToLocal, deletePending, writeKindOf } from './outbox.js'
 import { locationOfFolder, recordAgreed } from './state.js'
 import { type Tiers, isOffline, tiersOf } from './tiers.js'
@@ -69,6 +70,7 @@ export class TieredBackend implements Backend {
   readonly #readThrough: boolean
   readonly #onQueued?: (rels: string[]) => void
   readonly #onRemoteError?: (error: unknown) => void
+  readonly #gate = new WriteGate()
 
   constructor(options: TieredBackendOptions)
   /** @deprecated Pass a `TieredBackendOptions` object. */
@@ -86,6 +88,7 @@ export class TieredBackend implements Backend {
     const { local } = tiers
     this.maxListPage = local.maxListPage
     if (local.subscribe) this.subscribe = (key, onChange) => local.subscribe!(this.#localKey(key), onChange)
+    gates.set(this, this.#gate)
   }
 
   async get(key: string, options?: BackendCallOptions): Promise<BackendObject | null> {
@@ -103,11 +106,14 @@ export class TieredBackend implements Backend {
     if (!remote) return null
     // Cached create-only: a local write that raced us wins, and we return what is now local
     // (absent again when a delete was queued meanwhile).
+    // Through the gate: a copy landing mid-eviction could outlive the state the eviction drops.
     const rel = this.#relative(key)
-    const cached = await copyToLocal(this.#tiers, rel, remote.body, { signal: options?.signal, ifNoneMatch: '*' })
-    if (cached.result !== 'copied') return this.local.get(this.#localKey(key), options)
-    await recordAgreed(this.#tiers, rel, remote.body, remote.etag, options?.signal)
-    return { body: remote.body, etag: cached.etag }
+    return this.#gate.run([rel], async () => {
+      const cached = await copyToLocal(this.#tiers, rel, remote.body, { signal: options?.signal, ifNoneMatch: '*' })
+      if (cached.result !== 'copied') return this.local.get(this.#localKey(key), options)
+      await recordAgreed(this.#tiers, rel, remote.body, remote.etag, options?.signal)
+      return { body: remote.body, etag: cached.etag }
+    })
   }
 
   async head(key: string, options?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
@@ -119,25 +125,27 @@ export class TieredBackend implements Backend {
   async put(key: string, body: Uint8Array, options: BackendPutOptions = {}): Promise<{ etag: string } | null> {
     const rel = this.#relative(key)
     const kind = writeKindOf(options)
-    const entry = kind === 'create' ? await addEntry(this.#tiers, rel, kind, options) : undefined
-    const done = await this.local.put(this.#localKey(key), body, options)
-    if (!done) {
+    const done = await this.#gate.run([rel], async () => {
+      const entry = kind === 'create' ? await addEntry(this.#tiers, rel, kind, options) : undefined
+      const put = await this.local.put(this.#localKey(key), body, options)
       // A failed precondition wrote nothing: the entry is ours alone, so it can go at once.
-      if (entry) await this.local.delete([entry], options)
-      return null
-    }
-    if (kind !== 'create') await addEntry(this.#tiers, rel, kind, options)
-    this.#onQueued?.([rel])
+      if (!put && entry) await this.local.delete([entry], options)
+      if (put && kind !== 'create') await addEntry(this.#tiers, rel, kind, options)
+      return put
+    })
+    if (done) this.#onQueued?.([rel])
     return done
   }
 
   async delete(keys: string[], options?: BackendCallOptions): Promise<void> {
     const rels = keys.map((key) => this.#relative(key))
-    for (const rel of rels) await addEntry(this.#tiers, rel, 'delete', options)
-    await this.local.delete(
-      rels.map((rel) => this.#tiers.localRoot + rel),
-      options,
-    )
+    await this.#gate.run(rels, async () => {
+      for (const rel of rels) await addEntry(this.#tiers, rel, 'delete', options)
+      await this.local.delete(
+        rels.map((rel) => this.#tiers.localRoot + rel),
+        options,
+      )
+    })
     if (rels.length) this.#onQueued?.(rels)
   }
 
@@ -239,11 +247,15 @@ function pulledBySync(rel: string): boolean {
  * read and write the same keys, passed explicitly rather than as members of the public class.
  *
  * @example
- * const { backend, tiers } = createTieredBackend({ local, remote, onQueued: (rels) => schedule(rels) })
+ * const { backend, tiers, gate } = createTieredBackend({ local, remote, onQueued: (rels) => schedule(rels) })
  */
-export function createTieredBackend(options: TieredBackendOptions): { backend: TieredBackend; tiers: Tiers } {
-  return { backend: new TieredBackend(options), tiers: tiersOf(options) }
+export function createTieredBackend(options: TieredBackendOptions): { backend: TieredBackend; tiers: Tiers; gate: WriteGate } {
+  const backend = new TieredBackend(options)
+  return { backend, tiers: tiersOf(options), gate: gates.get(backend)! }
 }
+
+/** Each backend's write gate, for the storage that evicts through it (not a member of the public class). */
+const gates = new WeakMap<TieredBackend, WriteGate>()
 
 /**
  * Deletes a whole session locally after queueing one `drop` entry (not one entry per key), so

@@ -9,6 +9,7 @@ import type { ListSessionsOptions, SessionPage, Snapshot, SnapshotLocation, Stor
 import { type TieredBackend, createTieredBackend, dropSession } from './backend.js'
 import type { SyncRun, SyncSettings } from './context.js'
 import { remoteCatalogue } from './discover.js'
+import { type EvictResult, type WriteGate, evictFolders, sessionFolders } from './evict.js'
 import { countPending, listEntries } from './outbox.js'
 import { type SyncProgress, type SyncResult, runSync } from './sync.js'
 import { type Tiers, isOffline } from './tiers.js'
@@ -133,6 +134,7 @@ export interface SyncOptions {
 export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   declare readonly backend: TieredBackend
   readonly #tiers: Tiers
+  readonly #gate: WriteGate
   readonly #settings: SyncSettings
   readonly #listeners = new Set<(status: TieredStatus) => void>()
   /** What `status.pending` counts: the `rel`s in the outbox as last listed, plus those queued since. */
@@ -157,7 +159,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     const prefix = checkPrefix(options.prefix)
     // The backend reports to this storage from construction on; its callbacks only run after
     // `super` returns (nothing is written while the store is being built).
-    const { backend, tiers } = createTieredBackend({
+    const { backend, tiers, gate } = createTieredBackend({
       local: local.backend,
       localPrefix: local.prefix,
       remote: remote.backend,
@@ -172,6 +174,7 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
     // associated data is the key relative to each tier's prefix, the same `rel` on both tiers.
     super({ compression: local.compression, encryption: local.encryption ?? remote.encryption, ...options, prefix, backend })
     this.#tiers = tiers
+    this.#gate = gate
     const { name = 'snapshelf' } = options
     checkId('name', name)
     const sealer = sealerOf(this.encryption, tiers.prefix)
@@ -273,15 +276,60 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
 
   /**
    * Local → remote for one location: pushes its outbox entries (and a pending deletion of its
-   * session) and reconciles `latest` and the manifest, so the remote is current.
+   * session) and reconciles `latest` and the manifest, so the remote is current. With
+   * `evict: true` it then drops the local copy (`evict`), under the same lock: offline, it fails
+   * with the offline error and drops nothing; with anything still unconfirmed (a conflict), it
+   * refuses with `ERR_CONFLICT` after the push.
    *
    * @example
    * await storage.flush({ location }) // before handing the session to a server-side agent
+   * await storage.flush({ location, evict: true }) // done with it on this device
    */
-  async flush(p: { location: SnapshotLocation; signal?: AbortSignal; onProgress?: (progress: SyncProgress) => void }): Promise<SyncResult> {
+  async flush(p: {
+    location: SnapshotLocation
+    evict?: boolean
+    signal?: AbortSignal
+    onProgress?: (progress: SyncProgress) => void
+  }): Promise<SyncResult & { evicted?: number }> {
     const folder = folderAt(p)
     checkCallOptions(p)
-    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder })
+    checkFields(p, { evict: 'boolean' })
+    return this.#exclusive(p, { push: 'outbox', pull: 'none', folder }, p.evict ? [folder] : undefined)
+  }
+
+  /**
+   * Drops the local copy of a location (`{ location }`) or of every location of a session
+   * (`{ sessionId }`): its history, `latest`, manifest and sync state. Reads then fall through to
+   * the remote (and cache again); a later `sync` no longer pulls it until it is read again. Only
+   * what the remote has confirmed is dropped: while any write, delete or session deletion of it
+   * waits in the outbox (or a conflict keeps one there) it refuses with `ConflictError`
+   * (`ERR_CONFLICT`) naming the keys, and drops nothing; `flush({ location, evict: true })` pushes
+   * first. Runs under the sync lock (no sync mid-evict); writes of this storage to those
+   * locations wait for it and then land as usual. A write by another tab sharing the local tier
+   * that lands mid-evict is reported as `ERR_CONFLICT` after the fact, its outbox entry kept.
+   *
+   * @example
+   * await storage.sync()
+   * const { evicted } = await storage.evict({ location })
+   * await storage.loadSnapshot({ location }) // from the remote now
+   */
+  async evict(p: { location: SnapshotLocation; signal?: AbortSignal } | { sessionId: string; signal?: AbortSignal }): Promise<EvictResult> {
+    checkFields(p, {})
+    const one = 'location' in p && p.location !== undefined
+    const folder = one ? folderAt(p as { location: SnapshotLocation }) : undefined
+    const sessionId = one ? undefined : checkId('sessionId', (p as { sessionId?: string }).sessionId)
+    if (one && (p as { sessionId?: string }).sessionId !== undefined)
+      throw new ValidationError('sessionId', 'give a location or a sessionId, not both')
+    checkCallOptions(p)
+    const { signal } = p
+    return this.#locked(
+      p,
+      async () => {
+        const folders = folder ? [folder] : await sessionFolders(this.#tiers, sessionId!, signal)
+        return this.#gate.hold(folders, () => evictFolders(this.#tiers, folders, signal))
+      },
+      () => ({ evicted: 0, folders: [] }),
+    )
   }
 
   override async deleteSession(p: { sessionId: string; signal?: AbortSignal }): Promise<void> {
@@ -344,18 +392,21 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
   }
 
   /**
-   * Runs one sync job under the in-process queue and the cross-tab lock. A job that pushes also
-   * stamps `lastSyncAt` (sync, flush); a pull-only one (hydrate) does not.
+   * Runs one sync job under the in-process queue and the cross-tab lock, then (`evict`) drops
+   * those folders in the same hold. A job that pushes also stamps `lastSyncAt` (sync, flush); a
+   * pull-only one (hydrate) does not.
    */
-  #exclusive(p: SyncOptions, run: Omit<SyncRun, 'signal' | 'onProgress'>): Promise<SyncResult> {
-    const job = async (): Promise<SyncResult> => {
+  #exclusive(p: SyncOptions, run: Omit<SyncRun, 'signal' | 'onProgress'>, evict?: string[]): Promise<SyncResult & { evicted?: number }> {
+    const job = async (): Promise<SyncResult & { evicted?: number }> => {
       this.#set({ syncing: true })
       try {
         const result = await runSync(this.#tiers, this.#settings, { ...run, signal: p.signal, onProgress: p.onProgress })
         const stamp = run.push === 'outbox' ? { lastSyncAt: new Date() } : {}
         this.#set({ online: true, lastError: null, conflicts: result.conflicts, ...stamp })
         this.#channel?.postMessage('synced')
-        return result
+        if (!evict) return result
+        const { evicted } = await this.#gate.hold(evict, () => evictFolders(this.#tiers, evict, p.signal))
+        return { ...result, evicted }
       } catch (error) {
         this.#set({ lastError: error, ...(isOffline(error) && { online: false }) })
         throw error
@@ -365,11 +416,16 @@ export class TieredStorage<T = Snapshot> extends BackendSnapshotStore<T> {
         this.#set({ syncing: false })
       }
     }
+    return this.#locked(p, job, () => ({ pushed: 0, pulled: 0, conflicts: [], skipped: true }))
+  }
+
+  /** Runs `job` after the queued jobs, holding the cross-tab lock; `skipped` when `ifAvailable` found it taken. */
+  #locked<R>(p: SyncOptions, job: () => Promise<R>, skipped: () => R): Promise<R> {
     const locks = navigatorOf()?.locks
-    const locked = (): Promise<SyncResult> => {
+    const locked = (): Promise<R> => {
       if (!locks) return job()
       const lockOptions = p.ifAvailable ? { ifAvailable: true } : { signal: p.signal }
-      return locks.request(this.#lockName, lockOptions, (lock) => (lock ? job() : { pushed: 0, pulled: 0, conflicts: [], skipped: true }))
+      return locks.request(this.#lockName, lockOptions, (lock) => (lock ? job() : skipped()))
     }
     const next = this.#queue.then(locked, locked)
     this.#queue = next.catch(ignore)
