@@ -1,9 +1,9 @@
 import { ConflictError, throwIfAborted } from '../core/errors.js'
-import { parseKey, sessionOfRelative } from '../core/keys.js'
+import { historyIdOf, parseKey, sessionOfRelative } from '../core/keys.js'
 import { listAll } from '../core/listing.js'
-import { chunks, sha256Hex } from '../core/util.js'
+import { chunks } from '../core/util.js'
 import { listEntries } from './outbox.js'
-import { folderOf, loadState, locationOfFolder, slotOf } from './state.js'
+import { folderOf, locationOfFolder, updateState } from './state.js'
 import type { Tiers } from './tiers.js'
 
 /**
@@ -111,43 +111,48 @@ export async function sessionFolders(tiers: Tiers, sessionId: string, signal?: A
 }
 
 /**
- * Drops the local keys and the sync state of `folders`, or refuses with `ConflictError` (dropping
- * nothing) while anything of them is not confirmed by the remote: an outbox entry (a write, a
- * delete, a deletion of the session) or a mutable key whose local bytes are not the ones both
- * tiers last agreed on (written with its entry lost to a crash). The caller holds the sync lock
- * and the folders' write gate. After deleting it lists the outbox again: an entry that appeared
- * came from a writer outside this process (another tab) and is reported as a conflict too, its
- * entry kept for the next sync.
+ * Drops the local history of `folders` (every write-once snapshot: the bulk of a location's
+ * bytes), or refuses with `ConflictError` (dropping nothing) while anything of them is not
+ * confirmed by the remote: an outbox entry (a write, a delete, a deletion of the session). The
+ * location's mutable keys (latest, manifest) and its sync state stay: deleting a mutable key is
+ * not conditional, so another tab writing it at that moment would lose its write; and with the
+ * state kept, sync goes on keeping latest current without pulling the dropped history back.
+ * History is listed BEFORE the outbox is read: a create writes its entry before its bytes, so any
+ * history key listed whose write is unconfirmed has its entry by then; one written later is not
+ * in the list. The caller holds the sync lock and the folders' write gate.
  *
  * @example
  * const result = await evictFolders(tiers, ['s1/scopes/agent/a/snapshots/'], signal)
  */
 export async function evictFolders(tiers: Tiers, folders: string[], signal?: AbortSignal): Promise<EvictResult> {
-  const pending = [...new Set((await pendingIn(tiers, folders, signal)).map((e) => e.rel))]
   const keys: string[] = []
-  for (const folder of folders) {
-    const state = await loadState(tiers, folder, signal)
+  for (const folder of folders)
     for (const { key } of await listAll(tiers.local, tiers.localRoot + folder, { signal })) {
-      const rel = key.slice(tiers.localRoot.length)
-      keys.push(key)
-      const kind = parseKey(rel)?.kind
-      if (kind === 'history' || kind === 'foreignHistory') continue
-      // A mutable key must hold the agreed bytes: otherwise its change reached no remote.
-      const agreed = state[slotOf(folder, rel)]
-      const local = await tiers.local.get(key, { signal })
-      if (local && agreed?.base !== (await sha256Hex(local.body)) && !pending.includes(rel)) pending.push(rel)
+      const kind = parseKey(key.slice(tiers.localRoot.length))?.kind
+      if (kind === 'history' || kind === 'foreignHistory') keys.push(key)
     }
-  }
+  const pending = [...new Set((await pendingIn(tiers, folders, signal)).map((e) => e.rel))]
   if (pending.length) throw new ConflictError(`evict refused: not yet confirmed by the remote: ${named(pending)}; sync first`)
   throwIfAborted(signal)
-  // Data first, state last: a crash in between leaves state the next sync re-agrees from.
+  // The marker first: a crash after it leaves history a windowed pull skips and reads fetch.
+  for (const folder of folders) {
+    const newest = keys
+      .filter((key) => key.startsWith(tiers.localRoot + folder))
+      .map((key) => historyIdOf(key.slice(tiers.localRoot.length)))
+      .filter((id) => id !== undefined)
+      .sort()
+      .at(-1)
+    if (newest)
+      await updateState(
+        tiers,
+        folder,
+        (state) => {
+          if (!state.evicted || newest > state.evicted) state.evicted = newest
+        },
+        signal,
+      )
+  }
   for (const batch of chunks(keys)) await tiers.local.delete(batch, { signal })
-  const stateKeys = folders.map((folder) => tiers.statePrefix + folder.slice(0, -1))
-  await tiers.local.delete(stateKeys, { signal })
-  // Nothing was pending before: any entry now is a write that landed while this ran.
-  const landed = (await pendingIn(tiers, folders, signal)).map((e) => e.rel)
-  if (landed.length)
-    throw new ConflictError(`evict interrupted: written meanwhile by another tab: ${named([...new Set(landed)])}; sync, then evict again`)
   return { evicted: keys.length, folders }
 }
 

@@ -44,7 +44,10 @@ export async function pullHistory(
   }
   const remoteIds = await withRetries(context, () => idsIn(remote, remoteRoot))
   const have = new Set(await idsIn(local, localRoot))
-  const missing = remoteIds.filter((id) => !have.has(id) && !blocked.has(historyKey('', location, id)))
+  // Evicted history stays remote until a full pull (hydrate) asks for it; reads fall through meanwhile.
+  const evicted = context.pull === 'window' ? state.evicted : undefined
+  if (context.pull === 'all') delete state.evicted
+  const missing = remoteIds.filter((id) => !have.has(id) && !blocked.has(historyKey('', location, id)) && !(evicted && id <= evicted))
   context.progress.total += missing.length
   await inPool(context, missing, async (id) => {
     const rel = historyKey('', location, id)

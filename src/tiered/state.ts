@@ -39,6 +39,8 @@ export interface FolderState {
   manifest?: Agreed
   /** The newest history id pulled (locations only). */
   cursor?: string
+  /** The newest history id `evict` dropped here: a windowed pull leaves ids up to it on the remote (a full pull, `hydrate`, brings them back). */
+  evicted?: string
   /** Any other mutable key of the folder, by `/<file name>` (a slash: never a field above). */
   [file: `/${string}`]: Agreed | undefined
 }
