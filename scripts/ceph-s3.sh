@@ -23,7 +23,16 @@ C="$D/ceph.conf"; T0=$(date +%s%N)
 log() { echo "[ceph-s3 +$(( ($(date +%s%N) - T0) / 1000000 ))ms] $*" >&2; }
 die() { log "FAILED: $*"; tail -n 20 "$D"/log/*.log >&2 2>/dev/null || true; exit 1; }
 wait_for() { local n=$1; shift; for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done; return 1; }
-alive() { [ -f "$D/run/$1.pid" ] && kill -0 "$(cat "$D/run/$1.pid")" 2>/dev/null; }
+# The daemon a PID file names, if it still runs. A PID file can outlive its daemon (a machine
+# restored from a snapshot keeps /tmp): its number may now be any process's, this very test run's
+# included, so a PID counts only while /proc says it is that daemon's binary.
+daemon_of() { case "$1" in mon.a) echo ceph-mon ;; osd.0) echo ceph-osd ;; client.rgw.gw) echo radosgw ;; esac; }
+live_pid() {
+  local f="$D/run/$1.pid" p; [ -f "$f" ] || return 1
+  p=$(cat "$f" 2>/dev/null) || return 1
+  [[ "$p" =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$(daemon_of "$1")" ] && echo "$p"
+}
+alive() { live_pid "$1" >/dev/null; }
 print_env() {
   echo "S3_ENDPOINT=http://127.0.0.1:$RGW_PORT"; echo "S3_REGION=us-east-1"
   echo "S3_ACCESS_KEY=$AK"; echo "S3_SECRET_KEY=$SK"
@@ -32,10 +41,10 @@ print_env() {
 
 down() {
   for n in client.rgw.gw osd.0 mon.a; do          # reverse start order
-    f="$D/run/$n.pid"; [ -f "$f" ] || continue
-    p=$(cat "$f"); kill "$p" 2>/dev/null || true
+    p=$(live_pid "$n") || continue                  # never a stale PID: it may be anyone's now
+    kill "$p" 2>/dev/null || true
     for _ in $(seq 1 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "$p" 2>/dev/null || true                # radosgw may hang once the mon is gone
+    { [ "$(live_pid "$n")" = "$p" ] && kill -9 "$p" 2>/dev/null; } || true   # radosgw may hang once the mon is gone
   done
   rm -rf "$D"; log "stopped, $D removed"
 }

@@ -19,6 +19,8 @@ const CI = process.env.CI === 'true'
 const bin = (name) => `${root}node_modules/.bin/${name}`
 const results = [] // { runner, passed, failed, skipped, note }
 const warnings = []
+/** Children still running, each in its own process group (detached): stopped with us on a signal. */
+const running = new Set()
 mkdirSync(`${root}.cache`, { recursive: true })
 
 function banner(text) {
@@ -48,6 +50,7 @@ function run(cmd, args, { env = {}, capture = false, timeoutMs = 45 * 60_000 } =
       child.stdout.on('data', echo(process.stdout))
       child.stderr.on('data', echo(process.stderr))
     }
+    running.add(child)
     const timer = setTimeout(() => {
       console.error(`\n!!! ${cmd} ${args.join(' ')} exceeded ${timeoutMs / 60_000} min: killing it`)
       try {
@@ -55,6 +58,7 @@ function run(cmd, args, { env = {}, capture = false, timeoutMs = 45 * 60_000 } =
       } catch {}
     }, timeoutMs)
     child.on('close', (code) => {
+      running.delete(child)
       clearTimeout(timer)
       resolve({ code: code ?? 1, out })
     })
@@ -188,6 +192,21 @@ async function plain(name, cmd, args, env) {
 // ---------------------------------------------------------------------------------------------
 
 const started = Date.now()
+
+// Stopped from outside (CI's time limit, Ctrl-C, a closed terminal): say so, stop the runner in
+// progress with us (it is in its own process group) and still end with the totals line, so a
+// stopped run never reads as an unexplained failure.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'])
+  process.on(signal, () => {
+    console.error(`\n!!! npm test received ${signal} after ${Math.round((Date.now() - started) / 1000)} s: stopping`)
+    for (const child of running)
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {}
+    results.push({ runner: 'stopped', passed: 0, failed: 1, skipped: 0, note: `${signal} from outside the run` })
+    summarize()
+  })
+
 let s3 = null
 let chromium = null
 try {
@@ -262,23 +281,27 @@ if (s3?.startedByUs && !process.env.SNAPSHELF_KEEP_S3) {
   await stopS3()
 }
 
-banner(`Summary (${Math.round((Date.now() - started) / 1000)} s)`)
-let passed = 0
-let failed = 0
-let skipped = 0
-for (const r of results) {
-  passed += r.passed
-  failed += r.failed
-  skipped += r.skipped
-  console.log(
-    `${r.runner.padEnd(16)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed ${String(r.skipped).padStart(4)} skipped  ${r.note}`,
-  )
+summarize()
+
+function summarize() {
+  banner(`Summary (${Math.round((Date.now() - started) / 1000)} s)`)
+  let passed = 0
+  let failed = 0
+  let skipped = 0
+  for (const r of results) {
+    passed += r.passed
+    failed += r.failed
+    skipped += r.skipped
+    console.log(
+      `${r.runner.padEnd(16)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed ${String(r.skipped).padStart(4)} skipped  ${r.note}`,
+    )
+  }
+  for (const w of warnings) console.log(`!!! ${w}`)
+  if (CI && skipped) {
+    console.log(`!!! CI=true: ${skipped} skipped test(s) count as failures (nothing may be skipped in CI)`)
+    failed += skipped
+    skipped = 0
+  }
+  console.log(skipped ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`)
+  process.exit(failed ? 1 : 0)
 }
-for (const w of warnings) console.log(`!!! ${w}`)
-if (CI && skipped) {
-  console.log(`!!! CI=true: ${skipped} skipped test(s) count as failures (nothing may be skipped in CI)`)
-  failed += skipped
-  skipped = 0
-}
-console.log(skipped ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`)
-process.exit(failed ? 1 : 0)
