@@ -2,7 +2,10 @@
 // `npm start`: runs examples/worker locally in workerd with `wrangler dev`: the snapshot API
 // (createSnapshotHandler over a local R2 persisted under .data/) at /api and the files of
 // examples/browser at /. Offline: no Cloudflare account, no metrics, no cf.json download.
-// PORT chooses the port (default 8787). Prints the URL once the Worker answers.
+// PORT chooses the port (default 8787). Prints the URL once the Worker answers. Two overrides for
+// the end-to-end tests (test/e2e/harness.ts): EXAMPLE_DATA, the local R2's directory instead of
+// .data/ (a fresh one per run), and EXAMPLE_USERS, the Worker's USERS variable instead of
+// wrangler.toml's (JSON, the same shape: a user per test).
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -33,10 +36,19 @@ const args = [
   '--port',
   port,
   '--persist-to',
-  '.data',
+  process.env.EXAMPLE_DATA || '.data',
   '--local',
   '--show-interactive-dev-session=false',
 ]
+if (process.env.EXAMPLE_USERS) {
+  try {
+    JSON.parse(process.env.EXAMPLE_USERS)
+  } catch {
+    console.error('EXAMPLE_USERS must be JSON, the shape of USERS in examples/worker/wrangler.toml')
+    process.exit(2)
+  }
+  args.push('--var', `USERS:${process.env.EXAMPLE_USERS}`)
+}
 const env = {
   ...process.env,
   // Stay offline and quiet: no usage metrics, no cf.json fetch (request.cf), no update check banner.
@@ -51,7 +63,7 @@ child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk)
   if (!announced && /Ready on/i.test(String(chunk))) {
     announced = true
-    process.stdout.write(`\nsnapshelf example Worker: ${url}  (API at ${url}/api, data in .data/)\n`)
+    process.stdout.write(`\nsnapshelf example Worker: ${url}  (API at ${url}/api, data in ${process.env.EXAMPLE_DATA || '.data'}/)\n`)
   }
 })
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal))
