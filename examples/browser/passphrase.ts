@@ -19,37 +19,39 @@ export const ITERATIONS = 600_000
 /**
  * The key id written in every envelope (in the clear: it names the derivation, never the user).
  * A new derivation (another salt rule, more rounds) is a new id, so old objects stay readable
- * while the old key is in the keyring.
+ * while the old key is in the keyring. `pbkdf2-v1` salted with the conversation; the page opened
+ * one conversation per store then, and one store now syncs them all (see `saltOf`).
  */
-export const KEY_ID = 'pbkdf2-v1'
+export const KEY_ID = 'pbkdf2-v2'
 
 /**
- * The salt: the app and the conversation. The session id, not the token: the page knows its user
- * only by a bearer token, a credential that changes, while the key must not (a new token would
- * lose every message). Everyone allowed into a conversation opens it with its passphrase.
+ * The salt: the app and the user (`?user=`). One key for all of a user's conversations: one
+ * `TieredStorage` holds and syncs them all, and a store has one write key. The user id, not the
+ * token: a bearer token is a credential that changes, while the key must not (a new token would
+ * lose every message).
  *
  * @example
- * saltOf('alice-demo') // 'snapshelf-demo:alice-demo'
+ * saltOf('alice') // 'snapshelf-demo/user:alice'
  */
-export function saltOf(sessionId: string): string {
-  return `snapshelf-demo:${sessionId}`
+export function saltOf(user: string): string {
+  return `snapshelf-demo/user:${user}`
 }
 
 /**
- * The `encryption` option for a conversation: the key derived from `passphrase`, salted with the
- * session id.
+ * The `encryption` option for a user's conversations: the key derived from `passphrase`, salted
+ * with the user id.
  *
  * @example
- * const storage = new TieredStorage({ local, remote, encryption: await encryptionFor('correct horse', 'alice-demo') })
+ * const storage = new TieredStorage({ local, remote, encryption: await encryptionFor('correct horse', 'alice') })
  */
 export async function encryptionFor(
   passphrase: string,
-  sessionId: string,
+  user: string,
 ): Promise<{ keys: { [keyId: string]: CryptoKey }; writeKeyId: string }> {
   const encode = (text: string) => new TextEncoder().encode(text)
   const material = await crypto.subtle.importKey('raw', encode(passphrase), 'PBKDF2', false, ['deriveKey'])
   const key = await crypto.subtle.deriveKey(
-    { name: 'PBKDF2', hash: 'SHA-256', salt: encode(saltOf(sessionId)), iterations: ITERATIONS },
+    { name: 'PBKDF2', hash: 'SHA-256', salt: encode(saltOf(user)), iterations: ITERATIONS },
     material,
     { name: 'AES-GCM', length: 256 },
     false, // non-extractable: not even this page can read the key's bytes back

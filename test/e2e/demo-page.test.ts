@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { SnapshelfError, type SnapshotLocation } from 'snapshelf'
+import { KEY_ID } from '../../examples/browser/passphrase.js'
 import { launchChromium, openedApi, startServer, uniqueSession, workerApi } from './harness.js'
 
 // What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
@@ -106,7 +107,7 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await expect.poll(async () => (await workerApi(url).listSnapshotIds({ location: where(session) })).length, { timeout: 60_000 }).toBe(6)
     // History goes first, latest after it (compare-and-swap): wait for the whole conversation.
     const latestTexts = async () =>
-      (((await (await openedApi(url, session)).loadSnapshot({ location: where(session) }))?.data.messages ?? []) as { text: string }[]).map(
+      (((await (await openedApi(url)).loadSnapshot({ location: where(session) }))?.data.messages ?? []) as { text: string }[]).map(
         (m) => m.text,
       )
     await expect.poll(latestTexts, { timeout: 30_000 }).toHaveLength(6)
@@ -242,9 +243,9 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     const keyless = await raw.loadSnapshot({ location: where(session) }).catch((e: unknown) => e)
     expect(keyless).toBeInstanceOf(SnapshelfError)
     expect((keyless as SnapshelfError).code).toBe('ERR_CORRUPT')
-    expect((keyless as SnapshelfError).message).toContain('pbkdf2-v1')
+    expect((keyless as SnapshelfError).message).toContain(KEY_ID)
     // The key the page derives (same passphrase, same salt) opens it: what another device needs.
-    const opened = await (await openedApi(url, session, passphrase)).loadSnapshot({ location: where(session) })
+    const opened = await (await openedApi(url, { passphrase })).loadSnapshot({ location: where(session) })
     expect((opened!.data.messages as { text: string }[]).map((m) => m.text)).toEqual(texts)
 
     // A second device (its own browser profile and IndexedDB) with the same passphrase.

@@ -95,7 +95,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(new Set(ids).size).toBe(50)
     expect(keys).toBe(51) // 50 history objects + latest, nothing else
-    const latest = await (await openedApi(url, session)).loadSnapshot({ location })
+    const latest = await (await openedApi(url)).loadSnapshot({ location })
     expect((latest!.data.messages as unknown[]).length).toBe(50)
     await expect.poll(() => page.locator('#pending').textContent()).toBe('0')
     expect(await page.locator('#last-sync').textContent()).not.toBe('never')
@@ -123,7 +123,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(ids).toEqual([...written].sort())
     expect(keys).toBe(31)
-    const r2Latest = await (await openedApi(url, session)).loadSnapshot({ location })
+    const r2Latest = await (await openedApi(url)).loadSnapshot({ location })
     for (const page of [tabA, tabB, other]) {
       expect(await page.evaluate((l) => app.storage.loadSnapshot({ location: l }), location)).toEqual(r2Latest)
       expect(await page.evaluate(() => app.storage.pendingCount())).toBe(0)
@@ -160,7 +160,7 @@ describe('examples/browser on `npm start`, in real Chromium', () => {
     const { ids, keys } = await inR2(location)
     expect(ids).toEqual([...written].sort())
     expect(keys).toBe(31)
-    expect(((await (await openedApi(url, session)).loadSnapshot({ location }))!.data.messages as unknown[]).length).toBe(30)
+    expect(((await (await openedApi(url)).loadSnapshot({ location }))!.data.messages as unknown[]).length).toBe(30)
     await expect.poll(() => reopened.evaluate(() => app.storage.pendingCount())).toBe(0)
     await context.close()
   })
