@@ -511,7 +511,7 @@ async function openConversation(sessionId: string, { fresh = false } = {}): Prom
   await loadLatest(c).catch(failed)
   if (pull) {
     await store.hydrate({ location: c.where }).catch(failed)
-    await refreshHere()
+    await refreshHere().catch(failed)
     await loadLatest(c).catch(failed)
   }
 }
@@ -680,8 +680,11 @@ async function syncNow(): Promise<void> {
   }
   await loadLatest().catch(showProblem)
   await discoverRemote()
-  await refreshHere()
+  await refreshHere().catch(showProblem)
 }
+
+/** What the last "Sync now" does, until done (never rejects: failures are shown). */
+let syncing: Promise<void> = Promise.resolve()
 
 async function start(): Promise<void> {
   // Derived once per page (PBKDF2, ~0.15 s in Chromium): sealing each object is then AES-GCM only. The store
@@ -714,7 +717,9 @@ async function start(): Promise<void> {
   store.onStatus(renderStatus)
   renderStatus(store.status)
   onSend = send
-  $('sync').addEventListener('click', () => void syncNow())
+  $('sync').addEventListener('click', () => {
+    syncing = syncNow()
+  })
   $('new').addEventListener('click', () => void newConversation().catch(showProblem))
   addEventListener('pagehide', () => store.close())
   // Local first: what this device holds shows even when the server refuses or is gone.
@@ -778,7 +783,9 @@ window.app = {
   loadLatest,
   openConversation,
   newConversation,
-  syncNow,
+  get syncing() {
+    return syncing
+  },
   ready,
   shellReady,
   messages: () => open.messages,

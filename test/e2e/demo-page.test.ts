@@ -3,20 +3,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { SnapshelfError, type SnapshotLocation } from 'snapshelf'
 import { KEY_ID } from '../../examples/browser/passphrase.js'
-import { launchChromium, openedApi, startServer, uniqueSession, workerApi } from './harness.js'
+import { freshProfile, launchChromium, openedApi, startServer, uniqueSession, workerApi } from './harness.js'
 
 // What a person sees on the demo page (examples/browser on `npm start`, real Chromium): the
 // service worker's offline shell, sync errors in plain words, refused parameters, the offline
-// "Sync now", and the page on a phone-sized screen. Offline is Chromium's own network emulation
-// (context.setOffline); what reached R2 is read back through the Worker, never through the page.
+// "Sync now", the page on a phone-sized screen, and the list of conversations across devices.
+// Offline is Chromium's own network emulation (context.setOffline); what reached R2 is read back
+// through the Worker, never through the page.
 
 const PORT = Number(process.env.E2E_DEMO_PORT ?? 8918)
 let url = ''
 let stop: () => Promise<void> = async () => {}
 let browser: Browser | undefined
 
+/**
+ * A user of its own per conversation-list test (the list is every conversation the token may
+ * see): token `<user>-token`, sessions `<user>-*`, added to the Worker's demo users.
+ */
+const users = Object.fromEntries(
+  ['list', 'switch', 'devices', 'offline'].map((tag) => {
+    const user = `e2e-${tag}-${Date.now().toString(36)}`
+    return [tag, { user, token: `${user}-token`, query: `?user=${user}&token=${user}-token` }]
+  }),
+) as Record<'list' | 'switch' | 'devices' | 'offline', { user: string; token: string; query: string }>
+
 beforeAll(async () => {
-  ;({ url, stop } = await startServer(PORT))
+  ;({ url, stop } = await startServer(PORT, Object.fromEntries(Object.values(users).map((u) => [u.token, [`${u.user}-*`]]))))
   browser = await launchChromium()
 })
 
@@ -31,6 +43,8 @@ type App = {
   parameterProblem?: string
   lockProblem?: string
   storage?: { status: { pending: number; syncing: boolean; lastError: unknown } }
+  /** What the last "Sync now" click does, until it is done (the page's list included). */
+  syncing: Promise<void>
 }
 declare const app: App
 
@@ -143,12 +157,13 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await context.close()
   })
 
-  it('a bad ?session=, ?db=, ?token= or #passphrase= shows an error, submits nothing natively, keeps the typed text, opens no storage', async () => {
+  it('a bad ?session=, ?db=, ?token=, ?user= or #passphrase= shows an error, submits nothing natively, keeps the typed text, opens no storage', async () => {
     const context = await browser!.newContext()
     for (const [query, named] of [
       ['?session=../x', '?session='],
       ['?session=alice-ok&db=a/b', '?db='],
       ['?session=alice-ok&token=has%20space', '?token='],
+      ['?session=alice-ok&user=a/b', '?user='],
       ['?session=alice-ok#passphrase=', '#passphrase='],
     ] as const) {
       const { page, errors, api } = await open(context, query)
@@ -351,5 +366,244 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     expect(await page.locator('#history li[aria-current="true"]').count()).toBe(1)
     expect(await page.locator('#history li').first().getAttribute('aria-current')).toBe('true')
     await context.close()
+  })
+})
+
+/** A row of the page's list of conversations, as the page shows it. */
+type Row = { id: string; held: string; title: string; time: string | null; current: boolean }
+
+/** The list of conversations, top to bottom. */
+function listed(page: Page): Promise<Row[]> {
+  return page.locator('#conversations li').evaluateAll((items) =>
+    items.map((li) => ({
+      id: (li as HTMLElement).dataset.sessionId ?? '',
+      held: (li as HTMLElement).dataset.held ?? '',
+      title: li.querySelector('.title')?.textContent ?? '',
+      time: li.querySelector('time')?.dateTime ?? null,
+      current: li.getAttribute('aria-current') === 'true',
+    })),
+  )
+}
+
+/** The saved conversations of the list (not the new one opened and not written yet), without the open mark. */
+async function saved(page: Page): Promise<Omit<Row, 'current'>[]> {
+  return (await listed(page)).filter((r) => r.held !== 'new').map(({ current: _, ...row }) => row)
+}
+
+const openId = (page: Page) => new URL(page.url()).searchParams.get('session')
+const texts = (page: Page) => page.locator('#messages li').allTextContents()
+const answer = (text: string) => [text, `You said ${text.length} characters: “${text.slice(0, 40)}”.`]
+
+/** Until the page pushed everything and no sync runs. */
+async function synced(page: Page): Promise<void> {
+  await expect.poll(() => page.locator('#pending').textContent(), { timeout: 30_000 }).toBe('0')
+  await expect.poll(() => page.evaluate(() => app.storage!.status.syncing)).toBe(false)
+}
+
+/** Clicks "Sync now" once and waits for what it does: the sync run, then the list read again. */
+async function syncOnce(page: Page): Promise<void> {
+  await page.click('#sync')
+  await page.evaluate(() => app.syncing)
+}
+
+describe('the list of conversations (examples/browser), across devices, in real Chromium', () => {
+  it('lists the conversations created, newest first, titled by the first message, with the time; "New conversation" starts an empty one', async () => {
+    const u = users.list
+    const context = await browser!.newContext()
+    const { page, errors } = await open(context, `${u.query}&db=db-${u.user}`)
+    // A device with nothing: one new conversation, open, not saved yet, named in the address.
+    const [draft] = await listed(page)
+    expect(await listed(page)).toEqual([{ id: draft!.id, held: 'new', title: 'New conversation', time: null, current: true }])
+    expect(draft!.id).toMatch(new RegExp(`^${u.user}-[a-z0-9]+$`))
+    expect(openId(page)).toBe(draft!.id)
+    await type(page, 'apples are the first topic')
+    await expect
+      .poll(() => listed(page))
+      .toMatchObject([{ id: draft!.id, held: 'here', title: 'apples are the first topic', current: true }])
+
+    await page.click('#new')
+    await expect.poll(() => openId(page)).not.toBe(draft!.id)
+    const second = openId(page)!
+    expect(await texts(page)).toEqual([])
+    await expect.poll(() => page.locator('#history li').count()).toBe(0)
+    expect(await page.locator('#conversation-title').textContent()).toBe('New conversation')
+    expect(await listed(page)).toMatchObject([
+      { id: second, held: 'new', current: true },
+      { id: draft!.id, held: 'here', title: 'apples are the first topic', current: false },
+    ])
+    const long = 'pears come second, and this title is too long for one line of the list'
+    await type(page, long)
+    await expect.poll(() => texts(page)).toEqual(answer(long))
+    await expect
+      .poll(() => listed(page))
+      .toMatchObject([
+        { id: second, held: 'here', title: `${long.slice(0, 39)}…`, current: true },
+        { id: draft!.id, held: 'here', current: false },
+      ])
+    const rows = await listed(page)
+    // Newest first, each with its latest snapshot's time.
+    expect(rows[0]!.time! > rows[1]!.time!).toBe(true)
+    expect(await page.locator('#conversation-count').textContent()).toBe('2')
+    expect(await page.locator('#conversation-title').textContent()).toBe(`${long.slice(0, 39)}…`)
+
+    // The server's catalogue holds both (the page syncs by itself), seen through the Worker with this user's token.
+    await synced(page)
+    const onServer = async () => (await workerApi(url, u.token).listSessions({ limit: 10 })).items.map((i) => i.sessionId).sort()
+    expect(await onServer()).toEqual([draft!.id, second].sort())
+    // A reload: the same list, from IndexedDB, and the address's conversation open.
+    await page.reload()
+    await page.evaluate(() => app.ready)
+    expect(await listed(page)).toEqual(rows)
+    expect(await texts(page)).toEqual(answer(long))
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
+  it('switching shows each conversation with its own messages and history; a message goes to the open one', async () => {
+    const u = users.switch
+    const context = await browser!.newContext({ viewport: { width: 420, height: 800 } })
+    const { page, errors } = await open(context, `${u.query}&db=db-${u.user}`)
+    const ids: Record<string, string> = {}
+    for (const topic of ['cats', 'dogs', 'birds']) {
+      if (topic !== 'cats') await page.click('#new')
+      await expect.poll(() => texts(page)).toEqual([])
+      await type(page, `about ${topic}`)
+      await expect.poll(() => texts(page)).toEqual(answer(`about ${topic}`))
+      ids[topic] = openId(page)!
+    }
+    await expect.poll(async () => (await listed(page)).map((r) => r.title)).toEqual(['about birds', 'about dogs', 'about cats'])
+
+    const pick = (topic: string) => page.locator(`#conversations li[data-session-id="${ids[topic]}"] button`).click()
+    await pick('cats')
+    await expect.poll(() => texts(page)).toEqual(answer('about cats'))
+    expect(openId(page)).toBe(ids.cats)
+    expect(await page.locator('#conversation-title').textContent()).toBe('about cats')
+    await expect.poll(() => page.locator('#history li').count()).toBe(2)
+    expect((await listed(page)).find((r) => r.current)?.id).toBe(ids.cats)
+    await type(page, 'more cats')
+    await expect.poll(() => texts(page)).toEqual([...answer('about cats'), ...answer('more cats')])
+    // Written now: on top of the list.
+    await expect.poll(async () => (await listed(page)).map((r) => r.title)).toEqual(['about cats', 'about birds', 'about dogs'])
+
+    await pick('dogs')
+    await expect.poll(() => texts(page)).toEqual(answer('about dogs'))
+    await expect.poll(() => page.locator('#history li').count()).toBe(2)
+    // Each message went to its own conversation, on the server too.
+    await synced(page)
+    const api = await openedApi(url, { user: u.user, token: u.token })
+    const onServer = async (topic: string) =>
+      (((await api.loadSnapshot({ location: where(ids[topic]!) }))?.data.messages ?? []) as { text: string }[]).map((m) => m.text)
+    expect(await onServer('cats')).toEqual([...answer('about cats'), ...answer('more cats')])
+    expect(await onServer('dogs')).toEqual(answer('about dogs'))
+    expect(await onServer('birds')).toEqual(answer('about birds'))
+    // The list above the conversation, on a phone-sized screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420)
+    await page.reload()
+    await page.evaluate(() => app.ready)
+    expect(await texts(page)).toEqual(answer('about dogs'))
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
+  it('a second device (a fresh browser profile) lists the same conversations after one "Sync now" and opens one with its messages, offline too', async () => {
+    const u = users.devices
+    const laptop = await browser!.newContext()
+    const { page, errors } = await open(laptop, `${u.query}&db=laptop`)
+    const topics = { tea: ['tea, green or black?', 'and how long to steep it'], maps: ['maps of old cities'], rain: ['rain all week'] }
+    for (const [i, [first, ...more]] of Object.values(topics).entries()) {
+      if (i) await page.click('#new')
+      await expect.poll(() => texts(page)).toEqual([])
+      await type(page, first!)
+      await expect.poll(() => texts(page)).toEqual(answer(first!))
+      for (const text of more) await type(page, text)
+      await expect.poll(() => page.locator('#messages li').count()).toBe(2 + 2 * more.length)
+    }
+    await synced(page)
+    const onLaptop = await saved(page)
+    expect(onLaptop.map((r) => r.title)).toEqual(['rain all week', 'maps of old cities', 'tea, green or black?'])
+
+    const phone = await freshProfile()
+    const second = await open(phone.context, `${u.query}&db=phone`)
+    const p = second.page
+    // Before any sync: the server's catalogue (discover) is listed, each by a short label; nothing is here yet.
+    expect(await saved(p)).toEqual(
+      expect.arrayContaining(onLaptop.map((r) => ({ id: r.id, held: 'remote', title: r.id, time: expect.any(String) }))),
+    )
+    expect(await saved(p)).toHaveLength(3)
+    const stored = () =>
+      p.evaluate(
+        async () => (await (app.storage as unknown as { listSessions(): Promise<{ items: unknown[] }> }).listSessions()).items.length,
+      )
+    expect(await stored()).toBe(0)
+
+    await syncOnce(p)
+    // One sync: the same conversations, titles and times, in the same order; every one on this device.
+    expect(await saved(p)).toEqual(onLaptop)
+    expect(await stored()).toBe(3)
+    expect(await shown(p, '#error')).toBe(false)
+
+    // Opening one shows its messages, and they are here: an offline reload still shows them.
+    const tea = onLaptop.find((r) => r.title === 'tea, green or black?')!
+    await p.locator(`#conversations li[data-session-id="${tea.id}"] button`).click()
+    const teaTexts = [...answer(topics.tea[0]!), ...answer(topics.tea[1]!)]
+    await expect.poll(() => texts(p)).toEqual(teaTexts)
+    await expect.poll(() => p.locator('#history li').count()).toBe(4)
+    await p.evaluate(() => app.shellReady)
+    await phone.context.setOffline(true)
+    await p.reload()
+    await p.evaluate(() => app.ready)
+    expect(await texts(p)).toEqual(teaTexts)
+    expect(await saved(p)).toEqual(onLaptop)
+    expect(await p.locator('#online').textContent()).toBe('offline')
+    expect([...errors, ...second.errors]).toEqual([])
+    await phone.close()
+    await laptop.close()
+  })
+
+  it('a conversation started offline on one device is on the other after it syncs and one "Sync now" there', async () => {
+    const u = users.offline
+    const laptop = await browser!.newContext()
+    const { page, errors } = await open(laptop, `${u.query}&db=laptop`)
+    await type(page, 'written online first')
+    await synced(page)
+    const phone = await freshProfile()
+    const second = await open(phone.context, `${u.query}&db=phone`)
+    const p = second.page
+    await syncOnce(p)
+    expect((await saved(p)).map((r) => r.title)).toEqual(['written online first'])
+
+    // Offline on the laptop: a new conversation, listed there at once, queued, not on the server.
+    await laptop.setOffline(true)
+    await page.click('#new')
+    await expect.poll(() => texts(page)).toEqual([])
+    const plane = openId(page)!
+    await type(page, 'started on a plane')
+    await expect
+      .poll(() => saved(page))
+      .toMatchObject([{ id: plane, held: 'here', title: 'started on a plane' }, { title: 'written online first' }])
+    await expect.poll(() => page.locator('#pending').textContent()).toBe('3') // 2 snapshots + latest
+    const onServer = async () => (await workerApi(url, u.token).listSessions({ limit: 10 })).items.map((i) => i.sessionId)
+    expect(await onServer()).not.toContain(plane)
+    await syncOnce(p)
+    expect((await saved(p)).map((r) => r.id)).not.toContain(plane)
+
+    // Back online, the laptop pushes it by itself; then one "Sync now" on the phone brings it.
+    await laptop.setOffline(false)
+    await expect.poll(onServer, { timeout: 60_000 }).toContain(plane)
+    await synced(page)
+    await syncOnce(p)
+    expect(await saved(p)).toEqual(await saved(page))
+    await p.locator(`#conversations li[data-session-id="${plane}"] button`).click()
+    await expect.poll(() => texts(p)).toEqual(answer('started on a plane'))
+
+    // And back: the phone answers in it; the laptop's next "Sync now" shows it in the open conversation.
+    await type(p, 'landed yet?')
+    await expect.poll(() => texts(p)).toHaveLength(4)
+    await synced(p)
+    await syncOnce(page)
+    await expect.poll(() => texts(page)).toEqual([...answer('started on a plane'), ...answer('landed yet?')])
+    expect([...errors, ...second.errors]).toEqual([])
+    await phone.close()
+    await laptop.close()
   })
 })
