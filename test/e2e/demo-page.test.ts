@@ -217,7 +217,8 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await expect.poll(() => page.locator('#online').textContent(), { timeout: 30_000 }).toBe('server error')
 
     await context.unroute('**/api/**')
-    await page.click('#sync')
+    // This Sync now pulls every conversation of the catalogue too (the other tests' as well): waited for whole.
+    await syncOnce(page)
     await expect.poll(() => page.locator('#pending').textContent(), { timeout: 60_000 }).toBe('0')
     await expect.poll(() => shown(page, '#error')).toBe(false)
     await expect.poll(() => page.locator('#online').textContent()).toBe('online') // once a follow-up sync (if any) ends
@@ -288,8 +289,7 @@ describe('the demo page (examples/browser) on `npm start`, in real Chromium', ()
     await expect(
       wrong.page.evaluate(() => (app as unknown as { send(t: string): Promise<void> }).send('sealed with the wrong key')),
     ).rejects.toThrow('does not open')
-    await wrong.page.click('#sync') // a sync goes through; the refusal stays
-    await expect.poll(() => wrong.page.evaluate(() => app.storage!.status.syncing)).toBe(false)
+    await syncOnce(wrong.page) // a sync goes through (it pulls every conversation of the catalogue); the refusal stays
     expect(await wrong.page.evaluate(() => app.lockProblem)).toContain('does not open')
     expect((await raw.backend.list(`${session}/`, { limit: 100 })).entries).toHaveLength(3)
 
