@@ -92,10 +92,21 @@ export function isStoredMetadata(value: unknown): value is Record<string, string
   const entries = Object.entries(value)
   let bytes = 0
   for (const [key, v] of entries) {
-    if (!KEY.test(key) || typeof v !== 'string' || !STORED_VALUE.test(v)) return false
-    bytes += key.length + v.length
+    if (!isStoredEntry(key, v)) return false
+    bytes += key.length + (v as string).length
   }
   return entries.length <= MAX_METADATA_ENTRIES && bytes <= MAX_METADATA_BYTES
+}
+
+/**
+ * Whether one name and value are in stored form: how a backend reading metadata another tool
+ * wrote (`x-amz-meta-Foo_Bar`, a raw UTF-8 value) keeps only what snapshelf could have written.
+ *
+ * @example
+ * isStoredEntry('title', 'Caf%C3%A9') // true
+ */
+export function isStoredEntry(key: string, value: unknown): boolean {
+  return KEY.test(key) && typeof value === 'string' && STORED_VALUE.test(value)
 }
 
 function bad(rule: string): ValidationError {

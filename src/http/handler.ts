@@ -259,7 +259,9 @@ class SnapshotHandler {
     const size = body ? body.length : (found as { size: number }).size
     const headers = new Headers({ etag: toEntityTag(found.etag), [SIZE_HEADER]: String(size), 'content-type': 'application/octet-stream' })
     if (found.tokens) headers.set(TOKENS_HEADER, found.tokens.join())
-    if (found.metadata) headers.set(METADATA_HEADER, JSON.stringify(found.metadata))
+    // Only what the client accepts: a custom backend's (or another tool's) odd metadata is left out
+    // rather than making the object unreadable over HTTP.
+    if (isStoredMetadata(found.metadata)) headers.set(METADATA_HEADER, JSON.stringify(found.metadata))
     return new Response(body as Uint8Array<ArrayBuffer> | null, { headers })
   }
 
@@ -336,7 +338,8 @@ class SnapshotHandler {
       for (const [i, e] of page.entries.entries()) {
         const key = e.key.slice(root.length)
         if (!(await keeps(key))) continue
-        entries.push({ key, size: e.size, etag: e.etag && toEntityTag(e.etag), metadata: e.metadata })
+        const metadata = isStoredMetadata(e.metadata) ? e.metadata : undefined
+        entries.push({ key, size: e.size, etag: e.etag && toEntityTag(e.etag), metadata })
         if (entries.length === limit) {
           truncated ||= i < page.entries.length - 1
           break

@@ -1,5 +1,6 @@
 import { afterAll, expect, it } from 'vitest'
 import { newSnapshotId } from 'snapshelf'
+import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { sampleSnapshot } from 'snapshelf/testing'
 import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
@@ -44,6 +45,30 @@ describeS3('S3 snapshot metadata (real S3)', () => {
     expect((await backend.head(key))?.metadata).toEqual({ turn: '1' })
     expect(await backend.put(`${key}-none`, new Uint8Array([1]), { ifNoneMatch: '*' })).not.toBeNull()
     expect((await backend.head(`${key}-none`))?.metadata).toBeUndefined()
+  })
+
+  it('metadata another tool wrote that snapshelf never could is skipped on read, directly and over HTTP', async () => {
+    const storage = new S3Storage(s3Options({ prefix }))
+    const location = { sessionId: 'foreign', scope: 'agent', scopeId: 'main' }
+    await storage.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('f'), metadata: { turn: '1' } })
+    // Rewritten by "another tool": a 70-character name and one in our own namespace, beside ours.
+    const key = `${prefix}/foreign/scopes/agent/main/snapshots/snapshot_latest.json`
+    const body = (await new S3Backend(s3Options()).get(key))!.body
+    // aws4fetch signs whatever headers we give it: put the foreign ones through a plain signed PUT.
+    const { AwsClient } = await import('aws4fetch')
+    const s = s3Options()
+    const client = new AwsClient({ accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, service: 's3', region: s.region })
+    const res = await client.fetch(`${s.endpoint}/${s.bucket}/${key}`, {
+      method: 'PUT',
+      body: body as Uint8Array<ArrayBuffer>,
+      headers: { 'x-amz-meta-turn': '1', [`x-amz-meta-${'n'.repeat(70)}`]: 'x', 'x-amz-meta-snapshelf-x': 'y' },
+    })
+    expect(res.status).toBe(200)
+    expect((await new S3Backend(s3Options()).head(key))?.metadata).toEqual({ turn: '1' })
+    const handle = createSnapshotHandler({ storage, authorize: () => true })
+    const http = new HttpStorage({ baseUrl: 'http://local.test', fetch: (u, init) => handle(new Request(u, init)) })
+    expect((await http.loadSnapshot({ location }))?.appData.tag).toBe('f')
+    expect((await http.backend.head('foreign/scopes/agent/main/snapshots/snapshot_latest.json'))?.metadata).toEqual({ turn: '1' })
   })
 
   it('the backend refuses metadata that is not in stored form before any request', async () => {

@@ -10,7 +10,7 @@ import type {
   BackendPutOptions,
 } from '../../core/backend.js'
 import { AuthError, RemoteError, ValidationError } from '../../core/errors.js'
-import { isStoredMetadata } from '../../core/metadata.js'
+import { isStoredEntry, isStoredMetadata } from '../../core/metadata.js'
 import { fetchWithRetry, type RetryPolicy } from '../../core/retry.js'
 import { chunks, PAGE_SIZE, sha256Hex, toHex } from '../../core/util.js'
 import { WriteTokens } from '../../core/write-tokens.js'
@@ -557,16 +557,19 @@ export function encodeRfc3986(value: string): string {
 
 /**
  * The snapshot metadata of a GET / HEAD answer: its `x-amz-meta-*` headers but our own
- * `snapshelf-*` write tokens; `undefined` when none. A browser sees only the headers the bucket's
+ * `snapshelf-*` write tokens and any entry another tool wrote that is not in stored form
+ * (core/metadata.ts); `undefined` when none. A browser sees only the headers the bucket's
  * CORS rule exposes (`ExposeHeaders` naming each `x-amz-meta-<name>`).
  */
 function metadataOf(res: Response): Record<string, string> | undefined {
   let metadata: Record<string, string> | undefined
   // `Headers` iterates names lowercased.
   for (const [name, value] of res.headers) {
-    if (!name.startsWith(USER_META) || name.startsWith('snapshelf-', USER_META.length)) continue
+    const key = name.slice(USER_META.length)
+    // Our write tokens are not metadata; what another tool wrote that we never could is skipped.
+    if (!name.startsWith(USER_META) || !isStoredEntry(key, value)) continue
     metadata ??= {}
-    metadata[name.slice(USER_META.length)] = value
+    metadata[key] = value
   }
   return metadata
 }
