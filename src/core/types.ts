@@ -267,6 +267,7 @@ export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
   /**
    * Atomic read-modify-write of latest: `mutate` sees the current latest (or `null`) and returns
    * the next one; `null` writes nothing; throwing aborts. Lost races are retried with jittered backoff.
+   * The latest's metadata (`SnapshotMetadata`, if it was saved with some) is kept.
    */
   updateLatest(
     p: At & { maxAttempts?: number; mutate: (current: T | null) => T | null | Promise<T | null> },

@@ -383,7 +383,10 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const session = sessions.find((s) => s.sessionId === location.sessionId)
     ok(session, 'the session is catalogued')
     equal(session.metadata, listed ? metadata : undefined, "listSessions: the latest's metadata where listed")
-    // A save without metadata replaces the object's metadata with none.
+    // A compare-and-swap of latest keeps its metadata; a save without metadata replaces it with none.
+    await store.updateLatest({ location, mutate: (s) => s && { ...s, appData: { ...s.appData, patched: true } } })
+    equal((await backend.head(latestKey(store.prefix, location)))?.metadata, stored, 'updateLatest keeps latest metadata')
+    equal((await store.loadSnapshot({ location }))?.appData.patched, true, 'updateLatest committed')
     await store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('m4') })
     equal((await backend.head(latestKey(store.prefix, location)))?.metadata, undefined, 'latest saved again without metadata')
     const after = (await store.listSessions({ limit: 1000 })).items.find((s) => s.sessionId === location.sessionId)
