@@ -32,7 +32,8 @@ const entries = [
   // measured growth (core 6.73 -> 7.37 KB, +0.64; s3 +0.75, r2 +0.68, indexeddb +0.63, http client
   // and handler +0.82 each, tiered +0.97, strands +0.79, genkit and langgraph +0.75, every export
   // +0.64). Then skipping metadata another tool wrote (S3 reads, the handler's answers) cost up to
-  // 0.04 KB more (handler 11.64, client 10.43, s3 14.32 KB), inside those budgets. core/metadata.ts's checks, percent-encoding and decoding with their error messages are
+  // 0.04 KB more (handler 11.64, client 10.43, s3 14.32 KB), and updateLatest keeping latest's
+  // metadata 0.01 KB (core 7.38 KB), inside those budgets. core/metadata.ts's checks, percent-encoding and decoding with their error messages are
   // ~0.38 KB of the core's; the store's optional HEAD per listed item, memory's copy of metadata and
   // the catalogue's pick of a session's latest (on first use, 1.39 -> 1.48 KB) the rest. Each tier
   // adds its own carriage (S3 headers, R2 customMetadata names, the HTTP header and its checks on
