@@ -1,13 +1,22 @@
-import type { Backend, BackendCallOptions, BackendFolderPage, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type {
+  Backend,
+  BackendCallOptions,
+  BackendFolderPage,
+  BackendHead,
+  BackendListPage,
+  BackendObject,
+  BackendPutOptions,
+} from '../core/backend.js'
 import { QuotaError, RemoteError, SnapshelfError, TimeoutError, ValidationError, throwIfAborted } from '../core/errors.js'
 import { afterFolder } from '../core/keys.js'
 import { PAGE_SIZE } from '../core/util.js'
 
 /**
  * The IndexedDB byte backend. Two object stores written in one transaction:
- * - `bodies`: key → `{ etag, body }`, read only by `get`;
- * - `entries`: `{ key, size, etag, lastModified }` (keyPath `key`), read by `head` and `list`,
- * so a listing never deserialises a payload (structured clone of a 256 KB body is what costs).
+ * - `bodies`: key → `{ etag, body, metadata? }`, read only by `get`;
+ * - `entries`: `{ key, size, etag, lastModified, metadata? }` (keyPath `key`), read by `head` and
+ * `list`, so a listing never deserialises a payload (structured clone of a 256 KB body is what
+ * costs) and lists snapshot metadata for free. Metadata is in both rows, so `get` reads one store.
  *
  * Compare-and-swap is a read of `entries` and the writes in ONE readwrite transaction with no
  * await on anything but its own requests: IndexedDB serialises readwrite transactions over
@@ -40,9 +49,10 @@ const STORES = [BODIES, ENTRIES]
 
 /**
  * A row of `entries`: what `head` and `list` return. `lastModified` (when it was written) is in
- * rows written since the session catalogue (no schema change: rows of before simply lack it).
+ * rows written since the session catalogue, `metadata` in rows written with some (no schema
+ * change: rows of before simply lack them).
  */
-type Entry = { key: string; size: number; etag: string; lastModified?: number }
+type Entry = { key: string; size: number; etag: string; lastModified?: number; metadata?: Record<string, string> }
 
 /**
  * How long one burst of writes shares a cross-tab message: a write after a quiet spell posts at
@@ -108,11 +118,11 @@ export class IndexedDBBackend implements Backend {
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
-    // The row is `{ etag, body }`: a BackendObject as it is.
+    // The row is `{ etag, body, metadata? }`: a BackendObject as it is.
     return (await this.#read<BackendObject | undefined>('get', key, BODIES, (store) => store.get(key))) ?? null
   }
 
-  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
+  async head(key: string, o?: BackendCallOptions): Promise<BackendHead | null> {
     throwIfAborted(o?.signal)
     return (await this.#read<Entry | undefined>('head', key, ENTRIES, (store) => store.get(key))) ?? null
   }
@@ -122,7 +132,7 @@ export class IndexedDBBackend implements Backend {
     // About 52 random bits per write: ETags from two tabs never collide. Not a secret, only
     // unique; `Math.random` also works where `crypto.randomUUID` does not (plain http://).
     const etag = Math.random().toString(36).slice(2)
-    const { ifMatch, ifNoneMatch } = o
+    const { ifMatch, ifNoneMatch, metadata } = o
     // IndexedDB clones the value inside `put`. That happens in this call when the connection is
     // open and no read comes first; otherwise after an await, when the caller may have reused
     // its buffer: then we write our own copy. Cloning a view would also copy its whole buffer.
@@ -131,6 +141,9 @@ export class IndexedDBBackend implements Backend {
       const entries = tx.objectStore(ENTRIES)
       const write = (create: boolean): void => {
         const row: Entry = { key, size: bytes.length, etag, lastModified: Date.now() }
+        const value: BackendObject = { etag, body: bytes }
+        // Only when given: rows without it stay as small as before.
+        if (metadata) row.metadata = value.metadata = { ...metadata }
         const meta = create ? entries.add(row) : entries.put(row)
         // The key exists: the create is refused and the transaction rolls back (nothing written).
         if (create) {
@@ -138,7 +151,7 @@ export class IndexedDBBackend implements Backend {
             if (meta.error?.name === 'ConstraintError') refuse()
           }
         }
-        tx.objectStore(BODIES).put({ etag, body: bytes }, key)
+        tx.objectStore(BODIES).put(value, key)
       }
       if (ifMatch === undefined) return write(ifNoneMatch === '*')
       // The check runs inside the same transaction as the writes: nothing can slip between them.
@@ -175,7 +188,7 @@ export class IndexedDBBackend implements Backend {
     const rows = await this.#read<Entry[]>('list', prefix, ENTRIES, (store) =>
       store.getAll(IDBKeyRange.bound(lower, end, after), limit + 1),
     )
-    return { entries: rows.slice(0, limit), truncated: rows.length > limit }
+    return { entries: rows.slice(0, limit), truncated: rows.length > limit, metadataListed: true }
   }
 
   /**

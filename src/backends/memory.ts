@@ -1,4 +1,4 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type { Backend, BackendCallOptions, BackendHead, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
 import { throwIfAborted } from '../core/errors.js'
 import { PAGE_SIZE } from '../core/util.js'
 
@@ -8,7 +8,8 @@ import { PAGE_SIZE } from '../core/util.js'
  * (even of identical bytes) gets a new one, which is what compare-and-swap needs. Each object
  * records when it was written (`lastModified`), which dates sessions in `listSessions`; the
  * catalogue's folders come from the core's walk of `list` (no `listFolders`: the core's bundle
- * carries this class, and the walk is as cheap for a `Map`).
+ * carries this class, and the walk is as cheap for a `Map`). Metadata is kept beside the bytes and
+ * listed with them.
  *
  * @example
  * const store = new BackendSnapshotStore({ backend: new MemoryBackend() })
@@ -23,13 +24,13 @@ export class MemoryBackend implements Backend {
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
     const obj = this.#objects.get(key)
-    return obj ? { body: obj.body.slice(), etag: obj.etag } : null
+    return obj ? { body: obj.body.slice(), etag: obj.etag, ...metadataOf(obj) } : null
   }
 
-  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
+  async head(key: string, o?: BackendCallOptions): Promise<BackendHead | null> {
     throwIfAborted(o?.signal)
     const obj = this.#objects.get(key)
-    return obj ? { etag: obj.etag, size: obj.body.length } : null
+    return obj ? { etag: obj.etag, size: obj.body.length, ...metadataOf(obj) } : null
   }
 
   async put(key: string, body: Uint8Array, o: BackendPutOptions = {}): Promise<{ etag: string } | null> {
@@ -40,7 +41,9 @@ export class MemoryBackend implements Backend {
     if (o.ifMatch !== undefined && current?.etag !== o.ifMatch) return null
     const etag = `m${++this.#version}`
     // A copy, always a plain Uint8Array: a Node Buffer's `slice` would share the caller's memory.
-    this.#objects.set(key, { body: new Uint8Array(body), etag, lastModified: Date.now() })
+    const stored: BackendObject & { lastModified: number } = { body: new Uint8Array(body), etag, lastModified: Date.now() }
+    if (o.metadata) stored.metadata = { ...o.metadata }
+    this.#objects.set(key, stored)
     this.#notify(key)
     return { etag }
   }
@@ -57,10 +60,11 @@ export class MemoryBackend implements Backend {
     const page = keys.slice(0, limit)
     return {
       entries: page.map((key) => {
-        const { body, lastModified } = this.#objects.get(key)!
-        return { key, size: body.length, lastModified }
+        const obj = this.#objects.get(key)!
+        return { key, size: obj.body.length, lastModified: obj.lastModified, ...metadataOf(obj) }
       }),
       truncated: keys.length > limit,
+      metadataListed: true,
     }
   }
 
@@ -79,4 +83,9 @@ export class MemoryBackend implements Backend {
   #notify(key: string): void {
     for (const fn of this.#watchers.get(key) ?? []) queueMicrotask(fn)
   }
+}
+
+/** An object's metadata as a field to spread (a copy: callers cannot change what is stored), or nothing. */
+function metadataOf(obj: BackendObject): { metadata?: Record<string, string> } {
+  return obj.metadata ? { metadata: { ...obj.metadata } } : {}
 }

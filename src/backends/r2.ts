@@ -1,4 +1,12 @@
-import type { Backend, BackendCallOptions, BackendFolderPage, BackendListPage, BackendObject, BackendPutOptions } from '../core/backend.js'
+import type {
+  Backend,
+  BackendCallOptions,
+  BackendFolderPage,
+  BackendHead,
+  BackendListPage,
+  BackendObject,
+  BackendPutOptions,
+} from '../core/backend.js'
 import { RemoteError, SnapshelfError, throwIfAborted } from '../core/errors.js'
 import { chunks, PAGE_SIZE } from '../core/util.js'
 
@@ -20,7 +28,15 @@ export interface R2BucketLike {
     options?: { onlyIf?: { etagMatches?: string; etagDoesNotMatch?: string }; customMetadata?: Record<string, string> },
   ): Promise<R2ObjectLike | null>
   delete(keys: string | string[]): Promise<void>
-  list(options?: { prefix?: string; limit?: number; cursor?: string; startAfter?: string; delimiter?: string }): Promise<{
+  list(options?: {
+    prefix?: string
+    limit?: number
+    cursor?: string
+    startAfter?: string
+    delimiter?: string
+    /** `['customMetadata']`: listed objects carry their custom metadata. */
+    include?: 'customMetadata'[]
+  }): Promise<{
     objects: R2ObjectLike[]
     truncated: boolean
     cursor?: string
@@ -40,7 +56,10 @@ export interface R2ObjectLike {
   size: number
   /** The unquoted ETag: what `onlyIf.etagMatches` compares against (`httpEtag` is the quoted form). */
   etag: string
-  /** Where `put` keeps write tokens: `tokens`, the writer's then its chain, comma-separated. */
+  /**
+   * Where `put` keeps write tokens (`tokens`: the writer's then its chain, comma-separated) and
+   * snapshot metadata (`meta-<name>` each: see `R2Backend`).
+   */
   customMetadata?: Record<string, string>
   /** When the object was written: `lastModified` of listings (dates sessions in `listSessions`). */
   uploaded?: Date
@@ -64,6 +83,10 @@ export interface R2ObjectBodyLike extends R2ObjectLike {
  * own gzip included) and the codec recognises gzip by its magic bytes. Write tokens given to
  * `put` (from `HttpStorage` through `createSnapshotHandler`) are kept as custom metadata and
  * returned by `get` / `head`, so a client can tell whether its retried write had landed.
+ * Snapshot metadata is custom metadata too, each name as `meta-<name>`: `tokens` was there first
+ * (objects in buckets carry it), and the namespace keeps a snapshot's own `tokens` apart from it.
+ * Listings ask for custom metadata (`include`), so `listSnapshots` and `listSessions` show it at no
+ * extra request.
  *
  * @example
  * const store = new BackendSnapshotStore({ backend: new R2Backend(env.SNAPSHOTS) })
@@ -81,15 +104,15 @@ export class R2Backend implements Backend {
     throwIfAborted(o?.signal)
     return this.#call('get', key, async () => {
       const obj = await this.#bucket.get(key)
-      return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag, tokens: tokensOf(obj) }
+      return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag, tokens: tokensOf(obj), metadata: metadataOf(obj) }
     })
   }
 
-  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
+  async head(key: string, o?: BackendCallOptions): Promise<BackendHead | null> {
     throwIfAborted(o?.signal)
     return this.#call('head', key, async () => {
       const obj = await this.#bucket.head(key)
-      return obj && { etag: obj.etag, size: obj.size, tokens: tokensOf(obj) }
+      return obj && { etag: obj.etag, size: obj.size, tokens: tokensOf(obj), metadata: metadataOf(obj) }
     })
   }
 
@@ -101,8 +124,11 @@ export class R2Backend implements Backend {
     // Write tokens ride along as custom metadata, replaced with the bytes in the same atomic put
     // (so a write without tokens leaves none behind to be mistaken for an older writer's).
     const tokens = o.tokens?.join()
+    const customMetadata: Record<string, string> = {}
+    if (tokens) customMetadata.tokens = tokens
+    for (const [name, value] of Object.entries(o.metadata ?? {})) customMetadata[META + name] = value
     return this.#call('put', key, async () => {
-      const obj = await this.#bucket.put(key, body, { onlyIf, customMetadata: tokens ? { tokens } : undefined })
+      const obj = await this.#bucket.put(key, body, { onlyIf, customMetadata })
       return obj && { etag: obj.etag }
     })
   }
@@ -124,14 +150,26 @@ export class R2Backend implements Backend {
     for (;;) {
       throwIfAborted(o.signal)
       const page = await this.#call('list', prefix, () =>
-        this.#bucket.list(cursor === undefined ? { prefix, limit, startAfter: o.startAfter } : { prefix, limit, cursor }),
+        this.#bucket.list({
+          prefix,
+          limit,
+          include: ['customMetadata'],
+          ...(cursor === undefined ? { startAfter: o.startAfter } : { cursor }),
+        }),
       )
       const objects = page.objects.slice(0, limit)
       const truncated = page.truncated || page.objects.length > limit
       if (objects.length || !truncated || !page.cursor) {
         return {
-          entries: objects.map((x) => ({ key: x.key, size: x.size, etag: x.etag, lastModified: x.uploaded?.getTime() })),
+          entries: objects.map((x) => ({
+            key: x.key,
+            size: x.size,
+            etag: x.etag,
+            lastModified: x.uploaded?.getTime(),
+            metadata: metadataOf(x),
+          })),
           truncated: truncated && objects.length > 0,
+          metadataListed: true,
         }
       }
       cursor = this.#follow(followed, page.cursor, prefix)
@@ -181,4 +219,18 @@ export class R2Backend implements Backend {
 /** The write tokens `put` stored with an object (`undefined` when it was written without). */
 function tokensOf(obj: R2ObjectLike): string[] | undefined {
   return obj.customMetadata?.tokens?.split(',')
+}
+
+/** The custom-metadata prefix of snapshot metadata names (see `R2Backend`). */
+const META = 'meta-'
+
+/** The snapshot metadata `put` stored with an object (`undefined` when none). */
+function metadataOf(obj: R2ObjectLike): Record<string, string> | undefined {
+  let metadata: Record<string, string> | undefined
+  for (const [name, value] of Object.entries(obj.customMetadata ?? {})) {
+    if (!name.startsWith(META)) continue
+    metadata ??= {}
+    metadata[name.slice(META.length)] = value
+  }
+  return metadata
 }

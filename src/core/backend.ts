@@ -35,6 +35,8 @@ export interface BackendObject {
   etag: string
   /** Write tokens the object was stored with (see `BackendPutOptions.tokens`), when the backend keeps them. */
   tokens?: string[]
+  /** The metadata the object was stored with (see `BackendPutOptions.metadata`); absent when none. */
+  metadata?: Record<string, string>
 }
 
 /**
@@ -53,6 +55,11 @@ export interface BackendEntry {
    * The session catalogue (`listSessions`) dates sessions by it.
    */
   lastModified?: number
+  /**
+   * The object's metadata (see `BackendPutOptions.metadata`), on a page whose `metadataListed` is
+   * true; absent when the object has none.
+   */
+  metadata?: Record<string, string>
 }
 
 /**
@@ -81,6 +88,15 @@ export interface BackendPutOptions extends BackendCallOptions {
    * others ignore them, and callers then report such an outcome as unknown.
    */
   tokens?: string[]
+  /**
+   * Small string metadata stored with the object, replaced with its bytes (a put without it leaves
+   * none). The snapshot layer has checked and encoded it (core/metadata.ts): names are 1-64 of
+   * `a-z 0-9 -`, values printable ASCII, 1 KiB in all, so it fits an HTTP header and the 2 KB of
+   * S3's `x-amz-meta-*` and R2's `customMetadata` beside the write tokens. Backends that can keep
+   * per-object metadata return it from `get` / `head` (and from `list` where that is free); a
+   * backend that cannot ignores it, and its listings then carry none.
+   */
+  metadata?: Record<string, string>
 }
 
 /**
@@ -93,6 +109,12 @@ export interface BackendListPage {
   entries: BackendEntry[]
   /** True when more keys follow the last entry; continue with `startAfter: lastKey`. */
   truncated: boolean
+  /**
+   * True when the entries carry their objects' metadata (an entry without `metadata` has none):
+   * memory, R2, IndexedDB, and HTTP or tiered over one of those. S3's ListObjectsV2 returns no
+   * user metadata: absent there, and `head` is the way to read it.
+   */
+  metadataListed?: boolean
 }
 
 /**
@@ -122,6 +144,20 @@ export interface SessionQuery {
 }
 
 /**
+ * What `head` reads: an object's ETag and size, and what it was stored with, without its body.
+ *
+ * @example
+ * const found: BackendHead | null = await backend.head(key)
+ * if (found) console.log(found.etag, found.size, found.metadata?.title)
+ */
+export interface BackendHead {
+  etag: string
+  size: number
+  tokens?: string[]
+  metadata?: Record<string, string>
+}
+
+/**
  * The small interface every tier implements.
  *
  * @example
@@ -132,8 +168,8 @@ export interface SessionQuery {
 export interface Backend {
   /** Reads an object; `null` when absent. */
   get(key: string, options?: BackendCallOptions): Promise<BackendObject | null>
-  /** Reads an object's ETag and size (and write tokens, if kept) without its body; `null` when absent. */
-  head(key: string, options?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null>
+  /** Reads an object's ETag and size (and write tokens and metadata, if kept) without its body; `null` when absent. */
+  head(key: string, options?: BackendCallOptions): Promise<BackendHead | null>
   /** Writes an object; resolves `null` (not an error) when a precondition fails. */
   put(key: string, body: Uint8Array, options?: BackendPutOptions): Promise<{ etag: string } | null>
   /** Deletes keys; absent keys are fine; any key that could not be deleted is an error. */

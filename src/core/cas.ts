@@ -6,7 +6,8 @@ import { backoffMs, sleep } from './util.js'
  * The one compare-and-swap loop over a single key, shared by the snapshot layer's `updateLatest`
  * and every adapter that changes a stored record atomically (Genkit's `saveSnapshot`, its
  * per-session index): read with ETag → `mutate` → write with `If-Match` (or `If-None-Match: *`
- * when absent), full-jitter backoff between attempts (2 ms base, 250 ms cap). Internal.
+ * when absent), full-jitter backoff between attempts (2 ms base, 250 ms cap). The object's
+ * metadata is carried over to the value that replaces it. Internal.
  */
 
 /**
@@ -52,7 +53,8 @@ export async function compareAndSwap<V>(backend: Backend, key: string, step: Cas
     throwIfAborted(signal)
     await step.beforeWrite?.(next, before)
     const cond = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }
-    if (await backend.put(key, bytes, { ...cond, signal })) return { committed: true, value: next }
+    // A change of the value keeps what the object was stored with (a latest's snapshot metadata).
+    if (await backend.put(key, bytes, { ...cond, signal, metadata: current?.metadata })) return { committed: true, value: next }
   }
   throw new ConflictError(`${key}: lost the compare-and-swap ${step.maxAttempts} times`, { key })
 }

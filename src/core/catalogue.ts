@@ -3,6 +3,7 @@ import { RemoteError, ValidationError } from './errors.js'
 import { isId } from './ids.js'
 import { afterFolder, sessionLayoutKey } from './keys.js'
 import { nextCursor } from './listing.js'
+import { decodeMetadata } from './metadata.js'
 import { chunks } from './util.js'
 import type { DeleteSessionsOptions, DeleteSessionsProgress, SessionInfo, SessionPage, SnapshotStore } from './types.js'
 import { checkSessionQuery } from './session-query.js'
@@ -19,6 +20,9 @@ import { checkSessionQuery } from './session-query.js'
  * history fills the page is not listed to its end: the listing jumps past `immutable_history/` to
  * the location's latest and manifest (which every commit rewrites), so a long history costs one
  * more request, not one per thousand snapshots; its size is then unknown (`storedBytes` absent).
+ * Where that listing carries metadata (memory, R2, IndexedDB; HTTP and tiered over them), the
+ * session's `metadata` is that of its most recently written latest, at no extra request; S3's
+ * listing has none, and the catalogue does not HEAD for it (one more request per session).
  */
 
 /**
@@ -104,6 +108,8 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
   let newest: number | undefined
   let bytes: number | undefined = 0
   let layout = false
+  /** The most recently written latest of the session's locations, where the listing has metadata. */
+  let latest: { at: number; metadata?: Record<string, string> } | undefined
   let startAfter: string | undefined
   for (;;) {
     const page = await backend.list(scopes, { startAfter, signal })
@@ -116,6 +122,10 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
       if (rest !== 'scopes/tombstone.json' && !rest.includes('/snapshots/tombstones/')) layout = true
       if (bytes !== undefined) bytes += e.size
       if (e.lastModified !== undefined && (newest === undefined || e.lastModified > newest)) newest = e.lastModified
+      if (page.metadataListed && rest.endsWith('/snapshots/snapshot_latest.json')) {
+        const at = e.lastModified ?? -Infinity
+        if (!latest || at >= latest.at) latest = { at, metadata: e.metadata }
+      }
     }
     startAfter = nextCursor(startAfter, page, scopes)
     if (!page.truncated) break
@@ -129,6 +139,8 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
   if (!layout) return undefined
   const info: SessionInfo = { sessionId, updatedAt: newest === undefined ? null : new Date(newest) }
   if (bytes !== undefined) info.storedBytes = bytes
+  const metadata = decodeMetadata(latest?.metadata)
+  if (metadata) info.metadata = metadata
   return info
 }
 

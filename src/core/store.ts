@@ -6,6 +6,7 @@ import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
 import { deleteSessionKeys, nextCursor } from './listing.js'
+import { decodeMetadata, encodeMetadata } from './metadata.js'
 import { checkSessionQuery } from './session-query.js'
 import { PAGE_SIZE, chunks, sameBytes } from './util.js'
 import { watchKey } from './watch.js'
@@ -19,6 +20,7 @@ import type {
   SnapshotInfo,
   SnapshotLocation,
   SnapshotManifest,
+  SnapshotMetadata,
   SnapshotStore,
   StoreOptions,
 } from './types.js'
@@ -68,41 +70,48 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     this.encryption = options.encryption
   }
 
-  async saveSnapshot(p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T } & CallOptions): Promise<void> {
+  async saveSnapshot(
+    p: { location: SnapshotLocation; snapshotId: string; isLatest: boolean; snapshot: T; metadata?: SnapshotMetadata } & CallOptions,
+  ): Promise<void> {
     const l = checkLocation(p?.location)
     if (typeof p.isLatest !== 'boolean') throw new ValidationError('isLatest', 'must be a boolean')
     // Exactly Strands 1.19's own storages: isLatest writes snapshot_latest.json alone, whatever
     // snapshotId says; otherwise the history object alone. `commitSnapshot` writes both.
     if (!p.isLatest) checkSnapshotId('snapshotId', p.snapshotId)
     else if (typeof p.snapshotId !== 'string') throw new ValidationError('snapshotId', 'must be a string')
+    const metadata = encodeMetadata(p.metadata)
     const key = p.isLatest ? latestKey(this.prefix, l) : historyKey(this.prefix, l, p.snapshotId)
     const plain = await this.#encode('snapshot', p.snapshot)
     const bytes = await this.#seal(plain, key)
     throwIfAborted(p.signal)
-    if (p.isLatest) await this.backend.put(key, bytes, { signal: p.signal })
-    else await this.#createOnce(key, bytes, plain, p.signal)
+    if (p.isLatest) await this.backend.put(key, bytes, { signal: p.signal, metadata })
+    else await this.#createOnce(key, bytes, plain, p.signal, metadata)
   }
 
   /**
    * Saves `snapshot` as a new history snapshot and as latest in one call, encoded once, and
    * resolves its id: what an agent does after every turn. History is written first (create-only),
    * so latest never holds a snapshot that history lacks; pass `snapshotId` (a UUIDv7) to make a
-   * retry of the same commit idempotent.
+   * retry of the same commit idempotent. `metadata` (never encrypted: see `SnapshotMetadata`) is
+   * stored with both objects, so `listSnapshots` and `listSessions` show it.
    *
    * @example
-   * const { snapshotId } = await storage.commitSnapshot({ location, snapshot })
+   * const { snapshotId } = await storage.commitSnapshot({ location, snapshot, metadata: { title: 'Trip to Lisbon', turn: '12' } })
    */
-  async commitSnapshot(p: { location: SnapshotLocation; snapshot: T; snapshotId?: string } & CallOptions): Promise<{ snapshotId: string }> {
+  async commitSnapshot(
+    p: { location: SnapshotLocation; snapshot: T; snapshotId?: string; metadata?: SnapshotMetadata } & CallOptions,
+  ): Promise<{ snapshotId: string }> {
     const l = checkLocation(p?.location)
     const snapshotId = p.snapshotId === undefined ? newSnapshotId() : checkSnapshotId('snapshotId', p.snapshotId)
+    const metadata = encodeMetadata(p.metadata)
     const plain = await this.#encode('snapshot', p.snapshot)
     const history = historyKey(this.prefix, l, snapshotId)
     // Sealed once per key: the associated data is the key, so history and latest differ.
     const bytes = await this.#seal(plain, history)
     throwIfAborted(p.signal)
-    await this.#createOnce(history, bytes, plain, p.signal)
+    await this.#createOnce(history, bytes, plain, p.signal, metadata)
     const latest = latestKey(this.prefix, l)
-    await this.backend.put(latest, await this.#seal(plain, latest), { signal: p.signal })
+    await this.backend.put(latest, await this.#seal(plain, latest), { signal: p.signal, metadata })
     return { snapshotId }
   }
 
@@ -115,9 +124,11 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   }
 
   async listSnapshots(
-    p: { location: SnapshotLocation; limit?: number; startAfter?: string } & CallOptions,
+    p: { location: SnapshotLocation; limit?: number; startAfter?: string; metadata?: 'listed' | 'head' } & CallOptions,
   ): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }> {
     const l = checkLocation(p?.location)
+    const heads = p.metadata === 'head'
+    if (!heads && p.metadata !== undefined && p.metadata !== 'listed') throw new ValidationError('metadata', "must be 'listed' or 'head'")
     let cursor = p.startAfter === undefined ? undefined : historyKey(this.prefix, l, checkSnapshotId('startAfter', p.startAfter))
     // As Strands: a limit of 0 or less asks for nothing (no I/O); other non-integers are refused.
     if (Number.isInteger(p.limit) && p.limit! <= 0) return { items: [] }
@@ -127,9 +138,26 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     for (;;) {
       const want = Math.min(limit - items.length, this.backend.maxListPage ?? PAGE_SIZE)
       const page = await this.backend.list(folder, { startAfter: cursor, limit: want, signal: p.signal })
+      const found: [SnapshotInfo, string][] = []
       for (const e of page.entries) {
         const id = historyIdIn(folder, e.key)
-        if (id !== undefined && items.length < limit) items.push({ snapshotId: id, createdAt: snapshotIdTime(id), storedBytes: e.size })
+        if (id === undefined || items.length >= limit) continue
+        const item: SnapshotInfo = { snapshotId: id, createdAt: snapshotIdTime(id), storedBytes: e.size }
+        const metadata = decodeMetadata(e.metadata)
+        if (metadata) item.metadata = metadata
+        items.push(item)
+        found.push([item, e.key])
+      }
+      // S3 lists no user metadata: asked for, it is one HEAD per item, a few at a time.
+      if (heads && !page.metadataListed) {
+        for (const batch of chunks(found, 8)) {
+          await Promise.all(
+            batch.map(async ([item, key]) => {
+              const metadata = decodeMetadata((await this.backend.head(key, { signal: p.signal }))?.metadata)
+              if (metadata) item.metadata = metadata
+            }),
+          )
+        }
       }
       cursor = nextCursor(cursor, page, folder)
       if (!page.truncated) return { items }
@@ -292,14 +320,20 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
    * on every attempt (a fresh IV), so with `encryption` it is what they open to (`plain`) that
    * must be identical.
    */
-  async #createOnce(key: string, bytes: Uint8Array, plain: Uint8Array, signal?: AbortSignal): Promise<void> {
-    if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal })) return
+  async #createOnce(
+    key: string,
+    bytes: Uint8Array,
+    plain: Uint8Array,
+    signal?: AbortSignal,
+    metadata?: Record<string, string>,
+  ): Promise<void> {
+    if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal, metadata })) return
     const existing = await this.backend.get(key, { signal })
     const opened = existing && this.#sealer ? await this.#sealer.open(existing.body, key).catch(() => null) : existing?.body
     if (opened && sameBytes(opened, plain)) return
     if (!existing) {
       // Deleted between our attempt and the check: try once more.
-      if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal })) return
+      if (await this.backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal, metadata })) return
     }
     throw new ConflictError(`${key} holds a different snapshot (history is write-once)`, { key })
   }

@@ -107,7 +107,32 @@ export interface SnapshotInfo {
   createdAt: Date
   /** Bytes as stored (after compression). */
   storedBytes: number
+  /**
+   * What the snapshot was saved with (`SnapshotMetadata`), where the listing gives it: always on
+   * memory, R2, IndexedDB and tiered storage (and HTTP over them); on S3 only with
+   * `listSnapshots({ metadata: 'head' })`. Absent when the snapshot has none.
+   */
+  metadata?: Record<string, string>
 }
+
+/**
+ * A small string → string map saved with a snapshot (`saveSnapshot` / `commitSnapshot`) as the
+ * stored object's own metadata (S3 `x-amz-meta-*`, R2 `customMetadata`, IndexedDB's `entries`
+ * row), so `listSnapshots` and `listSessions` return it without reading any payload.
+ *
+ * **Metadata is never encrypted**, even on a storage with `encryption`: the bucket, the Worker and
+ * anyone who can list see it. Keep secrets and conversation text in the snapshot itself.
+ *
+ * Rules (`ERR_VALIDATION` before any I/O otherwise): at most 32 entries; names of 1-64 `a-z 0-9 -`
+ * characters, starting with a letter or digit and not with `snapshelf-`; values non-empty strings
+ * without control characters; at most 1024 bytes of names plus values as stored, where `%`,
+ * non-ASCII characters and outer spaces are percent-encoded as UTF-8 (an `é` counts 6).
+ *
+ * @example
+ * const metadata: SnapshotMetadata = { title: 'Trip to Lisbon', turn: '12', tokens: '5310' }
+ * await storage.commitSnapshot({ location, snapshot, metadata })
+ */
+export type SnapshotMetadata = Record<string, string>
 
 /**
  * One session of the catalogue (`listSessions`), read without any payload.
@@ -128,6 +153,13 @@ export interface SessionInfo {
   updatedAt: Date | null
   /** Bytes stored under the session's snapshot layout, when the listing saw every key of it. */
   storedBytes?: number
+  /**
+   * The metadata of the session's most recently written latest snapshot (of any scope), where the
+   * catalogue's one listing per session carries metadata: memory, R2, IndexedDB, tiered (and HTTP
+   * over those). Absent on S3 (its listing has none, and the catalogue reads no more), and when
+   * that latest was saved without metadata.
+   */
+  metadata?: Record<string, string>
 }
 
 /**
@@ -207,7 +239,8 @@ type At = { location: SnapshotLocation } & CallOptions
  * await store.updateLatest({ location, mutate: (cur) => ({ ...cur!, appData: { n: 1 } }) })
  */
 export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
-  saveSnapshot(p: At & { snapshotId: string; isLatest: boolean; snapshot: T }): Promise<void>
+  /** Strands' save, plus `metadata` (`SnapshotMetadata`: never encrypted) stored with the object. */
+  saveSnapshot(p: At & { snapshotId: string; isLatest: boolean; snapshot: T; metadata?: SnapshotMetadata }): Promise<void>
   loadSnapshot(p: At & { snapshotId?: string }): Promise<T | null>
   listSnapshotIds(p: At & { limit?: number; startAfter?: string }): Promise<string[]>
   deleteSession(p: { sessionId: string } & CallOptions): Promise<void>
@@ -215,11 +248,18 @@ export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
   saveManifest(p: At & { manifest: SnapshotManifest }): Promise<void>
   /**
    * Saves a snapshot as a new history snapshot and as latest in one call (history first) and
-   * resolves its id (a new UUIDv7 unless `snapshotId` is given, for an idempotent retry).
+   * resolves its id (a new UUIDv7 unless `snapshotId` is given, for an idempotent retry);
+   * `metadata` (`SnapshotMetadata`: never encrypted) is stored with both objects.
    */
-  commitSnapshot(p: At & { snapshot: T; snapshotId?: string }): Promise<{ snapshotId: string }>
-  /** One page of history metadata (no payloads), oldest first; `nextStartAfter` when more remain. */
-  listSnapshots(p: At & { limit?: number; startAfter?: string }): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }>
+  commitSnapshot(p: At & { snapshot: T; snapshotId?: string; metadata?: SnapshotMetadata }): Promise<{ snapshotId: string }>
+  /**
+   * One page of history metadata (no payloads), oldest first; `nextStartAfter` when more remain.
+   * `metadata: 'head'` also reads each item's `metadata` where the listing lacks it (S3: one HEAD
+   * per item, 8 at a time); by default items carry it where the listing has it for free.
+   */
+  listSnapshots(
+    p: At & { limit?: number; startAfter?: string; metadata?: 'listed' | 'head' },
+  ): Promise<{ items: SnapshotInfo[]; nextStartAfter?: string }>
   /** Whether a history snapshot (or latest, when `snapshotId` is omitted) exists. */
   hasSnapshot(p: At & { snapshotId?: string }): Promise<boolean>
   /** Deletes one history snapshot; deleting an absent one is not an error. */
@@ -227,6 +267,7 @@ export interface SnapshotStore<T = Snapshot> extends SnapshotStorage<T> {
   /**
    * Atomic read-modify-write of latest: `mutate` sees the current latest (or `null`) and returns
    * the next one; `null` writes nothing; throwing aborts. Lost races are retried with jittered backoff.
+   * The latest's metadata (`SnapshotMetadata`, if it was saved with some) is kept.
    */
   updateLatest(
     p: At & { maxAttempts?: number; mutate: (current: T | null) => T | null | Promise<T | null> },

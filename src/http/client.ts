@@ -2,6 +2,7 @@ import type {
   Backend,
   BackendCallOptions,
   BackendEntry,
+  BackendHead,
   BackendListPage,
   BackendObject,
   BackendPutOptions,
@@ -10,11 +11,21 @@ import type {
 import { RemoteError, SnapshelfError, ValidationError } from '../core/errors.js'
 import { checkPrefix, isId } from '../core/ids.js'
 import { joinPrefix } from '../core/keys.js'
+import { isStoredMetadata } from '../core/metadata.js'
 import { type RetriedResponse, type RetryPolicy, fetchWithRetry } from '../core/retry.js'
 import { chunks } from '../core/util.js'
 import type { SessionInfo, SessionPage } from '../core/types.js'
 import { WriteTokens } from '../core/write-tokens.js'
-import { DIGEST_HEADER, MAX_BATCH, SIZE_HEADER, TOKENS_HEADER, contentDigest, errorOfAnswer, redactSecrets } from './protocol.js'
+import {
+  DIGEST_HEADER,
+  MAX_BATCH,
+  METADATA_HEADER,
+  SIZE_HEADER,
+  TOKENS_HEADER,
+  contentDigest,
+  errorOfAnswer,
+  redactSecrets,
+} from './protocol.js'
 
 /**
  * Options of `HttpBackend` (and of `HttpStorage`, which adds the store options).
@@ -87,13 +98,14 @@ export class HttpBackend implements Backend {
     const { response, body } = await this.#send({ method: 'GET', path, signal: o?.signal, absent: 404 })
     if (!response.ok) return null
     if (sizeOf(`HTTP GET ${path}`, response) !== body.length) throw notTheHandlers(`HTTP GET ${path}`, response)
-    return { body, ...this.#remember(response, key) }
+    return { body, ...this.#remember(response, key), metadata: metadataOf(`HTTP GET ${path}`, response) }
   }
 
-  async head(key: string, o?: BackendCallOptions): Promise<{ etag: string; size: number; tokens?: string[] } | null> {
+  async head(key: string, o?: BackendCallOptions): Promise<BackendHead | null> {
     const path = this.#objectPath(key)
+    const what = `HTTP HEAD ${path}`
     const { response } = await this.#send({ method: 'HEAD', path, signal: o?.signal, absent: 404 })
-    return response.ok ? { size: sizeOf(`HTTP HEAD ${path}`, response), ...this.#remember(response, key) } : null
+    return response.ok ? { size: sizeOf(what, response), ...this.#remember(response, key), metadata: metadataOf(what, response) } : null
   }
 
   /**
@@ -118,6 +130,8 @@ export class HttpBackend implements Backend {
     else if (ifNoneMatch) headers['if-none-match'] = '*'
     const tokens = this.#tokens.forPut(key, ifMatch, ifNoneMatch)
     if (tokens.length) headers[TOKENS_HEADER] = tokens.join()
+    // Printable ASCII already (the snapshot layer encoded it), so JSON text is a valid header.
+    if (o.metadata) headers[METADATA_HEADER] = JSON.stringify(o.metadata)
     const path = this.#objectPath(key)
     const answer = await this.#send({ method: 'PUT', path, signal: o.signal, body: body as Uint8Array<ArrayBuffer>, headers, absent: 412 })
     if (answer.response.ok) return { etag: this.#tokens.keep(key, etagOf(answer.response), tokens) }
@@ -145,7 +159,11 @@ export class HttpBackend implements Backend {
     const { response, body } = await this.#send({ method: 'GET', path: `/list?${query}`, signal: o.signal })
     const page = listingOf(body, query.get('prefix')!)
     if (!page) throw notTheHandlers('HTTP GET /list', response)
-    return { entries: page.entries.map((e) => ({ ...e, key: this.#root + e.key })), truncated: page.truncated }
+    return {
+      entries: page.entries.map((e) => ({ ...e, key: this.#root + e.key })),
+      truncated: page.truncated,
+      metadataListed: page.metadataListed,
+    }
   }
 
   /**
@@ -281,6 +299,20 @@ function notTheHandlers(what: string, response: Response): RemoteError {
   return new RemoteError(`${what}: ${response.status} answer is not the snapshot handler's`, { status: response.status })
 }
 
+/** The `Snapshelf-Metadata` of a GET / HEAD answer: stored metadata, or the answer is not the handler's. */
+function metadataOf(what: string, response: Response): Record<string, string> | undefined {
+  const header = response.headers.get(METADATA_HEADER)
+  if (header === null) return undefined
+  let metadata: unknown
+  try {
+    metadata = JSON.parse(header)
+  } catch {
+    // Refused just below.
+  }
+  if (!isStoredMetadata(metadata)) throw notTheHandlers(what, response)
+  return metadata
+}
+
 /** The `Snapshelf-Size` of a GET / HEAD answer: a byte count, or the answer is not the handler's. */
 function sizeOf(what: string, response: Response): number {
   const header = response.headers.get(SIZE_HEADER)
@@ -293,7 +325,7 @@ function sizeOf(what: string, response: Response): number {
  * with every key under the requested `prefix`, or `undefined` for anything else.
  */
 function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefined {
-  let page: { entries?: Partial<BackendEntry>[]; truncated?: unknown } | null
+  let page: { entries?: Partial<BackendEntry>[]; truncated?: unknown; metadataListed?: unknown } | null
   try {
     page = JSON.parse(new TextDecoder().decode(body))
   } catch {
@@ -308,9 +340,12 @@ function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefine
       e.key.startsWith(prefix) &&
       Number.isSafeInteger(e.size) &&
       e.size! >= 0 &&
-      ['undefined', 'string'].includes(typeof e.etag),
+      ['undefined', 'string'].includes(typeof e.etag) &&
+      (e.metadata === undefined || isStoredMetadata(e.metadata)),
   )
-  return wellFormed ? { entries: entries as BackendEntry[], truncated: page.truncated } : undefined
+  const metadataListed = page.metadataListed === true
+  if (!wellFormed || !(metadataListed || page.metadataListed === undefined)) return undefined
+  return { entries: entries as BackendEntry[], truncated: page.truncated, ...(metadataListed && { metadataListed }) }
 }
 
 /**
@@ -318,7 +353,10 @@ function listingOf(body: Uint8Array, prefix: string): BackendListPage | undefine
  * else (a session id that is no id, a time that is no time, a size that is no byte count).
  */
 function sessionsOf(body: Uint8Array): SessionPage | undefined {
-  let page: { items?: { sessionId?: unknown; updatedAt?: unknown; storedBytes?: unknown }[]; nextStartAfter?: unknown }
+  let page: {
+    items?: { sessionId?: unknown; updatedAt?: unknown; storedBytes?: unknown; metadata?: unknown }[]
+    nextStartAfter?: unknown
+  }
   try {
     page = JSON.parse(new TextDecoder().decode(body))
   } catch {
@@ -328,13 +366,17 @@ function sessionsOf(body: Uint8Array): SessionPage | undefined {
   if (!Array.isArray(items) || !(nextStartAfter === undefined || isId(nextStartAfter))) return undefined
   const out: SessionInfo[] = []
   for (const item of items) {
-    const { sessionId, updatedAt = null, storedBytes } = item ?? {}
+    const { sessionId, updatedAt = null, storedBytes, metadata } = item ?? {}
     const time = updatedAt === null ? null : new Date(updatedAt as string)
     if (!isId(sessionId) || (time && (typeof updatedAt !== 'string' || Number.isNaN(time.getTime())))) return undefined
     if (storedBytes !== undefined && !(Number.isSafeInteger(storedBytes) && (storedBytes as number) >= 0)) return undefined
-    out.push(
-      storedBytes === undefined ? { sessionId, updatedAt: time } : { sessionId, updatedAt: time, storedBytes: storedBytes as number },
-    )
+    // Decoded values: any strings, as many as stored metadata holds.
+    const strings = metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata) && Object.values(metadata)
+    if (metadata !== undefined && !(strings && strings.length <= 32 && strings.every((v) => typeof v === 'string'))) return undefined
+    const info: SessionInfo = { sessionId, updatedAt: time }
+    if (storedBytes !== undefined) info.storedBytes = storedBytes as number
+    if (metadata !== undefined) info.metadata = metadata as Record<string, string>
+    out.push(info)
   }
   return nextStartAfter === undefined ? { items: out } : { items: out, nextStartAfter }
 }

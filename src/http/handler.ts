@@ -4,12 +4,14 @@ import { checkSessionQuery } from '../core/session-query.js'
 import { ValidationError } from '../core/errors.js'
 import { joinPrefix } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
+import { isStoredMetadata } from '../core/metadata.js'
 import { readBounded } from '../core/util.js'
 import { type KeyLayout, belongsTo, snapshotLayout } from './layouts.js'
 import {
   DIGEST_HEADER,
   MAX_BATCH,
   Refusal,
+  METADATA_HEADER,
   SIZE_HEADER,
   TOKENS_HEADER,
   contentDigest,
@@ -168,7 +170,7 @@ class SnapshotHandler {
     const response = request.method === 'OPTIONS' ? this.#preflight(allowed) : await this.#answer(request)
     if (allowed) {
       response.headers.set('access-control-allow-origin', allowed)
-      response.headers.set('access-control-expose-headers', `ETag, ${SIZE_HEADER}, ${TOKENS_HEADER}`)
+      response.headers.set('access-control-expose-headers', `ETag, ${SIZE_HEADER}, ${TOKENS_HEADER}, ${METADATA_HEADER}`)
     }
     if (this.#cors) response.headers.append('vary', 'Origin')
     return response
@@ -180,7 +182,7 @@ class SnapshotHandler {
     if (!cors) return empty(405, { allow: METHODS })
     if (!allowed) return empty(403)
     const allowHeaders = [
-      `authorization, content-type, ${DIGEST_HEADER}, if-match, if-none-match, ${TOKENS_HEADER}`,
+      `authorization, content-type, ${DIGEST_HEADER}, if-match, if-none-match, ${TOKENS_HEADER}, ${METADATA_HEADER}`,
       ...(cors.allowHeaders ?? []),
     ]
     return empty(204, {
@@ -249,7 +251,7 @@ class SnapshotHandler {
     return empty(204)
   }
 
-  /** `GET` / `HEAD /objects/<key>`: the bytes (GET only), ETag, size and write tokens. `full` has the storage prefix. */
+  /** `GET` / `HEAD /objects/<key>`: the bytes (GET only), ETag, size, write tokens and metadata. `full` has the storage prefix. */
   async #read(request: Request, full: string): Promise<Response> {
     const found = request.method === 'GET' ? await this.#backend.get(full) : await this.#backend.head(full)
     if (!found) throw new Refusal(404, 'no such object')
@@ -257,6 +259,9 @@ class SnapshotHandler {
     const size = body ? body.length : (found as { size: number }).size
     const headers = new Headers({ etag: toEntityTag(found.etag), [SIZE_HEADER]: String(size), 'content-type': 'application/octet-stream' })
     if (found.tokens) headers.set(TOKENS_HEADER, found.tokens.join())
+    // Only what the client accepts: a custom backend's (or another tool's) odd metadata is left out
+    // rather than making the object unreadable over HTTP.
+    if (isStoredMetadata(found.metadata)) headers.set(METADATA_HEADER, JSON.stringify(found.metadata))
     return new Response(body as Uint8Array<ArrayBuffer> | null, { headers })
   }
 
@@ -321,17 +326,20 @@ class SnapshotHandler {
       return false
     }
     const root = this.#root
-    const entries: { key: string; size: number; etag?: string }[] = []
+    const entries: { key: string; size: number; etag?: string; metadata?: Record<string, string> }[] = []
     let cursor = startAfter && root + startAfter
     let truncated: boolean
+    let metadataListed: true | undefined
     do {
       // A listing that may filter reads full pages, not `limit` keys at a time.
       const page = await this.#backend.list(root + prefix, { startAfter: cursor, limit: confined ? limit : MAX_BATCH })
       truncated = page.truncated
+      metadataListed = page.metadataListed || undefined
       for (const [i, e] of page.entries.entries()) {
         const key = e.key.slice(root.length)
         if (!(await keeps(key))) continue
-        entries.push({ key, size: e.size, etag: e.etag && toEntityTag(e.etag) })
+        const metadata = isStoredMetadata(e.metadata) ? e.metadata : undefined
+        entries.push({ key, size: e.size, etag: e.etag && toEntityTag(e.etag), metadata })
         if (entries.length === limit) {
           truncated ||= i < page.entries.length - 1
           break
@@ -339,7 +347,7 @@ class SnapshotHandler {
       }
       cursor = nextCursor(cursor, page, root + prefix)
     } while (truncated && !entries.length)
-    return Response.json({ entries, truncated })
+    return Response.json({ entries, truncated, metadataListed })
   }
 
   /**
@@ -510,20 +518,34 @@ function checkOptions(options: SnapshotHandlerOptions): void {
 }
 
 /**
- * A PUT's conditions: at most one of `If-Match` (one entity tag) and `If-None-Match: *`, and
- * well-formed write tokens; anything else is a 400.
+ * A PUT's conditions: at most one of `If-Match` (one entity tag) and `If-None-Match: *`,
+ * well-formed write tokens, and metadata in its stored form; anything else is a 400.
  */
 function putConditions(headers: Headers): BackendPutOptions {
   const ifMatch = headers.get('if-match')
   const ifNoneMatch = headers.get('if-none-match')
   const tokens = headers.get(TOKENS_HEADER)
+  const metadataHeader = headers.get(METADATA_HEADER)
+  let metadata: unknown
+  try {
+    metadata = metadataHeader === null ? undefined : JSON.parse(metadataHeader)
+  } catch {
+    // Refused just below.
+  }
+  if (metadataHeader !== null && !isStoredMetadata(metadata))
+    throw new Refusal(400, `bad ${METADATA_HEADER}: a JSON object of stored metadata`)
   const etag = ifMatch === null ? undefined : fromEntityTag(ifMatch)
   const matchOk = ifMatch === null || (etag !== undefined && ifNoneMatch === null)
   const noneMatchOk = ifNoneMatch === null || ifNoneMatch.trim() === '*'
   if (!matchOk || !noneMatchOk || (tokens !== null && !TOKENS.test(tokens))) {
     throw new Refusal(400, `bad If-Match / If-None-Match / ${TOKENS_HEADER}`)
   }
-  return { ifMatch: etag, ifNoneMatch: ifNoneMatch === null ? undefined : '*', tokens: tokens?.split(',') }
+  return {
+    ifMatch: etag,
+    ifNoneMatch: ifNoneMatch === null ? undefined : '*',
+    tokens: tokens?.split(','),
+    metadata: metadata as Record<string, string> | undefined,
+  }
 }
 
 /**

@@ -6,15 +6,15 @@ import { PAGE_SIZE, toBase64 } from '../core/util.js'
  * REST mapping of the byte-backend operations. Keys are relative to the server's storage prefix.
  *
  * ```
- * GET    {base}/objects/<key>   → 200 bytes, ETag            | 404
- * HEAD   {base}/objects/<key>   → 200 ETag, Snapshelf-Size    | 404
- * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens] [Content-Digest]  → 204 ETag | 412
+ * GET    {base}/objects/<key>   → 200 bytes, ETag, [Snapshelf-Metadata]             | 404
+ * HEAD   {base}/objects/<key>   → 200 ETag, Snapshelf-Size, [Snapshelf-Metadata]    | 404
+ * PUT    {base}/objects/<key>   If-Match: <etag> | If-None-Match: *  [Snapshelf-Tokens] [Content-Digest] [Snapshelf-Metadata]  → 204 ETag | 412
  * DELETE {base}/objects/<key>   → 204 (absent keys are fine)
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
- *        → 200 {"entries":[{"key","size","etag"}],"truncated":bool}   (one session per listing)
+ *        → 200 {"entries":[{"key","size","etag","metadata"?}],"truncated":bool,"metadataListed"?:true}   (one session per listing)
  * POST   {base}/delete  Content-Type: application/json  {"keys":[…]}  (at most 1000, one session) → 204 | 415
  * GET    {base}/sessions?startAfter=<sessionId>&limit=<1..1000>&updatedBefore=<ISO 8601>
- *        → 200 {"items":[{"sessionId","updatedAt":<ISO>|null,"storedBytes"?}],"nextStartAfter"?}
+ *        → 200 {"items":[{"sessionId","updatedAt":<ISO>|null,"storedBytes"?,"metadata"?}],"nextStartAfter"?}
  *          (the session catalogue, only the sessions `authorize` lets the request list)
  * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/415/502/507 (never internals)
  * ```
@@ -26,6 +26,13 @@ import { PAGE_SIZE, toBase64 } from '../core/util.js'
  * replaces, as read. The server hands them to its backend; one that keeps them (R2) returns them
  * in `Snapshelf-Tokens` on GET / HEAD, so a client whose PUT answer was lost can tell whether the
  * write landed (its token is there) or a rival's did (a chain without it).
+ *
+ * `Snapshelf-Metadata: {"title":"R%C3%A9sum%C3%A9","turn":"3"}` is a snapshot's metadata in its
+ * stored form (core/metadata.ts: names of `a-z 0-9 -`, printable-ASCII values, 1 KiB in all) as
+ * one JSON object: on a PUT, stored with the object (anything else is 400); on GET / HEAD, what it
+ * was stored with. In `/list`, `metadataListed: true` says the server's backend lists metadata
+ * (entries without `metadata` have none); without it, a client HEADs an object to read it.
+ * `/sessions` items carry the session's `metadata` decoded (JSON text, any Unicode).
  *
  * `Content-Digest: sha-256=:<base64>:` (RFC 9530) is the SHA-256 of a PUT's body; `HttpStorage`
  * always sends it. A body cut off on the way can reach a Worker as a clean end of stream, so the
@@ -43,6 +50,8 @@ import { PAGE_SIZE, toBase64 } from '../core/util.js'
 export const SIZE_HEADER = 'Snapshelf-Size'
 /** @internal Write tokens of a conditional PUT (request) or of the stored object (GET / HEAD). */
 export const TOKENS_HEADER = 'Snapshelf-Tokens'
+/** @internal Snapshot metadata (stored form) as a JSON object: PUT request, GET / HEAD answer. */
+export const METADATA_HEADER = 'Snapshelf-Metadata'
 /** @internal The SHA-256 of a PUT's body (RFC 9530). */
 export const DIGEST_HEADER = 'Content-Digest'
 /** @internal Keys per listing page and per batch delete: the S3 DeleteObjects and R2 `delete` cap. */

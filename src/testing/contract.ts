@@ -3,6 +3,7 @@ import { isGzip } from '../core/codec.js'
 import { ConflictError } from '../core/errors.js'
 import { isSnapshotId, newSnapshotId } from '../core/ids.js'
 import { historyFolder, historyKey, latestKey, manifestKey } from '../core/keys.js'
+import { encodeMetadata } from '../core/metadata.js'
 import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
 import { AssertionError, equal, ok, rejects, waitFor } from './assert.js'
@@ -344,6 +345,114 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     ok(items[0]!.createdAt instanceof Date, 'createdAt is a Date')
     const stored = await backend.get(historyKey(store.prefix, location, id))
     equal(items[0]!.storedBytes, stored!.body.length, 'storedBytes is the stored size')
+  })
+
+  t('metadata: stored with history and latest, listed without payloads, replaced by a save without it', async ({ store, backend }) => {
+    const location = uniqueLocation()
+    const metadata = { title: 'Résumé: 100% done', turn: '3', tokens: '5310', 'a-b': ' spaced out ', emoji: '😀 %41 ü' }
+    const first = newSnapshotId()
+    await store.saveSnapshot({ location, snapshotId: first, isLatest: false, snapshot: sampleSnapshot('m1'), metadata: { turn: '1' } })
+    const plain = newSnapshotId()
+    await store.saveSnapshot({ location, snapshotId: plain, isLatest: false, snapshot: sampleSnapshot('m2') })
+    const { snapshotId } = await store.commitSnapshot({ location, snapshot: sampleSnapshot('m3'), metadata })
+    // The backend holds the stored (percent-encoded) form, with the bytes, on get and head alike.
+    const stored = encodeMetadata(metadata)
+    equal(stored!.title, 'R%C3%A9sum%C3%A9: 100%25 done', 'stored form')
+    for (const key of [historyKey(store.prefix, location, snapshotId), latestKey(store.prefix, location)]) {
+      equal((await backend.head(key))?.metadata, stored, `head ${key}`)
+      equal((await backend.get(key))?.metadata, stored, `get ${key}`)
+    }
+    equal((await backend.head(historyKey(store.prefix, location, plain)))?.metadata, undefined, 'a save without metadata has none')
+    const want = [{ turn: '1' }, undefined, metadata]
+    const { items } = await store.listSnapshots({ location, metadata: 'head' })
+    equal(
+      items.map((i) => i.metadata),
+      want,
+      "listSnapshots({ metadata: 'head' })",
+    )
+    ok(!('metadata' in items[1]!), 'an item without metadata has no metadata field')
+    const listed = (await backend.list(historyFolder(store.prefix, location))).metadataListed === true
+    const free = await store.listSnapshots({ location })
+    equal(
+      free.items.map((i) => i.metadata),
+      listed ? want : [undefined, undefined, undefined],
+      `listSnapshots by default (metadata ${listed ? '' : 'not '}listed by this tier)`,
+    )
+    equal((await store.loadSnapshot({ location }))?.appData.tag, 'm3', 'the payload is untouched')
+    const { items: sessions } = await store.listSessions({ limit: 1000 })
+    const session = sessions.find((s) => s.sessionId === location.sessionId)
+    ok(session, 'the session is catalogued')
+    equal(session.metadata, listed ? metadata : undefined, "listSessions: the latest's metadata where listed")
+    // A compare-and-swap of latest keeps its metadata; a save without metadata replaces it with none.
+    await store.updateLatest({ location, mutate: (s) => s && { ...s, appData: { ...s.appData, patched: true } } })
+    equal((await backend.head(latestKey(store.prefix, location)))?.metadata, stored, 'updateLatest keeps latest metadata')
+    equal((await store.loadSnapshot({ location }))?.appData.patched, true, 'updateLatest committed')
+    await store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: sampleSnapshot('m4') })
+    equal((await backend.head(latestKey(store.prefix, location)))?.metadata, undefined, 'latest saved again without metadata')
+    const after = (await store.listSessions({ limit: 1000 })).items.find((s) => s.sessionId === location.sessionId)
+    equal(after?.metadata, undefined, 'listSessions after latest lost its metadata')
+  })
+
+  t('metadata at its limits round-trips; anything else is ERR_VALIDATION before any I/O', async ({ store, backend }) => {
+    const location = uniqueLocation()
+    const widest = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`.padEnd(20, 'x'), 'v'.repeat(10)]))
+    const longest = { [`a${'b'.repeat(63)}`]: 'x'.repeat(1024 - 64) }
+    for (const metadata of [widest, longest]) {
+      const id = newSnapshotId()
+      await store.saveSnapshot({ location, snapshotId: id, isLatest: false, snapshot: sampleSnapshot('edge'), metadata })
+      const { items } = await store.listSnapshots({ location, startAfter: undefined, metadata: 'head' })
+      equal(items.find((i) => i.snapshotId === id)?.metadata, metadata, `${Object.keys(metadata).length} entries round-trip`)
+    }
+    const before = await backend.list(historyFolder(store.prefix, location))
+    const bad: [string, unknown][] = [
+      ['null', null],
+      ['array', ['x']],
+      ['string', 'title=x'],
+      ['uppercase name', { Title: 'x' }],
+      ['underscore', { turn_count: '3' }],
+      ['leading dash', { '-a': 'x' }],
+      ['empty name', { '': 'x' }],
+      ['reserved name', { 'snapshelf-write': 'x' }],
+      ['65-character name', { ['a'.repeat(65)]: 'x' }],
+      ['empty value', { a: '' }],
+      ['number value', { a: 3 }],
+      ['newline', { a: 'line\nbreak' }],
+      ['NUL', { a: '\u0000' }],
+      ['DEL', { a: 'x\u007f' }],
+      ['lone surrogate', { a: 'x\ud800' }],
+      ['33 entries', Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']))],
+      ['1025 bytes', { a: 'x'.repeat(1024) }],
+      ['1200 bytes encoded', { a: 'é'.repeat(200) }],
+    ]
+    const spy = spyOn(store.backend)
+    try {
+      for (const [what, metadata] of bad) {
+        const snapshot = sampleSnapshot('bad')
+        const m = metadata as never
+        const e = await rejects(() => store.commitSnapshot({ location, snapshot, metadata: m }), 'ERR_VALIDATION', `commit: ${what}`)
+        ok(e.message.includes('metadata'), `${what}: the message names metadata`)
+        await rejects(
+          () => store.saveSnapshot({ location, snapshotId: newSnapshotId(), isLatest: false, snapshot, metadata: m }),
+          'ERR_VALIDATION',
+          `history: ${what}`,
+        )
+        await rejects(
+          () => store.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot, metadata: m }),
+          'ERR_VALIDATION',
+          `latest: ${what}`,
+        )
+      }
+      await rejects(() => store.listSnapshots({ location, metadata: 'all' as never }), 'ERR_VALIDATION', "metadata: 'all'")
+      if (spy.calls.length) throw new AssertionError(`rejected calls reached the backend: ${spy.calls.join(', ')}`)
+    } finally {
+      spy.restore()
+    }
+    const after = await backend.list(historyFolder(store.prefix, location))
+    equal(
+      after.entries.map((e) => e.key),
+      before.entries.map((e) => e.key),
+      'nothing stored',
+    )
   })
 
   t('deleteSession removes every scope of one session and nothing else', async ({ store }) => {

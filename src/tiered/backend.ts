@@ -1,4 +1,12 @@
-import type { Backend, BackendCallOptions, BackendListPage, BackendObject, BackendPutOptions, SessionQuery } from '../core/backend.js'
+import type {
+  Backend,
+  BackendCallOptions,
+  BackendHead,
+  BackendListPage,
+  BackendObject,
+  BackendPutOptions,
+  SessionQuery,
+} from '../core/backend.js'
 import { catalogue } from '../core/catalogue.js'
 import { throwIfAborted } from '../core/errors.js'
 import { sessionTombstoneOf, tombstoneOf } from '../core/keys.js'
@@ -49,6 +57,8 @@ export interface TieredBackendOptions {
  *   could otherwise be confirmed by a reconcile that never saw the data.
  * - Reads (`get`, `head`) fall through to the remote when the local backend lacks a key and no
  *   delete of it is pending; what `get` fetches is cached locally, so ETags stay local ones.
+ * - An object's metadata travels with its bytes everywhere bytes move (push, reconcile, pull, a
+ *   read-through's cached copy), so the local tier lists it even when the remote (S3) cannot.
  * - Listing the store's own snapshot layout is local only (offline-first): `sync` and `hydrate`
  *   bring remote history down. Any other listing (an adapter's keys, such as Strands' stash, which
  *   no sync pulls) is the local page merged, when the remote answers, with the remote's keys the
@@ -109,17 +119,18 @@ export class TieredBackend implements Backend {
     // Through the gate: a copy landing mid-eviction could outlive the state the eviction drops.
     const rel = this.#relative(key)
     return this.#gate.run([rel], async () => {
-      const cached = await copyToLocal(this.#tiers, rel, remote.body, { signal: options?.signal, ifNoneMatch: '*' })
+      const copy = { signal: options?.signal, ifNoneMatch: '*', metadata: remote.metadata } as const
+      const cached = await copyToLocal(this.#tiers, rel, remote.body, copy)
       if (cached.result !== 'copied') return this.local.get(this.#localKey(key), options)
       await recordAgreed(this.#tiers, rel, remote.body, remote.etag, options?.signal)
-      return { body: remote.body, etag: cached.etag }
+      return { body: remote.body, etag: cached.etag, metadata: remote.metadata }
     })
   }
 
-  async head(key: string, options?: BackendCallOptions): Promise<{ etag: string; size: number } | null> {
+  async head(key: string, options?: BackendCallOptions): Promise<BackendHead | null> {
     // A miss reads through `get`, which caches: the ETag returned is always a local one.
     const found = (await this.local.head(this.#localKey(key), options)) ?? (await this.get(key, options))
-    return found && { etag: found.etag, size: 'body' in found ? found.body.length : found.size }
+    return found && { etag: found.etag, size: 'body' in found ? found.body.length : found.size, metadata: found.metadata }
   }
 
   async put(key: string, body: Uint8Array, options: BackendPutOptions = {}): Promise<{ etag: string } | null> {

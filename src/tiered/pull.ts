@@ -53,8 +53,8 @@ export async function pullHistory(
     const rel = historyKey('', location, id)
     const obj = await remoteGet(context, rel)
     // Create-only, and never over a delete queued since the run began.
-    if (obj && (await copyToLocal(context, rel, obj.body, { signal: context.signal, ifNoneMatch: '*' })).result === 'copied')
-      context.progress.pulled++
+    const copy = { signal: context.signal, ifNoneMatch: '*', metadata: obj?.metadata } as const
+    if (obj && (await copyToLocal(context, rel, obj.body, copy)).result === 'copied') context.progress.pulled++
     report(context)
   })
   const last = remoteIds.at(-1)

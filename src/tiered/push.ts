@@ -178,8 +178,9 @@ async function pushKey(context: SyncContext, rel: string, entries: OutboxEntry[]
       if (found && deletedAsOf(found.body) > last.id) return 'superseded'
     }
   }
-  if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, { signal, ifNoneMatch: '*', writeOnce: true })))
-    return 'pushed'
+  // The object's metadata travels with its bytes (what was written locally is what the remote lists).
+  const put = { signal, ifNoneMatch: '*', writeOnce: true, metadata: obj.metadata } as const
+  if (await withRetries(context, () => remote.put(remoteRoot + rel, obj.body, put))) return 'pushed'
   // Taken: identical bytes are our own earlier push whose answer was lost.
   const there = await remoteGet(context, rel)
   return there && sameBytes(there.body, obj.body) ? 'pushed' : 'conflict'

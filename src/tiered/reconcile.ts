@@ -72,7 +72,8 @@ export async function reconcileKey(context: SyncContext, folder: string, rel: st
     }
     if (decision === 'push') {
       if (context.push === 'nothing') return 'held'
-      const put = await withRetries(context, () => remote.put(remoteRoot + rel, localObj!.body, casOn(remoteObj ?? head, signal)))
+      const cas = { ...casOn(remoteObj ?? head, signal), metadata: localObj!.metadata }
+      const put = await withRetries(context, () => remote.put(remoteRoot + rel, localObj!.body, cas))
       if (!put) continue
       state[slot] = { base: sides.local!, etag: put.etag }
       return 'pushed'
@@ -80,7 +81,7 @@ export async function reconcileKey(context: SyncContext, folder: string, rel: st
     const pulled = remoteObj ?? (await remoteGet(context, rel))
     // Gone between the HEAD and the GET: decide again.
     if (!pulled) continue
-    const copy = await copyToLocal(context, rel, pulled.body, casOn(localObj, signal))
+    const copy = await copyToLocal(context, rel, pulled.body, { ...casOn(localObj, signal), metadata: pulled.metadata })
     // A delete of it was queued since the run began: the delete wins, and waits for a push.
     if (copy.result === 'deleted') return 'held'
     // The local key changed under us: decide again.

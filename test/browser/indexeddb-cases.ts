@@ -116,6 +116,7 @@ export function registerIndexedDBCases(env: string): void {
         expect(p1).toEqual({
           entries: [expect.objectContaining({ key: 'a/1', size: 9 }), expect.objectContaining({ key: 'a/2', size: 9 })],
           truncated: true,
+          metadataListed: true,
         })
         expect(p1.entries[0]!.etag).toBeTruthy()
         const p2 = await backend.list('a/', { limit: 2, startAfter: 'a/2' })
@@ -301,9 +302,30 @@ export function registerIndexedDBCases(env: string): void {
       old.close()
       const backend = track(new IndexedDBBackend({ dbName }))
       expect(await backend.get('k/1')).toEqual({ etag: 'e1', body: bytes('one') })
-      expect(await backend.list('k/')).toEqual({ entries: [{ key: 'k/1', size: 3, etag: 'e1' }], truncated: false })
+      // Rows of before hold no metadata: listed as having none.
+      expect(await backend.list('k/')).toEqual({ entries: [{ key: 'k/1', size: 3, etag: 'e1' }], truncated: false, metadataListed: true })
+      expect(await backend.head('k/1')).not.toHaveProperty('metadata')
       expect(await backend.put('k/1', bytes('two'), { ifMatch: 'e1' })).not.toBeNull()
       expect(text((await backend.get('k/1'))?.body)).toBe('two')
+    })
+
+    it('keeps snapshot metadata in both rows: get, head and list return it, a later put without it clears it', async () => {
+      const dbName = uniqueDbName()
+      const backend = track(new IndexedDBBackend({ dbName }))
+      expect(await backend.put('m/1', bytes('one'), { ifNoneMatch: '*', metadata: { title: 'Caf%C3%A9', turn: '1' } })).not.toBeNull()
+      const metadata = { title: 'Caf%C3%A9', turn: '1' }
+      expect((await backend.get('m/1'))?.metadata).toEqual(metadata)
+      expect((await backend.head('m/1'))?.metadata).toEqual(metadata)
+      expect((await backend.list('m/')).entries[0]?.metadata).toEqual(metadata)
+      // On disk: the rows as another version of snapshelf (or a DevTools user) sees them.
+      const raw = await openDB(dbName)
+      expect((await raw.get('entries', 'm/1'))?.metadata).toEqual(metadata)
+      expect((await raw.get('bodies', 'm/1'))?.metadata).toEqual(metadata)
+      raw.close()
+      const { etag } = (await backend.head('m/1'))!
+      expect(await backend.put('m/1', bytes('two'), { ifMatch: etag })).not.toBeNull()
+      expect(await backend.get('m/1')).not.toHaveProperty('metadata')
+      expect((await backend.list('m/')).entries[0]).not.toHaveProperty('metadata')
     })
 
     it('a database of the same name that snapshelf did not create fails with a typed error', async () => {

@@ -196,6 +196,24 @@ describe.each(tiers)('$name with encryption', ({ make, skip }) => {
   })
 })
 
+describe('snapshot metadata beside encryption', () => {
+  it('is stored in plaintext beside sealed bytes (documented: metadata is never encrypted), and lists without any key', async () => {
+    const sealed = new MemoryStorage({ encryption })
+    const location = newLocation()
+    const metadata = { title: 'visible to the bucket', turn: '7' }
+    const { snapshot, secret } = secretSnapshot('m')
+    const { snapshotId } = await sealed.commitSnapshot({ location, snapshot, metadata })
+    const stored = await sealed.backend.get(historyKey('', location, snapshotId))
+    expect(stored?.metadata).toEqual({ title: 'visible to the bucket', turn: '7' })
+    expect(new TextDecoder().decode(stored!.body)).not.toContain(secret)
+    // A reader without the key cannot open the payload but lists the metadata.
+    const keyless = new BackendSnapshotStore({ backend: sealed.backend })
+    expect((await keyless.listSnapshots({ location })).items[0]?.metadata).toEqual(metadata)
+    await corrupt(keyless.loadSnapshot({ location, snapshotId }))
+    expect((await sealed.loadSnapshot({ location, snapshotId }))?.data.messages).toEqual([secret, secret])
+  })
+})
+
 describe('what a reader is told', () => {
   it('a storage without encryption reading ciphertext says it is encrypted and which key id it needs', async () => {
     const sealed = new MemoryStorage({ encryption })

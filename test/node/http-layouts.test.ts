@@ -60,6 +60,7 @@ describe('createSnapshotHandler layouts', () => {
     expect(page.body).toEqual({
       entries: [expect.objectContaining({ key: 'langgraph/scopes/agent/a/snapshots/snapshot_latest.json' })],
       truncated: false,
+      metadataListed: true,
     })
     expect((await http.loadSnapshot({ location }))?.own).toBe(true)
   })

@@ -22,5 +22,6 @@ it("a listing prefix outside the session's snapshot layout is a 400, never anoth
   // The session's own layout still lists (nothing there).
   const own = await list('session/scopes/')
   expect(own.status).toBe(200)
-  expect(await own.json()).toEqual({ entries: [], truncated: false })
+  // A memory storage lists metadata (none here).
+  expect(await own.json()).toEqual({ entries: [], truncated: false, metadataListed: true })
 })

@@ -86,3 +86,31 @@ it('R2Backend follows an empty truncated page to the next, but a cursor that rep
   equal(calls, 2)
   await bucket.delete(`${prefix}a`)
 })
+
+it("R2Backend keeps snapshot metadata as customMetadata 'meta-<name>', apart from its write tokens, and lists it", async () => {
+  const storage = new R2Storage({ bucket })
+  const location = { sessionId: `meta-${newSnapshotId().slice(-12)}`, scope: 'agent', scopeId: 'main' }
+  const snapshot = { scope: 'agent' as const, schemaVersion: '1.0', createdAt: new Date().toISOString(), data: {}, appData: {} }
+  const { snapshotId } = await storage.commitSnapshot({ location, snapshot, metadata: { title: 'Café', tokens: '5310' } })
+  const key = `${location.sessionId}/scopes/agent/main/snapshots/immutable_history/snapshot_${snapshotId}.json`
+  const raw = (await bucket.head(key))!
+  equal(raw.customMetadata, { 'meta-title': 'Caf%C3%A9', 'meta-tokens': '5310' }, 'what the R2 dashboard shows')
+  // A write with tokens (HttpStorage's conditional puts) and metadata keeps both, apart.
+  const backend = new R2Backend(bucket)
+  ok(await backend.put(`${key}.x`, new Uint8Array([1]), { tokens: ['abc', 'def'], metadata: { tokens: '7' } }))
+  const both = (await backend.head(`${key}.x`))!
+  equal([both.tokens, both.metadata], [['abc', 'def'], { tokens: '7' }])
+  // An object of before (tokens only) has no snapshot metadata.
+  await bucket.put(`${key}.y`, new Uint8Array([1]), { customMetadata: { tokens: 'abc' } })
+  equal((await backend.get(`${key}.y`))?.metadata, undefined, 'legacy tokens are not metadata')
+  const page = await backend.list(`${key}.`)
+  equal(
+    page.entries.map((e) => e.metadata),
+    [{ tokens: '7' }, undefined],
+    'listed with include: customMetadata',
+  )
+  equal(page.metadataListed, true)
+  equal((await storage.listSnapshots({ location })).items[0]?.metadata, { title: 'Café', tokens: '5310' })
+  await storage.deleteSession({ sessionId: location.sessionId })
+  await backend.delete([`${key}.x`, `${key}.y`])
+})

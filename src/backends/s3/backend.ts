@@ -4,11 +4,13 @@ import type {
   BackendCallOptions,
   BackendEntry,
   BackendFolderPage,
+  BackendHead,
   BackendListPage,
   BackendObject,
   BackendPutOptions,
 } from '../../core/backend.js'
 import { AuthError, RemoteError, ValidationError } from '../../core/errors.js'
+import { isStoredEntry, isStoredMetadata } from '../../core/metadata.js'
 import { fetchWithRetry, type RetryPolicy } from '../../core/retry.js'
 import { chunks, PAGE_SIZE, sha256Hex, toHex } from '../../core/util.js'
 import { WriteTokens } from '../../core/write-tokens.js'
@@ -106,6 +108,8 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const WRITE_META = 'x-amz-meta-snapshelf-write'
 /** Tokens of the writes this object replaced, newest first (see `put`). */
 const CHAIN_META = 'x-amz-meta-snapshelf-prev'
+/** User metadata headers; names after it that start with `snapshelf-` are our own (above). */
+const USER_META = 'x-amz-meta-'
 
 /**
  * The S3 `Backend` on its own (advanced: `S3Storage` is the snapshot layer over it). Use it
@@ -199,12 +203,16 @@ export class S3Backend implements Backend {
     const { res, body, xml, failure } = await this.#request({ method: 'GET', operation: 'GetObject', key, signal: o.signal })
     if (res.status === 404 && xml('Code') !== 'NoSuchBucket') return null
     if (!res.ok) throw failure()
-    return { body, etag: this.#remember(res, key).etag }
+    return { body, etag: this.#remember(res, key).etag, metadata: metadataOf(res) }
   }
 
-  async head(key: string, o: BackendCallOptions = {}): Promise<{ etag: string; size: number } | null> {
+  /**
+   * HeadObject: ETag, size and snapshot metadata (the `x-amz-meta-*` headers but our own write
+   * tokens). The one way to read S3 metadata without the body: ListObjectsV2 returns none.
+   */
+  async head(key: string, o: BackendCallOptions = {}): Promise<BackendHead | null> {
     const found = await this.#inspect(key, o.signal)
-    return found && { etag: found.etag, size: found.size }
+    return found && { etag: found.etag, size: found.size, metadata: found.metadata }
   }
 
   /**
@@ -216,6 +224,10 @@ export class S3Backend implements Backend {
    * ETags are kept and sent UNQUOTED: Ceph RGW matches `If-Match` only against the bare ETag (the
    * quoted form always fails), while AWS S3 and R2 compare the ETag value with or without quotes.
    *
+   * Snapshot metadata goes as `x-amz-meta-<name>` headers (signed, like every header), already
+   * checked and encoded by the snapshot layer to printable ASCII; anything else is refused here
+   * before it could make the runtime throw an error quoting the header.
+   *
    * @example
    * const put = await backend.put(key, bytes, { ifMatch: current.etag }) // null: a rival won
    */
@@ -225,6 +237,7 @@ export class S3Backend implements Backend {
     if (ifNoneMatch !== undefined && (ifNoneMatch !== '*' || ifMatch !== undefined)) fail('ifNoneMatch', "must be '*', without ifMatch")
     // A header value, like the credentials: checked before it can make the runtime throw.
     if (ifMatch !== undefined && !/^[!-~]+$/.test(ifMatch)) fail('ifMatch', 'must be an ETag (printable ASCII)')
+    if (o.metadata !== undefined && !isStoredMetadata(o.metadata)) fail('metadata', 'must be stored metadata (see core/metadata.ts)')
     // Gzip by magic bytes, as the codec does; the type is informational (no Content-Encoding,
     // so no runtime ever decompresses our bytes behind our back).
     const headers: Record<string, string> = {
@@ -236,6 +249,7 @@ export class S3Backend implements Backend {
     if (ifNoneMatch) headers['if-none-match'] = '*'
     if (token) headers[WRITE_META] = token
     if (chain.length) headers[CHAIN_META] = chain.join(',')
+    for (const [name, value] of Object.entries(o.metadata ?? {})) headers[USER_META + name] = value
     const { res, attempts, xml, failure } = await this.#request({
       method: 'PUT',
       operation: 'PutObject',
@@ -522,11 +536,11 @@ export class S3Backend implements Backend {
   }
 
   /** HEAD with the write tokens; `null` when absent (a HEAD's 404 has no body to tell a missing bucket apart). */
-  async #inspect(key: string, signal?: AbortSignal): Promise<{ etag: string; tokens: string[]; size: number } | null> {
+  async #inspect(key: string, signal?: AbortSignal): Promise<(BackendHead & { tokens: string[] }) | null> {
     const { res, failure } = await this.#request({ method: 'HEAD', operation: 'HeadObject', key, signal })
     if (res.status === 404) return null
     if (!res.ok) throw failure()
-    return { ...this.#remember(res, key), size: Number(res.headers.get('content-length')) }
+    return { ...this.#remember(res, key), size: Number(res.headers.get('content-length')), metadata: metadataOf(res) }
   }
 }
 
@@ -539,6 +553,25 @@ export class S3Backend implements Backend {
  */
 export function encodeRfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+}
+
+/**
+ * The snapshot metadata of a GET / HEAD answer: its `x-amz-meta-*` headers but our own
+ * `snapshelf-*` write tokens and any entry another tool wrote that is not in stored form
+ * (core/metadata.ts); `undefined` when none. A browser sees only the headers the bucket's
+ * CORS rule exposes (`ExposeHeaders` naming each `x-amz-meta-<name>`).
+ */
+function metadataOf(res: Response): Record<string, string> | undefined {
+  let metadata: Record<string, string> | undefined
+  // `Headers` iterates names lowercased.
+  for (const [name, value] of res.headers) {
+    const key = name.slice(USER_META.length)
+    // Our write tokens are not metadata; what another tool wrote that we never could is skipped.
+    if (!name.startsWith(USER_META) || !isStoredEntry(key, value)) continue
+    metadata ??= {}
+    metadata[key] = value
+  }
+  return metadata
 }
 
 /** `"abc"` / `W/"abc"` → `abc`: the one form we keep and send (see `put`). */
