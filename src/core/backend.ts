@@ -141,6 +141,8 @@ export interface SessionQuery {
   limit: number
   /** Only sessions last updated strictly before this time (ms since the epoch); sessions of unknown time never match. */
   updatedBefore?: number
+  /** `'head'`: read the metadata of each returned session's newest latest where the listing lacks it. */
+  metadata?: 'head'
 }
 
 /**

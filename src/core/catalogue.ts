@@ -22,7 +22,8 @@ import { checkSessionQuery } from './session-query.js'
  * more request, not one per thousand snapshots; its size is then unknown (`storedBytes` absent).
  * Where that listing carries metadata (memory, R2, IndexedDB; HTTP and tiered over them), the
  * session's `metadata` is that of its most recently written latest, at no extra request; S3's
- * listing has none, and the catalogue does not HEAD for it (one more request per session).
+ * listing has none: `metadata: 'head'` reads it with one HEAD of that latest per session the page
+ * returns (never one it filters out), in the same parallel batch.
  */
 
 /**
@@ -55,11 +56,21 @@ export async function catalogue(
     // A few sessions at a time: enough to hide latency, few enough for a browser's connection pool.
     for (const batch of chunks(names, 8)) {
       const found = await Promise.all(
-        batch.map(async (name) => (isId(name) && (await admit(name)) ? dateSession(backend, root, name, signal) : undefined)),
+        batch.map(async (name) => {
+          if (!isId(name) || !(await admit(name))) return undefined
+          const dated = await dateSession(backend, root, name, signal)
+          if (!dated) return undefined
+          const { info, unlisted } = dated
+          if (updatedBefore !== undefined && !(info.updatedAt && info.updatedAt.getTime() < updatedBefore)) return undefined
+          if (unlisted && query.metadata === 'head') {
+            // Deleted since it was listed: the session simply shows no metadata.
+            const metadata = decodeMetadata((await backend.head(unlisted, { signal }))?.metadata)
+            if (metadata) info.metadata = metadata
+          }
+          return info
+        }),
       )
-      for (const info of found) {
-        if (info && (updatedBefore === undefined || (info.updatedAt && info.updatedAt.getTime() < updatedBefore))) items.push(info)
-      }
+      for (const info of found) if (info) items.push(info)
     }
     if (!page.truncated) return { items }
     const last = names.at(-1)
@@ -101,18 +112,26 @@ async function listFolders(
 /**
  * When session `sessionId` last changed and what it stores, from one listing of its `scopes/`
  * folder (more only past a full page); `undefined` when it holds no key of the snapshot layout.
+ * `unlisted`: the key of its newest latest, when the listing carried no metadata to read from it.
  */
-async function dateSession(backend: Backend, root: string, sessionId: string, signal?: AbortSignal): Promise<SessionInfo | undefined> {
+async function dateSession(
+  backend: Backend,
+  root: string,
+  sessionId: string,
+  signal?: AbortSignal,
+): Promise<{ info: SessionInfo; unlisted?: string } | undefined> {
   const folder = `${root}${sessionId}/`
   const scopes = `${folder}scopes/`
   let newest: number | undefined
   let bytes: number | undefined = 0
   let layout = false
-  /** The most recently written latest of the session's locations, where the listing has metadata. */
-  let latest: { at: number; metadata?: Record<string, string> } | undefined
+  /** The most recently written latest of the session's locations (its metadata, where listed). */
+  let latest: { at: number; key: string; metadata?: Record<string, string> } | undefined
+  let listed = true
   let startAfter: string | undefined
   for (;;) {
     const page = await backend.list(scopes, { startAfter, signal })
+    if (!page.metadataListed) listed = false
     for (const e of page.entries) {
       const rest = e.key.slice(folder.length)
       // Only this session's own layout keys: never a nested store's, nor an adapter's file.
@@ -122,9 +141,9 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
       if (rest !== 'scopes/tombstone.json' && !rest.includes('/snapshots/tombstones/')) layout = true
       if (bytes !== undefined) bytes += e.size
       if (e.lastModified !== undefined && (newest === undefined || e.lastModified > newest)) newest = e.lastModified
-      if (page.metadataListed && rest.endsWith('/snapshots/snapshot_latest.json')) {
+      if (rest.endsWith('/snapshots/snapshot_latest.json')) {
         const at = e.lastModified ?? -Infinity
-        if (!latest || at >= latest.at) latest = { at, metadata: e.metadata }
+        if (!latest || at >= latest.at) latest = { at, key: e.key, metadata: e.metadata }
       }
     }
     startAfter = nextCursor(startAfter, page, scopes)
@@ -139,9 +158,10 @@ async function dateSession(backend: Backend, root: string, sessionId: string, si
   if (!layout) return undefined
   const info: SessionInfo = { sessionId, updatedAt: newest === undefined ? null : new Date(newest) }
   if (bytes !== undefined) info.storedBytes = bytes
+  if (!listed) return { info, unlisted: latest?.key }
   const metadata = decodeMetadata(latest?.metadata)
   if (metadata) info.metadata = metadata
-  return info
+  return { info }
 }
 
 /**

@@ -18,7 +18,9 @@ const ISO_DATE = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?
  * checkSessionQuery({ limit: 0 }) // throws ValidationError (limit)
  */
 export function checkSessionQuery(options: ListSessionsOptions | undefined): SessionQuery {
-  const { startAfter, limit = 100, updatedBefore } = options ?? {}
+  const { startAfter, limit = 100, updatedBefore, metadata } = options ?? {}
+  if (metadata !== undefined && metadata !== 'listed' && metadata !== 'head')
+    throw new ValidationError('metadata', "must be 'listed' or 'head'")
   if (startAfter !== undefined) checkId('startAfter', startAfter)
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000')
   let before: number | undefined
@@ -27,5 +29,5 @@ export function checkSessionQuery(options: ListSessionsOptions | undefined): Ses
       updatedBefore instanceof Date ? updatedBefore.getTime() : ISO_DATE.test(updatedBefore as string) ? Date.parse(updatedBefore) : NaN
     if (Number.isNaN(before)) throw new ValidationError('updatedBefore', 'must be a valid Date or ISO 8601 string')
   }
-  return { startAfter, limit, updatedBefore: before }
+  return { startAfter, limit, updatedBefore: before, ...(metadata === 'head' ? { metadata } : {}) }
 }

@@ -156,8 +156,8 @@ export interface SessionInfo {
   /**
    * The metadata of the session's most recently written latest snapshot (of any scope), where the
    * catalogue's one listing per session carries metadata: memory, R2, IndexedDB, tiered (and HTTP
-   * over those). Absent on S3 (its listing has none, and the catalogue reads no more), and when
-   * that latest was saved without metadata.
+   * over those). On S3 only with `listSessions({ metadata: 'head' })` (its listing has none: one
+   * HEAD per returned session reads it). Absent when that latest was saved without metadata.
    */
   metadata?: Record<string, string>
 }
@@ -186,6 +186,13 @@ export interface ListSessionsOptions {
   limit?: number
   /** Only sessions last updated strictly before this (a `Date` or an ISO 8601 string). */
   updatedBefore?: Date | string
+  /**
+   * `'head'`: where the tier's listing carries no metadata (S3, R2's S3 API), read each returned
+   * session's `metadata` from its most recently written latest with one HEAD (a few in parallel),
+   * so the catalogue costs one request more per session. `'listed'` (default): only what the
+   * listing gives, no extra request.
+   */
+  metadata?: 'listed' | 'head'
   signal?: AbortSignal
 }
 

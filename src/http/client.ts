@@ -178,6 +178,7 @@ export class HttpBackend implements Backend {
     const params = new URLSearchParams({ limit: String(query.limit) })
     if (query.startAfter !== undefined) params.set('startAfter', query.startAfter)
     if (query.updatedBefore !== undefined) params.set('updatedBefore', new Date(query.updatedBefore).toISOString())
+    if (query.metadata) params.set('metadata', query.metadata)
     const { response, body } = await this.#send({ method: 'GET', path: `/sessions?${params}`, signal: query.signal })
     const page = sessionsOf(body)
     if (!page) throw notTheHandlers('HTTP GET /sessions', response)

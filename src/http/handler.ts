@@ -351,7 +351,7 @@ class SnapshotHandler {
   }
 
   /**
-   * `GET /sessions?startAfter&limit&updatedBefore`: one page of the session catalogue
+   * `GET /sessions?startAfter&limit&updatedBefore&metadata`: one page of the session catalogue
    * (core/catalogue.ts), holding only the sessions `authorize` lets the request list:
    * `{ sessionId, op: 'list', layout: 'snapshots' }`, asked once per folder whose name is an id,
    * before anything of it is read (a folder that then holds no snapshot key is no session and is
@@ -367,6 +367,7 @@ class SnapshotHandler {
         startAfter: params.get('startAfter') ?? undefined,
         limit: limit === null ? undefined : Number(limit),
         updatedBefore: params.get('updatedBefore') ?? undefined,
+        metadata: (params.get('metadata') ?? undefined) as 'head' | undefined,
       })
     } catch (error) {
       throw new Refusal(400, (error as Error).message)

@@ -104,6 +104,37 @@ export function registerCatalogueCases(h: CatalogueHarness): void {
     }
   })
 
+  it(`${h.name}: metadata — the newest latest's, listed where the tier lists it, read by one HEAD with metadata: 'head'`, async () => {
+    const { store, backend, root, cleanup } = await h.create()
+    try {
+      await store.commitSnapshot({ location: loc('a', 'first'), snapshot: sampleSnapshot('1'), metadata: { title: 'old' } })
+      await sleep(tick)
+      await store.commitSnapshot({ location: loc('a', 'second'), snapshot: sampleSnapshot('2'), metadata: { title: 'Café au lait' } })
+      await store.commitSnapshot({ location: loc('b'), snapshot: sampleSnapshot('3') })
+      // History with metadata but no latest: the catalogue reads latests only.
+      await store.saveSnapshot({
+        location: loc('c'),
+        snapshotId: newSnapshotId(),
+        isLatest: false,
+        snapshot: sampleSnapshot('4'),
+        metadata: { title: 'h' },
+      })
+      const listed = (await backend.list(`${root}a/scopes/`)).metadataListed === true
+      const metadataOf = (page: Awaited<ReturnType<typeof store.listSessions>>) =>
+        Object.fromEntries(page.items.map((i) => [i.sessionId, i.metadata]))
+      const want = { a: { title: 'Café au lait' }, b: undefined, c: undefined }
+      expect(metadataOf(await store.listSessions({ metadata: 'head' }))).toEqual(want)
+      expect(metadataOf(await store.listSessions({ metadata: 'listed' }))).toEqual(
+        listed ? want : { a: undefined, b: undefined, c: undefined },
+      )
+      // Paged and filtered alike: a page of one, and a filter that leaves nothing to read.
+      expect(metadataOf(await store.listSessions({ metadata: 'head', limit: 1 }))).toEqual({ a: want.a })
+      expect((await store.listSessions({ metadata: 'head', updatedBefore: new Date(0) })).items).toEqual([])
+    } finally {
+      await cleanup?.()
+    }
+  })
+
   it(`${h.name}: bad options are ERR_VALIDATION before any I/O`, async () => {
     const { store, cleanup } = await h.create()
     try {
@@ -122,6 +153,8 @@ export function registerCatalogueCases(h: CatalogueHarness): void {
         { updatedBefore: '2026-01-01T10:00' },
         { updatedBefore: new Date(Number.NaN) },
         { updatedBefore: 1_700_000_000_000 },
+        { metadata: 'all' },
+        { metadata: true },
       ]
       for (const options of bad) {
         await expect(store.listSessions(options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'ERR_VALIDATION' })
