@@ -143,6 +143,8 @@ export interface SessionQuery {
   updatedBefore?: number
   /** `'head'`: read the metadata of each returned session's newest latest where the listing lacks it. */
   metadata?: 'head'
+  /** `'recent'`: newest first, the whole catalogue walked (`newestFirst`); never passed to a backend. */
+  order?: 'recent'
 }
 
 /**

@@ -165,6 +165,31 @@ async function dateSession(
 }
 
 /**
+ * `listSessions({ order: 'recent' })`: the `limit` most recently updated sessions of the whole
+ * catalogue, newest first (unknown times last, then key order), from pages of `pageOf` in key
+ * order (the most a tier answers in one page). Only `limit` sessions are held at a time.
+ *
+ * @example
+ * const { items } = await newestFirst((q) => catalogue(backend, '', q), { limit: 20, order: 'recent' })
+ */
+export async function newestFirst(
+  pageOf: (query: SessionQuery & BackendCallOptions) => Promise<SessionPage>,
+  query: SessionQuery & BackendCallOptions,
+): Promise<SessionPage> {
+  const { order: _, ...keyOrder } = query
+  const time = (s: SessionInfo) => s.updatedAt?.getTime() ?? -Infinity
+  let kept: SessionInfo[] = []
+  let startAfter: string | undefined
+  do {
+    const page = await pageOf({ ...keyOrder, startAfter, limit: 1000 })
+    // Stable sort: equal times stay in key order.
+    kept = [...kept, ...page.items].sort((a, b) => time(b) - time(a)).slice(0, query.limit)
+    startAfter = page.nextStartAfter
+  } while (startAfter)
+  return { items: kept }
+}
+
+/**
  * Retention, for `deleteSessions` of the storages (loaded on first use): deletes every session of
  * `store` last changed before `updatedBefore` (its `deleteSession`: every key of the session, in
  * every scope), walking `listSessions` page by page, and calls `onProgress` after each. Abort with

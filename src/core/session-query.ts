@@ -18,7 +18,10 @@ const ISO_DATE = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?
  * checkSessionQuery({ limit: 0 }) // throws ValidationError (limit)
  */
 export function checkSessionQuery(options: ListSessionsOptions | undefined): SessionQuery {
-  const { startAfter, limit = 100, updatedBefore, metadata } = options ?? {}
+  const { startAfter, limit = 100, updatedBefore, metadata, order } = options ?? {}
+  if (order !== undefined && order !== 'key' && order !== 'recent') throw new ValidationError('order', "must be 'key' or 'recent'")
+  if (order === 'recent' && startAfter !== undefined)
+    throw new ValidationError('startAfter', "pages key order: order 'recent' answers the newest sessions in one page")
   if (metadata !== undefined && metadata !== 'listed' && metadata !== 'head')
     throw new ValidationError('metadata', "must be 'listed' or 'head'")
   if (startAfter !== undefined) checkId('startAfter', startAfter)
@@ -29,5 +32,11 @@ export function checkSessionQuery(options: ListSessionsOptions | undefined): Ses
       updatedBefore instanceof Date ? updatedBefore.getTime() : ISO_DATE.test(updatedBefore as string) ? Date.parse(updatedBefore) : NaN
     if (Number.isNaN(before)) throw new ValidationError('updatedBefore', 'must be a valid Date or ISO 8601 string')
   }
-  return { startAfter, limit, updatedBefore: before, ...(metadata === 'head' ? { metadata } : {}) }
+  return {
+    startAfter,
+    limit,
+    updatedBefore: before,
+    ...(metadata === 'head' ? { metadata } : {}),
+    ...(order === 'recent' ? { order } : {}),
+  }
 }

@@ -193,6 +193,14 @@ export interface ListSessionsOptions {
    * listing gives, no extra request.
    */
   metadata?: 'listed' | 'head'
+  /**
+   * `'key'` (default): pages in key order of the session ids, `nextStartAfter` continuing.
+   * `'recent'`: the `limit` most recently updated sessions, newest first, in one page (no
+   * `nextStartAfter`; sessions of unknown time last). No object store lists by time, so this walks
+   * the whole catalogue: free of network on memory, IndexedDB and tiered (this device's sessions),
+   * one catalogue page per 1000 sessions over S3, R2 and HTTP. Not with `startAfter`.
+   */
+  order?: 'key' | 'recent'
   signal?: AbortSignal
 }
 

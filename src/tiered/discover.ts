@@ -1,5 +1,5 @@
 import type { BackendCallOptions, SessionQuery } from '../core/backend.js'
-import { catalogue } from '../core/catalogue.js'
+import { catalogue, newestFirst } from '../core/catalogue.js'
 import { parseKey, scopeFolder } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
 import type { SessionPage } from '../core/types.js'
@@ -22,7 +22,9 @@ import type { Tiers } from './tiers.js'
  */
 export function remoteCatalogue(tiers: Tiers, query: SessionQuery & BackendCallOptions): Promise<SessionPage> {
   const { remote, remoteRoot } = tiers
-  return remote.listSessions ? remote.listSessions(remoteRoot, query) : catalogue(remote, remoteRoot, query)
+  const pageOf = (q: SessionQuery & BackendCallOptions) =>
+    remote.listSessions ? remote.listSessions(remoteRoot, q) : catalogue(remote, remoteRoot, q)
+  return query.order === 'recent' ? newestFirst(pageOf, query) : pageOf(query)
 }
 
 /**

@@ -135,6 +135,30 @@ export function registerCatalogueCases(h: CatalogueHarness): void {
     }
   })
 
+  it(`${h.name}: order 'recent' answers the newest sessions first, in one page`, async () => {
+    const { store, cleanup } = await h.create()
+    try {
+      for (const id of ['b', 'c', 'a']) {
+        await store.commitSnapshot({ location: loc(id), snapshot: sampleSnapshot(id) })
+        await sleep(tick)
+      }
+      await store.commitSnapshot({ location: loc('b', 'second'), snapshot: sampleSnapshot('b2') })
+      const recent = await store.listSessions({ order: 'recent' })
+      expect(recent.items.map((i) => i.sessionId)).toEqual(['b', 'a', 'c'])
+      expect(recent.nextStartAfter).toBeUndefined()
+      const times = recent.items.map((i) => i.updatedAt!.getTime())
+      expect([...times].sort((x, y) => y - x)).toEqual(times)
+      expect((await store.listSessions({ order: 'recent', limit: 2 })).items.map((i) => i.sessionId)).toEqual(['b', 'a'])
+      const olderThanA = recent.items[1]!.updatedAt!.getTime()
+      expect((await store.listSessions({ order: 'recent', updatedBefore: new Date(olderThanA) })).items.map((i) => i.sessionId)).toEqual([
+        'c',
+      ])
+      expect((await store.listSessions({ order: 'key' })).items.map((i) => i.sessionId)).toEqual(['a', 'b', 'c'])
+    } finally {
+      await cleanup?.()
+    }
+  })
+
   it(`${h.name}: bad options are ERR_VALIDATION before any I/O`, async () => {
     const { store, cleanup } = await h.create()
     try {
@@ -155,6 +179,8 @@ export function registerCatalogueCases(h: CatalogueHarness): void {
         { updatedBefore: 1_700_000_000_000 },
         { metadata: 'all' },
         { metadata: true },
+        { order: 'newest' },
+        { order: 'recent', startAfter: 'a' },
       ]
       for (const options of bad) {
         await expect(store.listSessions(options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'ERR_VALIDATION' })

@@ -4,6 +4,7 @@ import { sampleSnapshot } from 'snapshelf/testing'
 import { HttpStorage, createSnapshotHandler } from 'snapshelf/http'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { TieredStorage } from 'snapshelf/tiered'
+import { newestFirst } from '../../src/core/catalogue.js'
 import { registerCatalogueCases } from '../helpers/catalogue-cases.js'
 import { countingFetch, describeS3, s3Options, uniquePrefix, wipePrefix } from '../helpers/s3.js'
 
@@ -173,7 +174,55 @@ describe('TieredStorage catalogue (this device: the local tier)', () => {
   })
 })
 
+describe("newestFirst (order 'recent') over many pages", () => {
+  it('keeps the newest `limit` of 2,500 sessions across three pages, unknown times last, ties in key order', async () => {
+    // Times from a seeded shuffle; every 7th session has no time.
+    let seed = 7
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const all = Array.from({ length: 2500 }, (_, i) => ({
+      sessionId: `s${String(i).padStart(4, '0')}`,
+      updatedAt: i % 7 === 3 ? null : new Date(1_700_000_000_000 + Math.floor(rand() * 500) * 1000),
+    }))
+    const asked: { startAfter?: string; limit: number }[] = []
+    const pageOf = async (q: { startAfter?: string; limit: number }) => {
+      asked.push({ startAfter: q.startAfter, limit: q.limit })
+      const from = q.startAfter === undefined ? 0 : all.findIndex((s) => s.sessionId === q.startAfter) + 1
+      const items = all.slice(from, from + q.limit)
+      return from + q.limit < all.length ? { items, nextStartAfter: items.at(-1)!.sessionId } : { items }
+    }
+    const time = (s: (typeof all)[number]) => s.updatedAt?.getTime() ?? -Infinity
+    for (const limit of [1, 10, 1000]) {
+      asked.length = 0
+      const { items, nextStartAfter } = await newestFirst(pageOf, { limit, order: 'recent' })
+      const want = [...all].sort((a, b) => time(b) - time(a) || (a.sessionId < b.sessionId ? -1 : 1)).slice(0, limit)
+      expect(items.map((i) => i.sessionId)).toEqual(want.map((i) => i.sessionId))
+      expect(nextStartAfter).toBeUndefined()
+      expect(asked).toEqual([{ limit: 1000 }, { startAfter: 's0999', limit: 1000 }, { startAfter: 's1999', limit: 1000 }])
+    }
+  })
+})
+
 describe('TieredStorage: a new device finds its sessions (discover, sync({ sessions }))', () => {
+  it("discover({ order: 'recent' }): the remote's sessions newest first, this device's own list apart", async () => {
+    const remote = new MemoryStorage()
+    const a = new TieredStorage({ local: new MemoryStorage(), remote })
+    for (const id of ['s2', 's1', 's3']) {
+      await a.commitSnapshot({ location: location(id), snapshot: sampleSnapshot(id) })
+      await a.sync()
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    const b = new TieredStorage({ local: new MemoryStorage(), remote })
+    await b.commitSnapshot({ location: location('local-only'), snapshot: sampleSnapshot('x') })
+    expect((await b.discover({ order: 'recent' })).items.map((i) => i.sessionId)).toEqual(['s3', 's1', 's2'])
+    expect((await b.discover({ order: 'recent', limit: 1 })).items.map((i) => i.sessionId)).toEqual(['s3'])
+    expect((await b.listSessions({ order: 'recent' })).items.map((i) => i.sessionId)).toEqual(['local-only'])
+    a.close()
+    b.close()
+  })
+
   it('discover lists the remote catalogue; sync pulls the sessions named, then all, every location of each', async () => {
     const remote = new MemoryStorage()
     const a = new TieredStorage({ local: new MemoryStorage(), remote })
