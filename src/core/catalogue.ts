@@ -165,6 +165,20 @@ async function dateSession(
 }
 
 /**
+ * `listSessions` of the store rooted at `root` in `backend`: the tier's own catalogue where it
+ * answers one (HTTP: its handler; tiered: the local tier), else the walk above; newest first for
+ * `order: 'recent'`.
+ *
+ * @example
+ * const { items } = await sessionsOf(backend, 'prod/', { limit: 20, order: 'recent' })
+ */
+export function sessionsOf(backend: Backend, root: string, query: SessionQuery & BackendCallOptions): Promise<SessionPage> {
+  const pageOf = (q: SessionQuery & BackendCallOptions) =>
+    backend.listSessions ? backend.listSessions(root, q) : catalogue(backend, root, q)
+  return query.order === 'recent' ? newestFirst(pageOf, query) : pageOf(query)
+}
+
+/**
  * `listSessions({ order: 'recent' })`: the `limit` most recently updated sessions of the whole
  * catalogue, newest first (unknown times last, then key order), from pages of `pageOf` in key
  * order (the most a tier answers in one page). Only `limit` sessions are held at a time.

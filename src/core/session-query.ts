@@ -21,7 +21,7 @@ export function checkSessionQuery(options: ListSessionsOptions | undefined): Ses
   const { startAfter, limit = 100, updatedBefore, metadata, order } = options ?? {}
   if (order !== undefined && order !== 'key' && order !== 'recent') throw new ValidationError('order', "must be 'key' or 'recent'")
   if (order === 'recent' && startAfter !== undefined)
-    throw new ValidationError('startAfter', "pages key order: order 'recent' answers the newest sessions in one page")
+    throw new ValidationError('startAfter', "cannot be combined with order 'recent' (one page)")
   if (metadata !== undefined && metadata !== 'listed' && metadata !== 'head')
     throw new ValidationError('metadata', "must be 'listed' or 'head'")
   if (startAfter !== undefined) checkId('startAfter', startAfter)

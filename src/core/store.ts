@@ -1,4 +1,4 @@
-import type { Backend, SessionQuery } from './backend.js'
+import type { Backend } from './backend.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
 import { compareAndSwap } from './cas.js'
 import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
@@ -196,9 +196,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const root = joinPrefix(this.prefix)
     // A tier that answers the catalogue itself (HTTP: its handler; tiered: the local tier). The
     // walk is imported on first use: programs that never list sessions do not load it.
-    const { catalogue, newestFirst } = await import('./catalogue.js')
-    const pageOf = (q: SessionQuery & CallOptions) => (backend.listSessions ? backend.listSessions(root, q) : catalogue(backend, root, q))
-    return query.order === 'recent' ? newestFirst(pageOf, query) : pageOf(query)
+    return (await import('./catalogue.js')).sessionsOf(backend, root, query)
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { BackendCallOptions, SessionQuery } from '../core/backend.js'
-import { catalogue, newestFirst } from '../core/catalogue.js'
+import { sessionsOf } from '../core/catalogue.js'
 import { parseKey, scopeFolder } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
 import type { SessionPage } from '../core/types.js'
@@ -21,10 +21,7 @@ import type { Tiers } from './tiers.js'
  * const { items } = await remoteCatalogue(tiers, { limit: 100 })
  */
 export function remoteCatalogue(tiers: Tiers, query: SessionQuery & BackendCallOptions): Promise<SessionPage> {
-  const { remote, remoteRoot } = tiers
-  const pageOf = (q: SessionQuery & BackendCallOptions) =>
-    remote.listSessions ? remote.listSessions(remoteRoot, q) : catalogue(remote, remoteRoot, q)
-  return query.order === 'recent' ? newestFirst(pageOf, query) : pageOf(query)
+  return sessionsOf(tiers.remote, tiers.remoteRoot, query)
 }
 
 /**
