@@ -2,6 +2,7 @@ import type { Storage } from '@strands-agents/sdk'
 import { InMemoryStorage } from '@strands-agents/sdk/storage'
 import { SnapshelfError } from 'snapshelf'
 import type { StrandsStorage } from 'snapshelf/strands'
+import { prng } from './random.js'
 
 /**
  * The differential test of `StrandsStorage` against Strands' own `InMemoryStorage`, runtime
@@ -17,18 +18,6 @@ import type { StrandsStorage } from 'snapshelf/strands'
  * must refuse. Namespaces never end in `/`: Strands' views list wrong keys then (a known bug
  * we do not copy; strands-storage.test.ts pins both behaviours).
  */
-
-/** A small fast seeded PRNG (mulberry32): the same seed gives the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Segments every tier must keep exactly: URL specials (a URL parser reads an unescaped `%2e%2e` as

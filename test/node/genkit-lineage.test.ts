@@ -1,10 +1,12 @@
 import type { SessionSnapshot, SessionSnapshotInput } from 'genkit/beta'
 import { InMemorySessionStore } from 'genkit/beta'
 import { describe, expect, it } from 'vitest'
-import { AuthError, type Backend, MemoryBackend, MemoryStorage, RemoteError } from 'snapshelf'
+import { AuthError, type Backend, MemoryBackend, MemoryStorage } from 'snapshelf'
 import { GenkitSessionStore, genkitLineageKey, genkitLineagePrefix, genkitSessionKey, genkitSnapshotKey } from 'snapshelf/genkit'
 import { TieredStorage } from 'snapshelf/tiered'
 import { RecordingBackend } from '../helpers/recording-backend.js'
+import { link } from '../helpers/offline-link.js'
+import { prng } from '../helpers/random.js'
 
 /**
  * The Genkit adapter's lineage (issue 12): create-only entries per session
@@ -155,37 +157,6 @@ describe('Genkit lineage: entries beside the summary', () => {
   })
 })
 
-/** A remote link that can drop: every call fails like a lost network while `offline`. */
-function link(inner: Backend): { backend: Backend; prefix: string; state: { offline: boolean } } {
-  const state = { offline: false }
-  const gate =
-    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
-    async (...a: A): Promise<R> => {
-      if (state.offline) throw new RemoteError('network error (offline)', { status: 0 })
-      return f(...a)
-    }
-  const backend: Backend = {
-    get: gate(inner.get.bind(inner)),
-    head: gate(inner.head.bind(inner)),
-    put: gate(inner.put.bind(inner)),
-    delete: gate(inner.delete.bind(inner)),
-    list: gate(inner.list.bind(inner)),
-  }
-  return { backend, prefix: '', state }
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run replays from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const SESSIONS = ['chat-a', 'chat-b', 'chat-c']
 // Few distinct createdAt values, so leaves tie and Genkit's first-saved tie-break is exercised.
 const TIMES = ['2026-12-02T10:00:00.000Z', '2026-12-02T10:00:01.000Z', '2026-12-02T10:00:02.000Z']
@@ -205,7 +176,7 @@ const STATUSES = ['pending', 'completed', 'aborted', 'failed'] as const
  * deleteSnapshot: neither Genkit's `SessionStore` nor ours has one.
  */
 async function interleaving(seed: number, steps: number): Promise<void> {
-  const rand = random(seed)
+  const rand = prng(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
   const server = new MemoryBackend()
   const devices = [0, 1, 2].map(() => {

@@ -1,27 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { type Backend, MemoryBackend, MemoryStorage, RemoteError } from 'snapshelf'
+import { MemoryBackend, MemoryStorage } from 'snapshelf'
 import { GenkitSessionStore } from 'snapshelf/genkit'
 import { TieredStorage } from 'snapshelf/tiered'
 import { genkitAgent } from '../helpers/genkit-agent.js'
-
-/** A remote link that can drop: every call fails like a lost network while `offline`. */
-function link(inner: Backend): { backend: Backend; prefix: string; state: { offline: boolean } } {
-  const state = { offline: false }
-  const gate =
-    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
-    async (...a: A): Promise<R> => {
-      if (state.offline) throw new RemoteError('network error (offline)', { status: 0 })
-      return f(...a)
-    }
-  const backend: Backend = {
-    get: gate(inner.get.bind(inner)),
-    head: gate(inner.head.bind(inner)),
-    put: gate(inner.put.bind(inner)),
-    delete: gate(inner.delete.bind(inner)),
-    list: gate(inner.list.bind(inner)),
-  }
-  return { backend, prefix: '', state }
-}
+import { link } from '../helpers/offline-link.js'
 
 describe('GenkitSessionStore on TieredStorage: offline, then synced, lineage intact', () => {
   it('an agent runs offline on one device; after sync another device resumes the session with its whole lineage', async () => {

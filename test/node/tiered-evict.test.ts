@@ -16,6 +16,7 @@ import { createSnapshotHandler, HttpStorage } from 'snapshelf/http'
 import { IndexedDBStorage } from 'snapshelf/indexeddb'
 import { TieredStorage } from 'snapshelf/tiered'
 import { sampleSnapshot } from 'snapshelf/testing'
+import { prng } from '../helpers/random.js'
 
 // Issue 14 item 5: `evict` drops a location's local history (the bulk of its bytes) once the remote
 // has confirmed every write; reads fall through to the remote. Latest, manifest and the sync state
@@ -360,18 +361,6 @@ function pausingLocal() {
     },
   })
   return { local, paused, release }
-}
-
-/** mulberry32: a small seeded PRNG, so a failing interleaving can be replayed by its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** `backend` with every call delayed by 0–2 ms (or a microtask), as `random` decides: interleavings. */
