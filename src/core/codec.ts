@@ -1,11 +1,13 @@
+import { gunzip as gunzipBounded, gzip } from '#platform'
 import { refuseSealed } from './encryption.js'
 import { CorruptError, TooLargeError, ValidationError } from './errors.js'
-import { readBounded } from './util.js'
 
 /**
- * JSON ⇄ stored bytes. Writers gzip through `CompressionStream` (or write plain JSON); readers
- * detect gzip by its magic bytes, never by headers, because a runtime may already have undone a
- * `Content-Encoding`. Decoding is bounded so a gzip bomb costs at most `maxBytes` of memory.
+ * JSON ⇄ stored bytes. Writers gzip (or write plain JSON) through `#platform`: `node:zlib` on
+ * Node, Bun and Deno, `CompressionStream` elsewhere, chosen at import by package.json `imports`
+ * (see src/platform/platform.d.ts); either reads the other's bytes. Readers detect gzip by its
+ * magic bytes, never by headers, because a runtime may already have undone a `Content-Encoding`.
+ * Decoding is bounded so a gzip bomb costs at most `maxBytes` of memory.
  */
 
 /**
@@ -52,26 +54,12 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
 
 /**
  * @internal Gzips bytes as they are (no JSON): the byte-level half of `encodeJSON`, for adapters
- * whose callers hand over bytes (Strands' unified `Storage`).
+ * whose callers hand over bytes (Strands' unified `Storage`). `#platform`'s own, re-exported.
  *
  * @example
  * isGzip(await gzip(new TextEncoder().encode('{}'))) // true
  */
-export async function gzip(raw: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(feed(new CompressionStream('gzip'), raw)).arrayBuffer())
-}
-
-/**
- * Writes `bytes` straight into a transform stream and returns its readable side: a quarter
- * cheaper for small snapshots than piping a `Response` body through it. Failures surface on the
- * readable side, so the writer's own promises are only kept from going unhandled.
- */
-function feed(stream: CompressionStream | DecompressionStream, bytes: Uint8Array): ReadableStream<Uint8Array> {
-  const writer = stream.writable.getWriter()
-  writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => {})
-  writer.close().catch(() => {})
-  return stream.readable
-}
+export { gzip }
 
 /**
  * Decodes stored bytes (gzip or plain) into a JSON object. Garbage, truncated gzip, invalid
@@ -111,7 +99,7 @@ export function isObject(value: unknown): value is object {
 export async function gunzip(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
   let out: Uint8Array | undefined
   try {
-    out = await readBounded(feed(new DecompressionStream('gzip'), bytes), maxBytes)
+    out = await gunzipBounded(bytes, maxBytes)
   } catch (cause) {
     throw new CorruptError(`${key} is not valid gzip`, { key, cause })
   }

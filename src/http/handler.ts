@@ -4,7 +4,7 @@ import { checkSessionQuery } from '../core/session-query.js'
 import { ValidationError } from '../core/errors.js'
 import { joinPrefix } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
-import { readBounded } from '../core/util.js'
+import { readBounded } from '#platform'
 import { type KeyLayout, belongsTo, snapshotLayout } from './layouts.js'
 import {
   DIGEST_HEADER,
