@@ -105,12 +105,11 @@ export function sigV4Signer(secretAccessKey: string, region: string, service: st
     const date = input.datetime.slice(0, 8)
     if (!key || day !== date) {
       const steps = [date, region, service, 'aws4_request']
-      const derived = steps.reduce(async (k, part) => hmacKey(await hmac(await k, part)), hmacKey(utf8(`AWS4${secretAccessKey}`)))
+      key = steps.reduce(async (k, part) => hmacKey(await hmac(await k, part)), hmacKey(utf8(`AWS4${secretAccessKey}`)))
       // A failed derivation is forgotten, so the next request derives again.
-      derived.catch(() => {
-        if (key === derived) key = undefined
+      key.catch(() => {
+        key = undefined
       })
-      key = derived
       day = date
     }
     return hex(await hmac(await key, await input.stringToSign()))
