@@ -17,7 +17,7 @@
 export function gzip(raw: Uint8Array): Promise<Uint8Array>
 
 /**
- * Gunzips `bytes`, never holding more than `maxBytes` of output (plus one working chunk): resolves
+ * Gunzips `bytes`, never holding more than `maxBytes` of output (plus one working chunk of at most 1 MiB): resolves
  * `undefined` past that, before the decoded size is ever allocated (a gzip bomb). Rejects on bytes
  * that are not a whole, valid gzip stream.
  *
