@@ -2,7 +2,7 @@ import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 // @ts-expect-error -- a plain .mjs helper shared with scripts and benches; no types needed
 import { chromiumArgs, chromiumHowTo, findChromium } from './scripts/chromium.mjs'
-import { distInclude, packageAlias, packagePlugins, testDist } from './vitest.shared.js'
+import { distInclude, packageAlias, packagePlugins, platformAlias, testDist } from './vitest.shared.js'
 
 // The contract suite (and the IndexedDB tier's own checks) inside real Chromium: vitest browser
 // mode, headless, driven by playwright-core against the system's Chromium (never a downloaded
@@ -13,7 +13,7 @@ if (!executablePath) throw new Error(`vitest.browser.config.ts: no Chromium foun
 
 export default defineConfig({
   plugins: packagePlugins,
-  resolve: { alias: packageAlias },
+  resolve: { alias: [...packageAlias, ...platformAlias('web')] },
   // Port 0: the OS picks a free port, so parallel runs (and colleagues) never clash.
   server: { host: '127.0.0.1', port: 0, strictPort: false },
   test: {

@@ -39,6 +39,21 @@ export const packageAlias = testDist
     ]
 
 /**
+ * Where `#platform` (the runtime's codec and crypto primitives, src/platform/) resolves: with the
+ * sources, to the file the runner's runtime gets (`node` for the Node runner, `web` for workerd
+ * and Chromium), since package.json `imports` points at dist/. In a dist run, nowhere: the tools
+ * resolve dist's own `#platform` imports through package.json `imports` with the runner's
+ * conditions (Node's resolver, the Cloudflare plugin's `workerd`, the browser's `browser`),
+ * exactly as a user's runtime or bundler would.
+ *
+ * @example
+ * resolve: { alias: [...packageAlias, ...platformAlias('web')] }
+ */
+export function platformAlias(platform: 'node' | 'web') {
+  return testDist ? [] : [{ find: /^#platform$/, replacement: `${src}platform/${platform}.ts` }]
+}
+
+/**
  * Plugins every config adds. In a dist run: a guard that fails any module load from src/, so a
  * test that reaches the sources (a relative import, a missed alias) cannot pass as a test of dist/.
  */

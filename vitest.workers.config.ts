@@ -1,7 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import type { S3TestServer } from './test/setup/global-setup.js'
-import { distInclude, packageAlias, packagePlugins, testDist } from './vitest.shared.js'
+import { distInclude, packageAlias, packagePlugins, platformAlias, testDist } from './vitest.shared.js'
 
 // Tests that run INSIDE real workerd (through miniflare): R2Storage over a local R2 binding,
 // the HTTP handler and HttpStorage, S3Storage against the Ceph gateway from a Worker. With
@@ -19,7 +19,7 @@ export default defineConfig({
     })),
     ...packagePlugins,
   ],
-  resolve: { alias: packageAlias },
+  resolve: { alias: [...packageAlias, ...platformAlias('web')] },
   test: {
     include: testDist ? distInclude.workers : ['test/workers/**/*.test.ts'],
     globalSetup: ['test/setup/global-setup.ts'],

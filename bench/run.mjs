@@ -22,6 +22,13 @@ const files = readdirSync(`${root}bench`)
 
 /** What each bench's columns mean, printed before its output. */
 const LEGEND = {
+  'codec.bench.mjs': [
+    'The two #platform files (web: CompressionStream + Web Crypto; node: node:zlib + node:crypto), both run in Node.',
+    'Part 1: µs per snapshot encode (JSON + gzip) / decode (gunzip + JSON), median of rounds; ×faster = web ÷ node.',
+    'Part 2: client CPU of a 1 KB gzip PUT (S3Storage.saveSnapshot, fetch stubbed), node path and web path (the dist',
+    '  bundled with the browser condition), ÷ bare aws4fetch plain PUT (UNSIGNED-PAYLOAD). Goal: ≤ 1.5× on Node.',
+    'Part 3: gzip on 100 B-64 KB agent JSON under Node, Bun and Deno: bytes saved, gzip + gunzip µs, µs per byte saved.',
+  ],
   'indexeddb.bench.mjs': [
     'IndexedDB in headless Chromium, one awaited operation at a time.',
     'saves/s, loads/s: operations per second, median of interleaved rounds (higher is better).',

@@ -1,7 +1,9 @@
 // One esbuild plugin for every script that bundles code importing `snapshelf` by name (the size
 // budgets, the browser example, the IndexedDB bench and the two-tab test page): it resolves
 // `snapshelf` and `snapshelf/<tier>` to the built `dist/` files (what users install) or to the
-// TypeScript sources (no build needed).
+// TypeScript sources (no build needed). From the sources `#platform` is the web file (these are
+// browser bundles); from dist/ esbuild resolves it itself through package.json `imports`
+// (the `browser` condition), as a user's bundler does.
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -21,6 +23,7 @@ export function resolveSnapshelf(from) {
       b.onResolve({ filter: /^snapshelf(\/[a-z0-9]+)?$/ }, (args) => ({
         path: `${dir}${args.path === 'snapshelf' ? 'index' : args.path.slice('snapshelf/'.length)}${ext}`,
       }))
+      if (from === 'src') b.onResolve({ filter: /^#platform$/ }, () => ({ path: `${root}src/platform/web.ts` }))
     },
   }
 }

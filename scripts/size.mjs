@@ -43,6 +43,14 @@ const entries = [
   // the catalogue's pick of a session's latest (on first use, 1.39 -> 1.48 KB) the rest. Each tier
   // adds its own carriage (S3 headers, R2 customMetadata names, the HTTP header and its checks on
   // both sides, tiered's copies on push, reconcile, pull and read-through).
+  // 2026-12-03, issue 18 (budgets unchanged): `#platform` (the web file here; Node, Bun and Deno
+  // resolve the node:zlib one) and the small-snapshot threshold cost +6 to +40 B per entry,
+  // measured before -> after: core 6896 -> 6906 B, s3 13883 -> 13906, r2 +10, indexeddb +15, http
+  // client +6, handler +6, tiered +16, strands +23, genkit +22, langgraph +40 (its version suffix
+  // keeps util's toHex beside the web file's hex), every export +21. What it is: the codec's
+  // `raw.length < GZIP_MIN_BYTES` (~10 B), the platform's gunzip wrapper, and the SigV4 signer as a
+  // closure instead of private methods. Tried and worse: re-exporting toHex/sha256Hex from util
+  // (tsup then splits util into its own chunk: +20-50 B of module wrappers everywhere).
   // 2026-12-03, issues 14 and 16: every entry about +2 KB as one bundle (core 4.72 -> 6.73 KB), so
   // every budget +1.5 to +2 KB. Encryption (#16): the option's checks at construction (~0.35 KB),
   // the store's seal/open steps and the "encrypted, needs key id" refusal (~0.21 KB), AES-GCM itself

@@ -54,7 +54,7 @@ export {
   type SnapshelfErrorDetails,
 } from '../core/errors.js'
 export { isSnapshotId, newSnapshotId, snapshotIdTime } from '../core/ids.js'
-export { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, isGzip } from '../core/codec.js'
+export { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, GZIP_MIN_BYTES, isGzip } from '../core/codec.js'
 export { BackendSnapshotStore, type BackendSnapshotStoreOptions } from '../core/store.js'
 export { MemoryBackend } from '../backends/memory.js'
 

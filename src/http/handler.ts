@@ -5,7 +5,7 @@ import { ValidationError } from '../core/errors.js'
 import { joinPrefix } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
 import { isStoredMetadata } from '../core/metadata.js'
-import { readBounded } from '../core/util.js'
+import { readBounded } from '#platform'
 import { type KeyLayout, belongsTo, snapshotLayout } from './layouts.js'
 import {
   DIGEST_HEADER,

@@ -1,4 +1,5 @@
 import { SnapshelfError, type SnapshelfErrorCode } from '../core/errors.js'
+import { sleep } from '../core/util.js'
 
 /**
  * Dependency-free assertions, so the contract suite runs unchanged under vitest, Deno, Bun,
@@ -46,7 +47,7 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   const end = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > end) throw new AssertionError(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
+    await sleep(10)
   }
 }
 

@@ -6,6 +6,7 @@ import { historyFolder, historyKey, latestKey, manifestKey } from '../core/keys.
 import { encodeMetadata } from '../core/metadata.js'
 import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
+import { sleep } from '../core/util.js'
 import { AssertionError, equal, ok, rejects, waitFor } from './assert.js'
 
 /**
@@ -540,7 +541,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
           maxAttempts: 500,
           mutate: async (cur) => {
             calls++
-            await new Promise((r) => setTimeout(r, Math.random() * 3))
+            await sleep(Math.random() * 3)
             const data = cur!.data as { count: number; writers: number[] }
             return { ...cur!, data: { ...data, count: data.count + 1, writers: [...data.writers, i] } }
           },
@@ -615,19 +616,19 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const got: string[] = []
     const stop = store.watchLatest({ location, intervalMs: interval, onChange: (s) => got.push(String(s.appData.tag)) })
     try {
-      await new Promise((r) => setTimeout(r, interval * 4))
+      await sleep(interval * 4)
       equal(got, [], 'no call for the state at subscription')
       for (const tag of ['w1', 'w2', 'w3']) {
         await store.updateLatest({ location, mutate: () => sampleSnapshot(tag) })
         await waitFor(() => got.at(-1) === tag, 5000, `change ${tag}`)
       }
-      await new Promise((r) => setTimeout(r, interval * 4))
+      await sleep(interval * 4)
       equal(got, ['w1', 'w2', 'w3'], 'exactly once per change')
     } finally {
       stop()
     }
     await store.updateLatest({ location, mutate: () => sampleSnapshot('after-stop') })
-    await new Promise((r) => setTimeout(r, interval * 6))
+    await sleep(interval * 6)
     equal(got, ['w1', 'w2', 'w3'], 'nothing after unsubscribe')
   })
 
@@ -636,19 +637,19 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
     const ctrl = new AbortController()
     const got: string[] = []
     store.watchLatest({ location, intervalMs: interval, signal: ctrl.signal, onChange: (s) => got.push(String(s.appData.tag)) })
-    await new Promise((r) => setTimeout(r, interval * 3))
+    await sleep(interval * 3)
     await store.updateLatest({ location, mutate: () => sampleSnapshot('a1') })
     await waitFor(() => got.length === 1, 5000, 'first change')
     ctrl.abort()
     await store.updateLatest({ location, mutate: () => sampleSnapshot('a2') })
-    await new Promise((r) => setTimeout(r, interval * 6))
+    await sleep(interval * 6)
     equal(got, ['a1'])
     const pre = new AbortController()
     pre.abort()
     const stop = store.watchLatest({ location, signal: pre.signal, onChange: () => got.push('never') })
     ok(typeof stop === 'function')
     await store.updateLatest({ location, mutate: () => sampleSnapshot('a3') })
-    await new Promise((r) => setTimeout(r, interval * 4))
+    await sleep(interval * 4)
     equal(got, ['a1'], 'an already-aborted signal never subscribes')
   })
 

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_DECODED_BYTES, decodeJSON } from '../core/codec.js'
 import { isId } from '../core/ids.js'
 import { parseKey, scopeFolder } from '../core/keys.js'
 import type { SnapshotLocation } from '../core/types.js'
-import { sha256Hex } from '../core/util.js'
+import { sha256Hex } from '#platform'
 import type { Tiers } from './tiers.js'
 
 /**

@@ -185,13 +185,15 @@ describe('storage', () => {
     const backend = new MemoryBackend()
     const gz = new SnapshelfCheckpointSaver({ storage: { backend, prefix: '' } })
     const plain = new SnapshelfCheckpointSaver({ storage: { backend, prefix: '', compression: 'none' } })
-    const a = await gz.put({ configurable: { thread_id: 'gz' } }, checkpointWith({ v: 'gz' }, { v: 1 }), meta(), { v: 1 })
+    // Over the codec's GZIP_MIN_BYTES (512 B of JSON): smaller records are stored plain even with gzip.
+    const long = 'a value long enough to be worth gzip '.repeat(20)
+    const a = await gz.put({ configurable: { thread_id: 'gz' } }, checkpointWith({ v: long }, { v: 1 }), meta(), { v: 1 })
     const b = await plain.put({ configurable: { thread_id: 'plain' } }, checkpointWith({ v: 'plain' }, { v: 1 }), meta(), { v: 1 })
     const first = async (thread: string) =>
       (await backend.get((await keysOf(backend)).find((k) => k.startsWith(`langgraph/${thread}/`))!))!.body
     expect([...(await first('gz')).subarray(0, 2)]).toEqual([0x1f, 0x8b])
     expect(new TextDecoder().decode(await first('plain'))[0]).toBe('{')
-    expect((await plain.getTuple(a))?.checkpoint.channel_values).toEqual({ v: 'gz' })
+    expect((await plain.getTuple(a))?.checkpoint.channel_values).toEqual({ v: long })
     expect((await gz.getTuple(b))?.checkpoint.channel_values).toEqual({ v: 'plain' })
   })
 

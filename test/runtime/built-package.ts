@@ -19,3 +19,13 @@ export function assertResolvesToDist(where: string, resolve: (name: string) => s
     )
   }
 }
+
+/**
+ * Throws unless `#platform` (the runtime's codec and crypto, package.json `imports`) resolves,
+ * through the runtime's own `resolve`, to `dist/platform/<expected>.js`: the file the dist's own
+ * imports of `#platform` get, since they share this package scope.
+ */
+export function assertPlatform(where: string, resolve: (name: string) => string, expected: 'node' | 'web'): void {
+  const url = resolve('#platform')
+  if (url !== `${dist}platform/${expected}.js`) throw new Error(`${where}: #platform → ${url}, not dist/platform/${expected}.js`)
+}

@@ -1,3 +1,4 @@
+import { sha256Hex, sigV4Signer } from '#platform'
 import { AwsV4Signer } from 'aws4fetch'
 import type {
   Backend,
@@ -12,7 +13,7 @@ import type {
 import { AuthError, RemoteError, ValidationError } from '../../core/errors.js'
 import { isStoredEntry, isStoredMetadata } from '../../core/metadata.js'
 import { fetchWithRetry, type RetryPolicy } from '../../core/retry.js'
-import { chunks, PAGE_SIZE, sha256Hex, toHex } from '../../core/util.js'
+import { chunks, PAGE_SIZE } from '../../core/util.js'
 import { WriteTokens } from '../../core/write-tokens.js'
 import { md5Base64 } from './md5.js'
 import { xmlBlocks, xmlEscape, xmlText } from './xml.js'
@@ -135,11 +136,11 @@ export class S3Backend implements Backend {
   readonly #retry: RetryPolicy
   readonly #fetch: typeof fetch | undefined
   /**
-   * The SigV4 signing key of each day, derived AND imported once as a `CryptoKey`. aws4fetch's own
-   * cache keeps the raw key and re-imports it on every request; importing is a measurable share
-   * of a small request's client CPU. A failed derivation is forgotten, so the next call retries.
+   * Signs with the day's signing key derived once (aws4fetch's own cache re-imports it on every
+   * request): Web Crypto in Workers and browsers, synchronous `node:crypto` on Node, Bun and Deno
+   * (`#platform`), the same signature either way.
    */
-  readonly #signingKeys = new Map<string, Promise<CryptoKey>>()
+  readonly #sign: (signer: AwsV4Signer) => Promise<string>
   /** Write tokens of recently read objects, and the settling of retried conditional PUTs. */
   readonly #tokens = new WriteTokens()
 
@@ -195,6 +196,7 @@ export class S3Backend implements Backend {
         ? base.replace('//', `//${bucket}.`)
         : `${base}${bucket}/`
     this.#credentials = { accessKeyId, secretAccessKey, sessionToken, service: 's3', region: this.region }
+    this.#sign = sigV4Signer(secretAccessKey, this.region, 's3')
     this.#retry = { retries, timeoutMs }
     this.#fetch = fetch
   }
@@ -279,7 +281,8 @@ export class S3Backend implements Backend {
     // Every key is checked before the first batch goes out: no half-done delete of a bad list.
     for (const key of keys) this.#objectUrl(key)
     for (const batch of chunks(keys)) {
-      const body = utf8(`<Delete><Quiet>true</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`)
+      const xml = `<Delete><Quiet>true</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`
+      const body = new TextEncoder().encode(xml)
       const headers = { 'content-type': 'application/xml', 'content-md5': md5Base64(body) }
       const { res, blocks, failure } = await this.#request({
         method: 'POST',
@@ -419,9 +422,9 @@ export class S3Backend implements Backend {
     } = await fetchWithRetry(
       async (attemptSignal) => {
         try {
-          // aws4fetch canonicalises; the signature itself uses our cached key (see `#signingKeys`).
+          // aws4fetch canonicalises; the signature itself uses our cached key (see `#sign`).
           const signer = new AwsV4Signer({ method, url, headers, ...this.#credentials })
-          signer.signature = async () => toHex(await hmac(await this.#signingKey(signer.datetime.slice(0, 8)), await signer.stringToSign()))
+          signer.signature = () => this.#sign(signer)
           const signed = await signer.sign()
           // Never follow a redirect: the signed request, session token included, would go to
           // whatever host the answer names (and a 404 there would read as "no such object").
@@ -505,19 +508,6 @@ export class S3Backend implements Backend {
     return copy
   }
 
-  #signingKey(date: string): Promise<CryptoKey> {
-    let key = this.#signingKeys.get(date)
-    if (!key) {
-      // Only today's key is ever asked for again: drop yesterday's.
-      this.#signingKeys.clear()
-      const steps = [date, this.region, 's3', 'aws4_request']
-      key = steps.reduce(async (k, part) => hmacKey(await hmac(await k, part)), hmacKey(utf8(`AWS4${this.#credentials.secretAccessKey}`)))
-      key.catch(() => this.#signingKeys.delete(date))
-      this.#signingKeys.set(date, key)
-    }
-    return key
-  }
-
   #objectUrl(key: string): string {
     // Keys are opaque to S3, but `.`/`..` segments would be collapsed by URL parsing and escape the bucket.
     if (typeof key !== 'string' || !key || key.length > 1024 || /(^|\/)\.\.?(\/|$)/.test(key))
@@ -586,16 +576,4 @@ function stalled(prefix: string): never {
 
 function fail(field: string, rule: string): never {
   throw new ValidationError(field, rule)
-}
-
-function utf8(text: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(text)
-}
-
-function hmacKey(raw: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-}
-
-function hmac(key: CryptoKey, text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.sign('HMAC', key, utf8(text))
 }

@@ -1,0 +1,37 @@
+import { sha256Hex, sigV4Signer } from '#platform'
+import { AwsV4Signer } from 'aws4fetch'
+import type { it as vitestIt } from 'vitest'
+import { MemoryStorage } from 'snapshelf'
+import { equal } from 'snapshelf/testing'
+import { nodeWritten } from './platform-fixture.js'
+
+/**
+ * What every runtime's `#platform` must agree on with the node platform, from bytes it wrote
+ * (test/helpers/platform-fixture.ts): run in workerd and Chromium, whose runners resolve
+ * `#platform` to the web file, so the Node-written objects are read by the other path.
+ *
+ * @example
+ * runPlatformCases(it, 'workerd')
+ */
+export function runPlatformCases(it: typeof vitestIt, runtime: string): void {
+  const gzipped = Uint8Array.from(atob(nodeWritten.gzipBase64), (c) => c.charCodeAt(0))
+
+  it(`${runtime}: a snapshot gzipped by the node platform loads`, async () => {
+    const storage = new MemoryStorage()
+    const location = { sessionId: 'node-written', scope: 'agent', scopeId: 'main' }
+    await storage.backend.put('node-written/scopes/agent/main/snapshots/snapshot_latest.json', gzipped)
+    equal(await storage.loadSnapshot({ location }), nodeWritten.snapshot)
+    // And what this runtime writes back reads as the same snapshot.
+    await storage.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: nodeWritten.snapshot as never })
+    equal(await storage.loadSnapshot({ location }), nodeWritten.snapshot)
+  })
+
+  it(`${runtime}: SHA-256 and the SigV4 signature are the node platform's`, async () => {
+    equal(await sha256Hex(new TextEncoder().encode(JSON.stringify(nodeWritten.snapshot))), nodeWritten.sha256)
+    const { request } = nodeWritten
+    const signer = new AwsV4Signer({ ...request, headers: { ...request.headers }, service: 's3' })
+    const sign = sigV4Signer(request.secretAccessKey, request.region, 's3')
+    signer.signature = () => sign(signer)
+    equal((await signer.sign()).headers.get('authorization'), nodeWritten.authorization)
+  })
+}

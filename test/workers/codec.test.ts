@@ -1,0 +1,5 @@
+import { it } from 'vitest'
+import { runPlatformCases } from '../helpers/platform-cases.js'
+
+// workerd's `#platform` is the web file (CompressionStream, Web Crypto): it reads and signs as the node one wrote.
+runPlatformCases(it, 'workerd')
