@@ -51,6 +51,9 @@ const entries = [
   // `raw.length < GZIP_MIN_BYTES` (~10 B), the platform's gunzip wrapper, and the SigV4 signer as a
   // closure instead of private methods. Tried and worse: re-exporting toHex/sha256Hex from util
   // (tsup then splits util into its own chunk: +20-50 B of module wrappers everywhere).
+  // Then readBounded and the hex of digests moved back to core/util.ts, one copy each instead of a
+  // copy per platform file (readBounded is no platform primitive: plain web streams on every
+  // runtime): +0.01 to +0.04 KB per entry (core 7.71 -> 7.75 KB), within the budgets.
   // 2026-12-03, issues 14 and 16: every entry about +2 KB as one bundle (core 4.72 -> 6.73 KB), so
   // every budget +1.5 to +2 KB. Encryption (#16): the option's checks at construction (~0.35 KB),
   // the store's seal/open steps and the "encrypted, needs key id" refusal (~0.21 KB), AES-GCM itself

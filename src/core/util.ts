@@ -89,3 +89,44 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
+
+/**
+ * Reads a whole byte stream, but never more than `maxBytes`: past that it cancels the stream and
+ * resolves `undefined` (a gzip bomb or an oversized upload costs at most `maxBytes` of memory).
+ * A failing stream rejects with its own error. Shared by the web
+ * platform's gunzip and the HTTP handler's request bodies.
+ *
+ * @example
+ * const body = await readBounded(request.body!, 32 << 20) // undefined: too large
+ */
+export async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
+  const reader = stream.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.length
+      if (total > maxBytes) {
+        reader.cancel().catch(() => {})
+        return undefined
+      }
+      chunks.push(value)
+    }
+  } catch (error) {
+    // Stop the producer (an upload, a decompressor); a failing cancel changes nothing.
+    reader.cancel().catch(() => {})
+    throw error
+  }
+  // One chunk is returned as it is, unless it is a subclass (Node hands out Buffers, whose
+  // `slice` shares memory): callers get a plain Uint8Array either way.
+  if (chunks.length === 1 && chunks[0]!.constructor === Uint8Array) return chunks[0]
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
+}

@@ -27,15 +27,6 @@ export function gzip(raw: Uint8Array): Promise<Uint8Array>
 export function gunzip(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array | undefined>
 
 /**
- * Reads a whole byte stream, but never more than `maxBytes`: past that it cancels the stream and
- * resolves `undefined`. A failing stream rejects with its own error.
- *
- * @example
- * const body = await readBounded(request.body!, 32 << 20) // undefined: too large
- */
-export function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined>
-
-/**
  * SHA-256 of bytes, lowercase hex.
  *
  * @example

@@ -1,3 +1,4 @@
+import { readBounded, toHex } from '../core/util.js'
 import type * as Contract from './platform.js'
 
 /**
@@ -39,54 +40,13 @@ function feed(stream: CompressionStream | DecompressionStream, bytes: Uint8Array
 }
 
 /**
- * Reads a whole byte stream, but never more than `maxBytes`: past that it cancels the stream and
- * resolves `undefined` (a gzip bomb or an oversized upload costs at most `maxBytes` of memory).
- * A failing stream rejects with its own error. Shared by this file's gunzip and the HTTP handler
- * (through core/util.ts).
- *
- * @example
- * const body = await readBounded(request.body!, 32 << 20) // undefined: too large
- */
-export async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
-  const reader = stream.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      total += value.length
-      if (total > maxBytes) {
-        reader.cancel().catch(() => {})
-        return undefined
-      }
-      chunks.push(value)
-    }
-  } catch (error) {
-    // Stop the producer (an upload, a decompressor); a failing cancel changes nothing.
-    reader.cancel().catch(() => {})
-    throw error
-  }
-  // One chunk is returned as it is, unless it is a subclass (Node hands out Buffers, whose
-  // `slice` shares memory): callers get a plain Uint8Array either way.
-  if (chunks.length === 1 && chunks[0]!.constructor === Uint8Array) return chunks[0]
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
-
-/**
  * SHA-256 through `crypto.subtle.digest`.
  *
  * @example
  * await sha256Hex(new Uint8Array()) // 'e3b0c442…'
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
+  return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
 }
 
 /**
@@ -112,12 +72,8 @@ export function sigV4Signer(secretAccessKey: string, region: string, service: st
       })
       day = date
     }
-    return hex(await hmac(await key, await input.stringToSign()))
+    return toHex(await hmac(await key, await input.stringToSign()))
   }
-}
-
-function hex(bytes: ArrayBuffer): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function utf8(text: string): Uint8Array<ArrayBuffer> {
@@ -133,4 +89,4 @@ function hmac(key: CryptoKey, text: string): Promise<ArrayBuffer> {
 }
 
 // Typechecks this file against the contract; unused, so bundlers drop it.
-const _contract: typeof Contract = { gzip, gunzip, readBounded, sha256Hex, sigV4Signer }
+const _contract: typeof Contract = { gzip, gunzip, sha256Hex, sigV4Signer }
