@@ -24,6 +24,7 @@ import {
   TOKENS_HEADER,
   contentDigest,
   errorOfAnswer,
+  metadataOfHeader,
   redactSecrets,
 } from './protocol.js'
 
@@ -302,15 +303,8 @@ function notTheHandlers(what: string, response: Response): RemoteError {
 
 /** The `Snapshelf-Metadata` of a GET / HEAD answer: stored metadata, or the answer is not the handler's. */
 function metadataOf(what: string, response: Response): Record<string, string> | undefined {
-  const header = response.headers.get(METADATA_HEADER)
-  if (header === null) return undefined
-  let metadata: unknown
-  try {
-    metadata = JSON.parse(header)
-  } catch {
-    // Refused just below.
-  }
-  if (!isStoredMetadata(metadata)) throw notTheHandlers(what, response)
+  const metadata = metadataOfHeader(response.headers)
+  if (metadata === null) throw notTheHandlers(what, response)
   return metadata
 }
 

@@ -5,7 +5,7 @@ import { ValidationError } from '../core/errors.js'
 import { joinPrefix } from '../core/keys.js'
 import { nextCursor } from '../core/listing.js'
 import { isStoredMetadata } from '../core/metadata.js'
-import { readBounded } from '#platform'
+import { readBounded } from '../core/util.js'
 import { type KeyLayout, belongsTo, snapshotLayout } from './layouts.js'
 import {
   DIGEST_HEADER,
@@ -16,6 +16,7 @@ import {
   TOKENS_HEADER,
   contentDigest,
   fromEntityTag,
+  metadataOfHeader,
   sha256Member,
   storageRefusal,
   toEntityTag,
@@ -526,15 +527,8 @@ function putConditions(headers: Headers): BackendPutOptions {
   const ifMatch = headers.get('if-match')
   const ifNoneMatch = headers.get('if-none-match')
   const tokens = headers.get(TOKENS_HEADER)
-  const metadataHeader = headers.get(METADATA_HEADER)
-  let metadata: unknown
-  try {
-    metadata = metadataHeader === null ? undefined : JSON.parse(metadataHeader)
-  } catch {
-    // Refused just below.
-  }
-  if (metadataHeader !== null && !isStoredMetadata(metadata))
-    throw new Refusal(400, `bad ${METADATA_HEADER}: a JSON object of stored metadata`)
+  const metadata = metadataOfHeader(headers)
+  if (metadata === null) throw new Refusal(400, `bad ${METADATA_HEADER}: a JSON object of stored metadata`)
   const etag = ifMatch === null ? undefined : fromEntityTag(ifMatch)
   const matchOk = ifMatch === null || (etag !== undefined && ifNoneMatch === null)
   const noneMatchOk = ifNoneMatch === null || ifNoneMatch.trim() === '*'
@@ -545,7 +539,7 @@ function putConditions(headers: Headers): BackendPutOptions {
     ifMatch: etag,
     ifNoneMatch: ifNoneMatch === null ? undefined : '*',
     tokens: tokens?.split(','),
-    metadata: metadata as Record<string, string> | undefined,
+    metadata,
   }
 }
 

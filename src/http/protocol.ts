@@ -1,4 +1,5 @@
 import { AuthError, QuotaError, RemoteError, SnapshelfError, TooLargeError } from '../core/errors.js'
+import { isStoredMetadata } from '../core/metadata.js'
 import { PAGE_SIZE, toBase64 } from '../core/util.js'
 
 /**
@@ -13,7 +14,7 @@ import { PAGE_SIZE, toBase64 } from '../core/util.js'
  * GET    {base}/list?prefix=<p>&startAfter=<key>&limit=<1..1000>
  *        → 200 {"entries":[{"key","size","etag","metadata"?}],"truncated":bool,"metadataListed"?:true}   (one session per listing)
  * POST   {base}/delete  Content-Type: application/json  {"keys":[…]}  (at most 1000, one session) → 204 | 415
- * GET    {base}/sessions?startAfter=<sessionId>&limit=<1..1000>&updatedBefore=<ISO 8601>
+ * GET    {base}/sessions?startAfter=<sessionId>&limit=<1..1000>&updatedBefore=<ISO 8601>&metadata=head
  *        → 200 {"items":[{"sessionId","updatedAt":<ISO>|null,"storedBytes"?,"metadata"?}],"nextStartAfter"?}
  *          (the session catalogue, only the sessions `authorize` lets the request list)
  * errors → {"error":"<message>"} with 400/401/403/404/405/412/413/415/502/507 (never internals)
@@ -52,6 +53,26 @@ export const SIZE_HEADER = 'Snapshelf-Size'
 export const TOKENS_HEADER = 'Snapshelf-Tokens'
 /** @internal Snapshot metadata (stored form) as a JSON object: PUT request, GET / HEAD answer. */
 export const METADATA_HEADER = 'Snapshelf-Metadata'
+
+/**
+ * @internal The stored metadata a `Snapshelf-Metadata` header carries: `undefined` when there is
+ * no header, `null` when there is one but it is not a JSON object of stored metadata (the caller
+ * refuses it in its own words: 400 on the handler, "not the handler's" on the client).
+ *
+ * @example
+ * metadataOfHeader(new Headers({ 'Snapshelf-Metadata': '{"turn":"3"}' })) // { turn: '3' }
+ */
+export function metadataOfHeader(headers: Headers): Record<string, string> | null | undefined {
+  const header = headers.get(METADATA_HEADER)
+  if (header === null) return undefined
+  let metadata: unknown
+  try {
+    metadata = JSON.parse(header)
+  } catch {
+    return null
+  }
+  return isStoredMetadata(metadata) ? metadata : null
+}
 /** @internal The SHA-256 of a PUT's body (RFC 9530). */
 export const DIGEST_HEADER = 'Content-Digest'
 /** @internal Keys per listing page and per batch delete: the S3 DeleteObjects and R2 `delete` cap. */
