@@ -52,6 +52,17 @@ export function isGzip(bytes: Uint8Array): boolean {
  * const bytes = await encodeJSON(snapshot, 'gzip', DEFAULT_MAX_DECODED_BYTES)
  */
 export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', maxBytes: number, field = 'snapshot'): Promise<Uint8Array> {
+  return encodeText(jsonText(value, maxBytes, field), compression)
+}
+
+/**
+ * @internal The JSON text `encodeJSON` stores for `value`, checked as it checks it (a JSON
+ * object, at most `maxBytes` as UTF-8), before any compression: delta history diffs it.
+ *
+ * @example
+ * jsonText({ a: 1 }, 1 << 20) // '{"a":1}'
+ */
+export function jsonText(value: unknown, maxBytes: number, field = 'snapshot'): string {
   let json: string | undefined
   try {
     json = JSON.stringify(value)
@@ -60,8 +71,22 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
   }
   // `undefined` for a function or a symbol; `"…"`, `5`, `null` or `[…]` for the cases above.
   if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
-  const raw = new TextEncoder().encode(json)
-  if (raw.length > maxBytes) throw new TooLargeError(`${field} is over ${maxBytes} bytes`)
+  // UTF-8 is at most 3 bytes per UTF-16 unit and at least 1: only the middle band is counted.
+  if (json.length * 3 > maxBytes && (json.length > maxBytes || new TextEncoder().encode(json).length > maxBytes)) {
+    throw new TooLargeError(`${field} is over ${maxBytes} bytes`)
+  }
+  return json
+}
+
+/**
+ * @internal Stored bytes of a text: UTF-8, gzipped unless `compression` is `'none'` or it is
+ * shorter than `GZIP_MIN_BYTES`.
+ *
+ * @example
+ * const stored = await encodeText('{"a":1}', 'gzip')
+ */
+export function encodeText(text: string, compression: 'gzip' | 'none'): Promise<Uint8Array> | Uint8Array {
+  const raw = new TextEncoder().encode(text)
   return compression === 'none' || raw.length < GZIP_MIN_BYTES ? raw : gzip(raw)
 }
 
@@ -83,12 +108,36 @@ export { gzip }
  * const snapshot = await decodeJSON(bytes, 'sessions/s1/…/snapshot_latest.json', 1 << 26)
  */
 export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: number): Promise<T> {
+  return parseObject<T>(await decodeText(bytes, key, maxBytes), key)
+}
+
+/**
+ * @internal The text of stored bytes (gzip or plain, bounded like `decodeJSON`): its first half.
+ *
+ * @example
+ * const text = await decodeText(stored, key, 1 << 26)
+ */
+export async function decodeText(bytes: Uint8Array, key: string, maxBytes: number): Promise<string> {
   refuseSealed(bytes, key)
   const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
   if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw)
+  } catch (cause) {
+    throw new CorruptError(`${key} is not valid UTF-8 JSON`, { key, cause })
+  }
+}
+
+/**
+ * @internal `text` parsed as a JSON object, or `CorruptError` naming `key`: `decodeJSON`'s second half.
+ *
+ * @example
+ * parseObject<{ a: number }>('{"a":1}', key).a // 1
+ */
+export function parseObject<T>(text: string, key: string): T {
   let value: unknown
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
+    value = JSON.parse(text)
   } catch (cause) {
     throw new CorruptError(`${key} is not valid UTF-8 JSON`, { key, cause })
   }

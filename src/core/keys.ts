@@ -10,25 +10,30 @@ import type { SnapshotLocation } from './types.js'
  * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/snapshot_latest.json
  * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/manifest.json
  * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/immutable_history/snapshot_<uuid7>.json
+ * [prefix/]<sessionId>/scopes/<scope>/<scopeId>/snapshots/parts/snapshot_<uuid7>.json
  * ```
+ * `parts/` keeps what delta history still needs of a deleted snapshot, and whole copies that
+ * shorten a chain (history.ts): outside `immutable_history/`, so never listed as snapshots.
  * Builders take validated ids (ids.ts) and only assemble strings; the parser validates.
  */
 
 const LATEST_FILE = 'snapshot_latest.json'
 const MANIFEST_FILE = 'manifest.json'
 const HISTORY_DIR = 'immutable_history'
+const PARTS_DIR = 'parts'
 /** A history file name: `snapshot_<id>.json`; the id is a UUIDv7 for ours, anything Strands wrote otherwise. */
 const HISTORY_FILE = /^snapshot_(.+)\.json$/
 
 /**
  * What a key is: `latest`, `manifest`, `history` (a UUIDv7 history object), or
  * `foreignHistory` (a history file whose id is not a UUIDv7, e.g. Strands' legacy numeric ids:
- * never listed, but erasable with its session).
+ * never listed, but erasable with its session), or `part` (what delta history keeps of a snapshot
+ * in `parts/`).
  *
  * @example
  * const kind: KeyKind = parseKey(key)?.kind ?? 'latest'
  */
-export type KeyKind = 'latest' | 'manifest' | 'history' | 'foreignHistory'
+export type KeyKind = 'latest' | 'manifest' | 'history' | 'foreignHistory' | 'part'
 
 /**
  * A parsed key: its prefix (`''` or `a/b`), what it is, where it lives, and the history id.
@@ -40,7 +45,7 @@ export interface ParsedKey {
   prefix: string
   kind: KeyKind
   location: SnapshotLocation
-  /** The history id (`history` and `foreignHistory` only). */
+  /** The history id (`history`, `foreignHistory` and `part` only). */
   snapshotId?: string
 }
 
@@ -127,6 +132,26 @@ export function historyKey(prefix: string, l: SnapshotLocation, snapshotId: stri
 }
 
 /**
+ * The folder of a location's parts (delta history's kept and whole copies), with a trailing `/`.
+ *
+ * @example
+ * partsFolder('', { sessionId: 's1', scope: 'agent', scopeId: 'a' }) // 's1/scopes/agent/a/snapshots/parts/'
+ */
+export function partsFolder(prefix: string, l: SnapshotLocation): string {
+  return `${scopeFolder(prefix, l)}${PARTS_DIR}/`
+}
+
+/**
+ * The key of history id `snapshotId`'s part.
+ *
+ * @example
+ * partKey('', location, id) // 's1/scopes/agent/a/snapshots/parts/snapshot_<id>.json'
+ */
+export function partKey(prefix: string, l: SnapshotLocation, snapshotId: string): string {
+  return `${partsFolder(prefix, l)}snapshot_${snapshotId}.json`
+}
+
+/**
  * Parses a key of the layout, with or without a store prefix in front: the layout has a fixed
  * depth, so it is read from the end and whatever precedes it is the prefix. Every id is
  * validated, so a parsed key is exactly what the builders above produce for it. Anything else
@@ -140,7 +165,8 @@ export function parseKey(key: string): ParsedKey | undefined {
   if (typeof key !== 'string') return undefined
   const parts = key.split('/')
   const file = parts.at(-1)!
-  const inHistory = parts.at(-2) === HISTORY_DIR
+  const dir = parts.at(-2)
+  const inHistory = dir === HISTORY_DIR || dir === PARTS_DIR
   // `<sessionId> scopes <scope> <scopeId> snapshots [immutable_history] <file>`
   const at = parts.length - (inHistory ? 7 : 6)
   if (at < 0 || parts[at + 1] !== 'scopes' || parts[at + 4] !== 'snapshots') return undefined
@@ -155,7 +181,8 @@ export function parseKey(key: string): ParsedKey | undefined {
   }
   const id = HISTORY_FILE.exec(file)?.[1]
   if (id === undefined) return undefined
-  if (isSnapshotId(id)) return { prefix, kind: 'history', location, snapshotId: id }
+  if (isSnapshotId(id)) return { prefix, kind: dir === PARTS_DIR ? 'part' : 'history', location, snapshotId: id }
+  if (dir === PARTS_DIR) return undefined
   // Strands' own ids (`^[a-z0-9_-]+$`, up to 128): readable names, never a path.
   return /^[\w-]{1,128}$/.test(id) ? { prefix, kind: 'foreignHistory', location, snapshotId: id } : undefined
 }
@@ -173,7 +200,7 @@ export function parseKey(key: string): ParsedKey | undefined {
  */
 export function nestedLayoutKey(rest: string): boolean {
   const parts = rest.split('/')
-  const at = parts.length - (parts.at(-2) === HISTORY_DIR ? 6 : 5)
+  const at = parts.length - (parts.at(-2) === HISTORY_DIR || parts.at(-2) === PARTS_DIR ? 6 : 5)
   return at > 0 && parts[at] === 'scopes' && parts[at + 3] === 'snapshots'
 }
 
@@ -239,8 +266,8 @@ export function sessionOfListing(field: string, value: string): string {
           ? ['snapshots']
           : i === 5
             ? i === last
-              ? [LATEST_FILE, MANIFEST_FILE, HISTORY_DIR]
-              : [HISTORY_DIR]
+              ? [LATEST_FILE, MANIFEST_FILE, HISTORY_DIR, PARTS_DIR]
+              : [HISTORY_DIR, PARTS_DIR]
             : undefined
     const ok = words ? words.some((w) => (i === last ? w.startsWith(part) : w === part)) : (i === last && !part) || isId(part)
     if (!ok) refuse()
@@ -325,7 +352,7 @@ export function sessionTombstoneOf(key: string): string | undefined {
  * sessionLayoutKey('scopes/_/checkpoints/0f.json') // false: a LangGraph thread called `scopes`
  */
 export function sessionLayoutKey(rest: string): boolean {
-  return /^scopes\/(tombstone|[^/]+\/[^/]+\/snapshots\/(snapshot_latest|manifest|(immutable_history|tombstones)\/snapshot_[^/]+))\.json$/.test(
+  return /^scopes\/(tombstone|[^/]+\/[^/]+\/snapshots\/(snapshot_latest|manifest|(immutable_history|tombstones|parts)\/snapshot_[^/]+))\.json$/.test(
     rest,
   )
 }

@@ -1,10 +1,11 @@
 import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON } from './codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, encodeText, jsonText } from './codec.js'
 import { compareAndSwap } from './cas.js'
 import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
-import { ConflictError, ValidationError, throwIfAborted } from './errors.js'
+import { ConflictError, CorruptError, ValidationError, throwIfAborted } from './errors.js'
+import { History } from './history.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
-import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey } from './keys.js'
+import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey, sessionPrefix } from './keys.js'
 import { deleteSessionKeys, nextCursor } from './listing.js'
 import { decodeMetadata, encodeMetadata } from './metadata.js'
 import { checkSessionQuery } from './session-query.js'
@@ -55,12 +56,16 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   readonly maxDecodedBytes: number
   /** The `encryption` option as given (adapters built on this storage seal with it too). */
   readonly encryption?: EncryptionOptions
+  /** Whether new history is stored as deltas (the `dedup` option). */
+  readonly dedup: boolean
   readonly #sealer?: Sealer
+  readonly #history: History
 
   constructor(options: BackendSnapshotStoreOptions) {
     if (typeof options?.backend?.get !== 'function') throw new ValidationError('backend', 'must implement Backend')
-    const { compression = 'gzip', maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES } = options
+    const { compression = 'gzip', maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES, dedup = true } = options
     if (compression !== 'gzip' && compression !== 'none') throw new ValidationError('compression', "must be 'gzip' or 'none'")
+    if (typeof dedup !== 'boolean') throw new ValidationError('dedup', 'must be a boolean')
     checkPositiveInt('maxDecodedBytes', maxDecodedBytes)
     this.backend = options.backend
     this.prefix = checkPrefix(options.prefix)
@@ -68,6 +73,20 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     this.maxDecodedBytes = maxDecodedBytes
     this.#sealer = sealerOf(options.encryption, joinPrefix(this.prefix))
     this.encryption = options.encryption
+    this.dedup = dedup
+    const store = this
+    this.#history = new History({
+      // Read on use: a test (or a wrapper) may swap the backend after construction.
+      get backend() {
+        return store.backend
+      },
+      prefix: this.prefix,
+      compression,
+      maxDecodedBytes,
+      dedup,
+      open: async (bytes, key) => (this.#sealer ? this.#sealer.open(bytes, key) : bytes),
+      seal: (plain, key) => this.#seal(plain, key),
+    })
   }
 
   async saveSnapshot(
@@ -80,12 +99,16 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (!p.isLatest) checkSnapshotId('snapshotId', p.snapshotId)
     else if (typeof p.snapshotId !== 'string') throw new ValidationError('snapshotId', 'must be a string')
     const metadata = encodeMetadata(p.metadata)
-    const key = p.isLatest ? latestKey(this.prefix, l) : historyKey(this.prefix, l, p.snapshotId)
-    const plain = await this.#encode('snapshot', p.snapshot)
-    const bytes = await this.#seal(plain, key)
-    throwIfAborted(p.signal)
-    if (p.isLatest) await this.backend.put(key, bytes, { signal: p.signal, metadata })
-    else await this.#createOnce(key, bytes, plain, p.signal, metadata)
+    const json = jsonText(p.snapshot, this.maxDecodedBytes)
+    const whole = await encodeText(json, this.compression)
+    if (p.isLatest) {
+      const key = latestKey(this.prefix, l)
+      const bytes = await this.#seal(whole, key)
+      throwIfAborted(p.signal)
+      await this.backend.put(key, bytes, { signal: p.signal, metadata })
+    } else {
+      await (await this.#createHistory(l, p.snapshotId, json, whole, p.signal, metadata))()
+    }
   }
 
   /**
@@ -104,19 +127,19 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const l = checkLocation(p?.location)
     const snapshotId = p.snapshotId === undefined ? newSnapshotId() : checkSnapshotId('snapshotId', p.snapshotId)
     const metadata = encodeMetadata(p.metadata)
-    const plain = await this.#encode('snapshot', p.snapshot)
-    const history = historyKey(this.prefix, l, snapshotId)
-    // Sealed once per key: the associated data is the key, so history and latest differ.
-    const bytes = await this.#seal(plain, history)
-    throwIfAborted(p.signal)
-    await this.#createOnce(history, bytes, plain, p.signal, metadata)
+    const json = jsonText(p.snapshot, this.maxDecodedBytes)
+    const whole = await encodeText(json, this.compression)
+    const check = await this.#createHistory(l, snapshotId, json, whole, p.signal, metadata)
+    // Latest is always whole: one GET loads it, and Strands' own storages read it.
     const latest = latestKey(this.prefix, l)
-    await this.backend.put(latest, await this.#seal(plain, latest), { signal: p.signal, metadata })
+    await Promise.all([this.backend.put(latest, await this.#seal(whole, latest), { signal: p.signal, metadata }), check()])
     return { snapshotId }
   }
 
   async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & CallOptions): Promise<T | null> {
-    return this.#read<T>(this.#snapshotKey(p), p.signal)
+    const l = checkLocation(p?.location)
+    if (p.snapshotId === undefined) return this.#read<T>(latestKey(this.prefix, l), p.signal)
+    return this.#history.read<T>(l, checkSnapshotId('snapshotId', p.snapshotId), p.signal)
   }
 
   async listSnapshotIds(p: { location: SnapshotLocation; limit?: number; startAfter?: string } & CallOptions): Promise<string[]> {
@@ -171,11 +194,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 
   async deleteSnapshot(p: { location: SnapshotLocation; snapshotId: string } & CallOptions): Promise<void> {
     const l = checkLocation(p?.location)
-    await this.backend.delete([historyKey(this.prefix, l, checkSnapshotId('snapshotId', p.snapshotId))], { signal: p.signal })
+    // A later snapshot built on it gets a whole copy first (history.ts).
+    await this.#history.remove(l, [checkSnapshotId('snapshotId', p.snapshotId)], p.signal)
   }
 
   async deleteSession(p: { sessionId: string } & CallOptions): Promise<void> {
-    await deleteSessionKeys(this.backend, joinPrefix(this.prefix), checkId('sessionId', p?.sessionId), { signal: p.signal })
+    const sessionId = checkId('sessionId', p?.sessionId)
+    this.#history.forget(sessionPrefix(this.prefix, sessionId))
+    await deleteSessionKeys(this.backend, joinPrefix(this.prefix), sessionId, { signal: p.signal })
   }
 
   /**
@@ -284,8 +310,9 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
         const tooOld = olderThan === undefined || item.createdAt < olderThan
         return beyondCount && tooOld
       })
-      .map((i) => historyKey(this.prefix, l, i.snapshotId))
-    for (const batch of chunks(doomed)) await this.backend.delete(batch, { signal: p.signal })
+      .map((i) => i.snapshotId)
+    // Survivors built on what goes get whole copies first (history.ts).
+    await this.#history.remove(l, doomed, p.signal)
     return doomed.length
   }
 
@@ -302,6 +329,39 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   /** Stored bytes of `key` decoded: opened first when the store has `encryption` (plaintext refused). */
   async #decode<V>(bytes: Uint8Array, key: string): Promise<V> {
     return decodeJSON<V>(this.#sealer ? await this.#sealer.open(bytes, key) : bytes, key, this.maxDecodedBytes)
+  }
+
+  /**
+   * Creates history object `id` once: a delta from this store's last snapshot of `l` where that
+   * pays (history.ts), else `whole`. A create that finds the same snapshot already there (our own
+   * earlier attempt, perhaps whole where this one is a delta) is a success. Resolves the check
+   * that a delta's parent is still there (history.ts `checkParent`), for the caller to await.
+   */
+  async #createHistory(
+    l: SnapshotLocation,
+    id: string,
+    json: string,
+    whole: Uint8Array,
+    signal?: AbortSignal,
+    metadata?: Record<string, string>,
+  ): Promise<() => Promise<void>> {
+    const key = historyKey(this.prefix, l, id)
+    const body = await this.#history.body(l, id, json, whole)
+    const bytes = await this.#seal(body.plain, key)
+    throwIfAborted(signal)
+    try {
+      await this.#createOnce(key, bytes, body.plain, signal, metadata)
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error
+      const existing = await this.#history.read(l, id, signal).catch((e) => {
+        if (e instanceof CorruptError) return undefined
+        throw e
+      })
+      if (existing == null || JSON.stringify(existing) !== json) throw error
+      return async () => {}
+    }
+    body.written()
+    return () => this.#history.checkParent(l, id, body.parent, json, signal)
   }
 
   #snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {

@@ -326,4 +326,15 @@ export interface StoreOptions {
    * reading an encrypted object says so and names the key id it needs.
    */
   encryption?: EncryptionOptions
+  /**
+   * `true` (default): a history snapshot is stored as its change from the snapshot this storage
+   * saved before it at that location (an array that only grew costs its new tail), with a whole
+   * snapshot every so often; any snapshot still loads in three round trips. `false` stores every
+   * history snapshot whole, as before: for buckets another reader (Strands' own `S3Storage`)
+   * reads. Either way every object ever written stays readable, and latest is always whole.
+   *
+   * @example
+   * new S3Storage({ ...s3, dedup: false }) // history objects Strands' S3Storage reads
+   */
+  dedup?: boolean
 }

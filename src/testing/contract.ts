@@ -8,6 +8,7 @@ import type { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
 import { sleep } from '../core/util.js'
 import { AssertionError, equal, ok, rejects, waitFor } from './assert.js'
+import { historyCases } from './history-contract.js'
 
 /**
  * The contract suite: every behaviour of `SnapshotStore`, written once and run against every
@@ -29,7 +30,7 @@ import { AssertionError, equal, ok, rejects, waitFor } from './assert.js'
  */
 export interface ContractHarness {
   name: string
-  create(options?: Pick<StoreOptions, 'compression' | 'maxDecodedBytes'>): Promise<{
+  create(options?: Pick<StoreOptions, 'compression' | 'maxDecodedBytes' | 'dedup'>): Promise<{
     store: BackendSnapshotStore<Snapshot>
     /** Where stored bytes live, for planting and inspecting them (default: `store.backend`). */
     backend?: Backend
@@ -191,6 +192,7 @@ export function runContractSuite(test: TestFn, harness: ContractHarness): void {
       }
     })
   const interval = harness.watchIntervalMs ?? 25
+  historyCases(t)
 
   t('saves and loads latest and history; stored copies are isolated from the caller', async ({ store }) => {
     const location = uniqueLocation()

@@ -649,3 +649,42 @@ describe('tiered sync moves ciphertext unchanged', () => {
     }
   })
 })
+
+describe('encryption with delta history', () => {
+  it('deltas and whole copies are sealed for their own keys; a fresh store reads every snapshot; moved bytes fail to open', async () => {
+    const store = new MemoryStorage({ encryption })
+    const location = { sessionId: 'enc-delta', scope: 'agent', scopeId: 'a' }
+    const messages: { text: string }[] = []
+    const saved = new Map<string, string>()
+    for (let turn = 0; turn < 8; turn++) {
+      const prices = Array.from({ length: 150 }, (_, i) => ((i + 1) * 7919 * (turn + 3)) % 9973).join(' ')
+      messages.push({ text: `turn ${turn}: the agent looked up flights and hotels at ${prices}` })
+      const snapshot: Snapshot = {
+        scope: 'agent',
+        schemaVersion: '1.0',
+        createdAt: `t${turn}`,
+        data: { messages: structuredClone(messages) },
+        appData: {},
+      }
+      saved.set((await store.commitSnapshot({ location, snapshot })).snapshotId, JSON.stringify(snapshot))
+    }
+    const ids = [...saved.keys()]
+    const whole = new MemoryStorage({ encryption, dedup: false })
+    await whole.commitSnapshot({ location, snapshot: JSON.parse(saved.get(ids.at(-1)!)!) })
+    const newestStored = (await store.listSnapshots({ location })).items.at(-1)!.storedBytes
+    expect(newestStored * 3).toBeLessThan((await whole.listSnapshots({ location })).items[0]!.storedBytes) // a delta, sealed
+    await store.prune({ location, keepLast: 4 })
+    for (const id of ids.slice(0, 4)) saved.delete(id)
+    const reader = new BackendSnapshotStore({ backend: store.backend, encryption })
+    for (const [id, json] of saved) expect(JSON.stringify(await reader.loadSnapshot({ location, snapshotId: id }))).toBe(json)
+    const { entries } = await store.backend.list('enc-delta/', { limit: 100 })
+    const part = entries.find((e) => e.key.includes('/parts/'))!
+    expect(part).toBeDefined()
+    for (const e of entries) expect(new TextDecoder().decode((await store.backend.get(e.key))!.body)).not.toContain('flights')
+    // A delta's bytes planted under another id do not open: the key path is their associated data.
+    const newest = historyKey('', location, ids.at(-1)!)
+    await store.backend.put(historyKey('', location, ids[4]!), (await store.backend.get(newest))!.body)
+    await expect(reader.loadSnapshot({ location, snapshotId: ids[4]! })).rejects.toMatchObject({ code: 'ERR_CORRUPT' })
+    expect(await reader.loadSnapshot({ location, snapshotId: ids.at(-1)! })).not.toBeNull()
+  })
+})

@@ -1,0 +1,378 @@
+import { sha256Hex } from '#platform'
+import type { Backend } from './backend.js'
+import { decodeText, encodeText, parseObject } from './codec.js'
+import { DELTA_MAGIC, type Delta, deltaText, diff, parseDelta, patch } from './delta.js'
+import { CorruptError } from './errors.js'
+import { snapshotIdTime } from './ids.js'
+import { historyFolder, historyIdIn, historyKey, latestKey, partKey, partsFolder } from './keys.js'
+import { nextCursor } from './listing.js'
+import { chunks } from './util.js'
+import type { SnapshotLocation } from './types.js'
+
+/**
+ * Delta history (DESIGN.md §8; the format is delta.ts): each history object costs about what
+ * changed since its parent, and any snapshot loads in three sequential round trips.
+ *
+ * - **Write.** The store remembers, per location, the last snapshot it wrote there (its parsed
+ *   JSON). The next one is stored as the delta from it when the delta is under half the whole
+ *   and the chain since the last whole object holds under twice the whole; otherwise whole (a
+ *   checkpoint). A parent is always older (a smaller UUIDv7) than its child, so a walk always
+ *   ends, and is used only within `GRACE_MS / 2` of having been written, which is what makes
+ *   collection safe against writers in flight (below).
+ * - **Read.** (1) the object; if a delta, (2) the listings of history and parts from its
+ *   checkpoint `c` up to it, and latest, in parallel: latest is the newest snapshot whole, so
+ *   when its hash is the delta's `h` it is the answer; else (3) every listed object not cached,
+ *   in parallel, and the parent links walked in memory, the result checked against `h`. A parent
+ *   outside that range (or not listed: a tiered store lists locally) is fetched on its own. A
+ *   missing parent is `ERR_CORRUPT` naming it (after one retry from the start: a prune may have
+ *   replaced the chain meanwhile).
+ * - **Delete.** (`deleteSnapshot`, `prune`: `remove` below) Every snapshot built on a doomed one
+ *   first gets a whole copy in `parts/`, where walks stop; then the doomed objects (and their own
+ *   parts) are deleted, so space comes back at once. Writers in flight are covered by the
+ *   freshness rule above, a check after each delta's create, and a second listing (see `remove`).
+ */
+
+/** Writers build only on parents a quarter of this old; a delete reads what was written this soon after. */
+export const GRACE_MS = 3_600_000
+/** Longest chain a writer builds before writing a whole snapshot again. */
+const MAX_DEPTH = 255
+/** Longest chain a reader walks (a bound against corrupt links, above what writers build). */
+const MAX_CHAIN = 1000
+/** Decoded texts a store keeps, and the longest it keeps (UTF-16 units, about 2 bytes each). */
+const CACHED = 512
+const CACHED_UNITS = 16 << 10
+/** Locations whose last snapshot a store remembers as the next parent. */
+const PARENTS = 16
+
+/** What the store hands its history: the backend and its own codec and sealing. */
+export interface HistoryIO {
+  backend: Backend
+  prefix: string
+  compression: 'gzip' | 'none'
+  maxDecodedBytes: number
+  /** Deltas on (`dedup`, default); off writes whole objects, as before. */
+  dedup: boolean
+  open(bytes: Uint8Array, key: string): Promise<Uint8Array>
+  seal(plain: Uint8Array, key: string): Promise<Uint8Array>
+}
+
+interface Parent {
+  id: string
+  value: unknown
+  c: string
+  d: number
+  /** Delta text written since the checkpoint, in UTF-16 units. */
+  chain: number
+  /** When its write began (the writer's clock). */
+  at: number
+}
+
+/** A missing link of a chain: retried once, then `ERR_CORRUPT`. */
+class MissingPart extends CorruptError {}
+
+/**
+ * One store's delta history: writes, reads, deletes and prune of history objects.
+ *
+ * @example
+ * const history = new History({ backend, prefix: '', compression: 'gzip', maxDecodedBytes: 1 << 26, dedup: true, open, seal })
+ */
+export class History {
+  readonly #io: HistoryIO
+  readonly #parents = new Map<string, Parent>()
+  readonly #texts = new Map<string, string>()
+  /** While `remove`s run, the texts of what they delete, for the walks they still make. */
+  readonly #pinned = new Map<string, string>()
+  /** `remove` calls running, and those of them pinning (every text fetched meanwhile is pinned). */
+  #removing = 0
+  #pinning = 0
+
+  constructor(io: HistoryIO) {
+    this.#io = io
+  }
+
+  /**
+   * The plain (unsealed) bytes to store at history id `id` for JSON text `json` (`whole` is its
+   * whole encoding), the `parent` they are a delta of (none: whole), and `written()` to call once
+   * they are stored: the parent of what follows. After storing a delta, `checkParent`.
+   */
+  async body(
+    l: SnapshotLocation,
+    id: string,
+    json: string,
+    whole: Uint8Array,
+  ): Promise<{ plain: Uint8Array; parent?: string; written(): void }> {
+    const { dedup, compression } = this.#io
+    if (!dedup) return { plain: whole, written() {} }
+    const folder = historyFolder(this.#io.prefix, l)
+    const at = Date.now()
+    const value = JSON.parse(json)
+    const parent = this.#parents.get(folder)
+    let next: Parent = { id, value, c: id, d: 0, chain: 0, at }
+    let plain = whole
+    // Fresh parents only (see GRACE_MS), and ids whose time is the writer's now: prune reads
+    // only the survivors that could have a parent it collects.
+    const fresh = (t: number) => Math.abs(at - t) < GRACE_MS / 4
+    if (parent && parent.id < id && parent.d < MAX_DEPTH && fresh(parent.at) && fresh(snapshotIdTime(parent.id).getTime())) {
+      if (fresh(snapshotIdTime(id).getTime())) {
+        const o = diff(parent.value, value) ?? [2, {}]
+        const text = deltaText({ p: parent.id, c: parent.c, h: await hashOf(json), s: whole.length, o })
+        if (text.length * 2 <= json.length && parent.chain + text.length <= json.length * 2) {
+          next = { id, value, c: parent.c, d: parent.d + 1, chain: parent.chain + text.length, at }
+          plain = await encodeText(text, compression)
+        }
+      }
+    }
+    return {
+      plain,
+      parent: next.d ? parent!.id : undefined,
+      written: () => {
+        this.#parents.delete(folder)
+        this.#parents.set(folder, next)
+        if (this.#parents.size > PARENTS) this.#parents.delete(this.#parents.keys().next().value!)
+      },
+    }
+  }
+
+  /** The snapshot of history id `id`, or `null` when absent. */
+  async read<T>(l: SnapshotLocation, id: string, signal?: AbortSignal): Promise<T | null> {
+    const key = historyKey(this.#io.prefix, l, id)
+    // Asked for by id, always from the backend (another store may have deleted it); its chain
+    // below may come from the cache.
+    this.#drop(key)
+    const text = await this.#fetch(key, signal)
+    if (text === null) return null
+    const delta = parseDelta(text, key)
+    if (!delta) return parseObject<T>(text, key)
+    // The newest snapshot is latest, whole: fetched beside the walk's listings, and when its
+    // hash is this delta's, that is the answer in two round trips.
+    const listed = this.#list(l, id, delta, signal)
+    listed.catch(() => {})
+    const latest = latestKey(this.#io.prefix, l)
+    const obj = await this.#io.backend.get(latest, { signal })
+    if (obj && obj.body.length - delta.s <= 64 && obj.body.length >= delta.s) {
+      const whole = await decodeText(await this.#io.open(obj.body, latest), latest, this.#io.maxDecodedBytes)
+      if ((await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
+    }
+    try {
+      return (await this.#walk(l, id, key, delta, await listed, signal)) as T
+    } catch (error) {
+      if (!(error instanceof MissingPart)) throw error
+      // A prune may have replaced the chain since we listed it: once more from its current state.
+      for (const k of this.#texts.keys()) if (k !== key) this.#drop(k)
+      return (await this.#walk(l, id, key, delta, await this.#list(l, id, delta, signal), signal)) as T
+    }
+  }
+
+  /**
+   * Deletes history ids `doomed` of location `l` so that every other snapshot stays readable:
+   * one built on a doomed snapshot gets a whole copy in `parts/` first (walks stop there). Writers
+   * build only on fresh parents (`GRACE_MS / 4` of their clock), so only snapshots written within
+   * `GRACE_MS` after a doomed one can be built on it: those are read, no others. A writer saving a
+   * delta of a doomed snapshot meanwhile is covered twice: its own check after the create
+   * (`checkParent`) sees the parent gone and copies its snapshot whole, or, had it looked before
+   * our delete, its snapshot was listed by then, and the second listing here copies it (the
+   * fresh doomed snapshots' texts stay pinned in memory for that, until this call returns).
+   */
+  async remove(l: SnapshotLocation, doomed: string[], signal?: AbortSignal): Promise<void> {
+    if (!doomed.length) return
+    const { backend, prefix } = this.#io
+    const startedAt = Date.now()
+    const gone = new Set(doomed)
+    const times = doomed.map((id) => snapshotIdTime(id).getTime())
+    const [from, to] = [Math.min(...times), Math.max(...times) + GRACE_MS]
+    const suspects = async () => (await this.#idsBetween(l, from, to, signal)).filter((id) => !gone.has(id))
+    // The chains of fresh doomed snapshots stay pinned for a writer in flight building on them
+    // (see above): reading each pins every text its walk fetches.
+    this.#removing++
+    this.#pinning++
+    let pinning = true
+    try {
+      for (const id of doomed) if (snapshotIdTime(id).getTime() >= startedAt - GRACE_MS) await this.#value(l, id, signal)
+      this.#pinning--
+      pinning = false
+      const first = await suspects()
+      for (const batch of chunks(first, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
+      // Their own whole copies go too, where there are any (a HEAD each: a tiered store lists
+      // only what it holds locally, and a delete where nothing is costs every tier a request).
+      const parts: string[] = []
+      for (const batch of chunks(doomed, 8)) {
+        await Promise.all(
+          batch.map(async (id) => {
+            const key = partKey(prefix, l, id)
+            if (await backend.head(key, { signal })) parts.push(key)
+          }),
+        )
+      }
+      const keys = [...doomed.map((id) => historyKey(prefix, l, id)), ...parts]
+      for (const batch of chunks(keys)) await backend.delete(batch, { signal })
+      for (const key of keys) this.#drop(key)
+      const seen = new Set(first)
+      const late = (await suspects()).filter((id) => !seen.has(id))
+      for (const batch of chunks(late, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
+    } finally {
+      if (pinning) this.#pinning--
+      if (!--this.#removing) this.#pinned.clear()
+    }
+  }
+
+  /**
+   * After a delta of `parent` was created at history id `id`: when the parent is gone (deleted
+   * meanwhile), stores `json` whole as `id`'s part, so the snapshot stays readable.
+   */
+  async checkParent(l: SnapshotLocation, id: string, parent: string | undefined, json: string, signal?: AbortSignal): Promise<void> {
+    if (parent === undefined) return
+    const { backend, prefix } = this.#io
+    if (await backend.head(historyKey(prefix, l, parent), { signal })) return
+    await this.#putPart(l, id, json, signal)
+  }
+
+  /** Reads a snapshot for its walk's sake (absent or unreadable: nothing to pin). */
+  async #value(l: SnapshotLocation, id: string, signal?: AbortSignal): Promise<void> {
+    await this.read(l, id, signal).catch((error) => {
+      if (!(error instanceof CorruptError)) throw error
+    })
+  }
+
+  /**
+   * Gives snapshot `id` a whole copy in `parts/` when it is a delta of a snapshot in `gone`
+   * (read before the delete, or after it through the pinned texts).
+   */
+  async #rescue(l: SnapshotLocation, id: string, gone: Set<string>, signal?: AbortSignal): Promise<void> {
+    const key = historyKey(this.#io.prefix, l, id)
+    const text = await this.#fetch(key, signal)
+    const delta = text === null ? undefined : parseDelta(text, key)
+    if (!delta || !gone.has(delta.p)) return
+    // A chain already broken stays as it is (its reads say so): not this delete's failure.
+    const value = await this.read(l, id, signal).catch((error) => {
+      if (error instanceof CorruptError) return null
+      throw error
+    })
+    if (value !== null) await this.#putPart(l, id, JSON.stringify(value), signal)
+  }
+
+  /** History ids of `l` whose UUIDv7 times lie in [from, to], ascending. */
+  async #idsBetween(l: SnapshotLocation, from: number, to: number, signal?: AbortSignal): Promise<string[]> {
+    const folder = historyFolder(this.#io.prefix, l)
+    const hex = (t: number) => Math.max(0, t).toString(16).padStart(12, '0')
+    const start = hex(from - 1)
+    // A UUIDv7 starts with its 48-bit millisecond time as `xxxxxxxx-xxxx`.
+    const after = `${folder}snapshot_${start.slice(0, 8)}-${start.slice(8)}`
+    const end = hex(to + 1)
+    const keys = await this.#range(after, folder, `${folder}snapshot_${end.slice(0, 8)}-${end.slice(8)}`, signal)
+    return keys.map((k) => historyIdIn(folder, k)!)
+  }
+
+  /** Forgets what the store remembers of a location (its session was deleted). */
+  forget(sessionPrefix: string): void {
+    for (const folder of this.#parents.keys()) if (folder.startsWith(sessionPrefix)) this.#parents.delete(folder)
+    for (const key of this.#texts.keys()) if (key.startsWith(sessionPrefix)) this.#drop(key)
+  }
+
+  /** Round trip 2: the history and parts keys between `delta`'s checkpoint and history id `id`. */
+  #list(l: SnapshotLocation, id: string, delta: Delta, signal?: AbortSignal): Promise<string[][]> {
+    const { prefix } = this.#io
+    const history = historyFolder(prefix, l)
+    const parts = partsFolder(prefix, l)
+    const from = `snapshot_${delta.c}`
+    const upTo = `snapshot_${id}.json`
+    return Promise.all([
+      this.#range(history + from, history, history + upTo, signal),
+      this.#range(parts + from, parts, `${parts}${upTo}\0`, signal),
+    ])
+  }
+
+  /** Round trip 3 (every listed object, at once) and the walk from `id` back to a whole snapshot. */
+  async #walk(l: SnapshotLocation, id: string, key: string, delta: Delta, listed: string[][], signal?: AbortSignal): Promise<unknown> {
+    const { prefix } = this.#io
+    // Fetched ahead, all at once: what the walk needs is then cached. A failure here is only
+    // reported if the walk needs that object (it fetches it again), not for a bystander.
+    await Promise.all(listed.flat().map((k) => this.#fetch(k, signal).catch(() => null)))
+    const listedParts = new Set(listed[1])
+    const node = async (nid: string): Promise<[string, string] | undefined> => {
+      const pk = partKey(prefix, l, nid)
+      const part = listedParts.has(pk) ? await this.#fetch(pk, signal) : null
+      if (part !== null && !part.startsWith(DELTA_MAGIC)) return [pk, part]
+      const hk = historyKey(prefix, l, nid)
+      const text = (await this.#fetch(hk, signal)) ?? part ?? (await this.#fetch(pk, signal))
+      return text === null ? undefined : [text === part ? pk : hk, text]
+    }
+    const chain: [string, Delta][] = []
+    let [at, text] = (await node(id)) ?? [key, DELTA_MAGIC + JSON.stringify(delta)]
+    let nid = id
+    for (;;) {
+      const step = parseDelta(text, at)
+      if (!step) break
+      if (chain.length >= MAX_CHAIN) throw new CorruptError(`${key}: its chain is over ${MAX_CHAIN} deltas long`, { key })
+      // Parents are older than their children, so a walk never comes back (no cycle).
+      if (!(step.p < nid)) throw new CorruptError(`${at} names a parent that is not older than it`, { key: at })
+      chain.push([at, step])
+      nid = step.p
+      const found = await node(nid)
+      if (!found)
+        throw new MissingPart(`${historyKey(prefix, l, nid)} is missing: ${key} is built on it`, { key: historyKey(prefix, l, nid) })
+      ;[at, text] = found
+    }
+    let value: unknown = parseObject(text, at)
+    for (let i = chain.length - 1; i >= 0; i--) value = patch(value, chain[i]![1].o, chain[i]![0])
+    if ((await hashOf(JSON.stringify(value))) !== delta.h) throw new CorruptError(`${key} does not rebuild to the snapshot saved`, { key })
+    return value
+  }
+
+  /** The keys listed under `folder` from `startAfter` up to (not including) `end`. */
+  async #range(startAfter: string, folder: string, end: string, signal?: AbortSignal): Promise<string[]> {
+    const keys: string[] = []
+    let cursor = startAfter
+    for (;;) {
+      const page = await this.#io.backend.list(folder, { startAfter: cursor, limit: 1000, signal })
+      for (const e of page.entries) {
+        if (e.key >= end) return keys
+        if (historyIdIn(folder, e.key)) keys.push(e.key)
+      }
+      if (!page.truncated) return keys
+      cursor = nextCursor(cursor, page, folder)!
+    }
+  }
+
+  /** The decoded text at `key` (cached: these keys are written once), or `null` when absent. */
+  async #fetch(key: string, signal?: AbortSignal): Promise<string | null> {
+    const text = await this.#load(key, signal)
+    if (text !== null && this.#pinning) this.#pinned.set(key, text)
+    return text
+  }
+
+  async #load(key: string, signal?: AbortSignal): Promise<string | null> {
+    const cached = this.#texts.get(key)
+    if (cached !== undefined) {
+      this.#texts.delete(key)
+      this.#texts.set(key, cached)
+      return cached
+    }
+    const obj = await this.#io.backend.get(key, { signal })
+    if (!obj) return this.#pinned.get(key) ?? null
+    const text = await decodeText(await this.#io.open(obj.body, key), key, this.#io.maxDecodedBytes)
+    // Deltas and small snapshots only, a few hundred: what walks reuse, at a bounded cost.
+    if (text.length < CACHED_UNITS) {
+      this.#texts.set(key, text)
+      if (this.#texts.size > CACHED) this.#texts.delete(this.#texts.keys().next().value!)
+    }
+    return text
+  }
+
+  #drop(key: string): void {
+    this.#texts.delete(key)
+  }
+
+  /** Stores `json` whole as history id `id`'s part, replacing a delta there. */
+  async #putPart(l: SnapshotLocation, id: string, json: string, signal?: AbortSignal): Promise<void> {
+    const { backend, prefix, compression } = this.#io
+    const key = partKey(prefix, l, id)
+    const bytes = await this.#io.seal(await encodeText(json, compression), key)
+    if (!(await backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal }))) await backend.put(key, bytes, { signal })
+    this.#drop(key)
+  }
+}
+
+/** The first 128 bits of the SHA-256 of `text` as UTF-8, hex: what a delta's `h` holds. */
+async function hashOf(text: string): Promise<string> {
+  return (await sha256Hex(new TextEncoder().encode(text))).slice(0, 32)
+}
