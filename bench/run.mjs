@@ -29,6 +29,12 @@ const LEGEND = {
     '  bundled with the browser condition), ÷ bare aws4fetch plain PUT (UNSIGNED-PAYLOAD). Goal: ≤ 1.5× on Node.',
     'Part 3: gzip on 100 B-64 KB agent JSON under Node, Bun and Deno: bytes saved, gzip + gunzip µs, µs per byte saved.',
   ],
+  'history.bench.mjs': [
+    'Issue 15: 200 turns of three agent shapes saved with commitSnapshot after every turn, on the real S3 server.',
+    'whole = dedup: false (every history object whole, as before); delta = the default (each save stores its change).',
+    'stored / uploaded: bytes the session holds at the end and sent in all; ×final: ÷ the final snapshot stored whole (gzip).',
+    'save ms at a turn: median of the five saves up to it; load ms: fresh stores, latest / newest by id / 50th by id.',
+  ],
   'indexeddb.bench.mjs': [
     'IndexedDB in headless Chromium, one awaited operation at a time.',
     'saves/s, loads/s: operations per second, median of interleaved rounds (higher is better).',
