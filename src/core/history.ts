@@ -82,9 +82,8 @@ export class History {
   readonly #texts = new Map<string, string>()
   /** While `remove`s run, the texts of what they delete, for the walks they still make. */
   readonly #pinned = new Map<string, string>()
-  /** `remove` calls running, and those of them pinning (every text fetched meanwhile is pinned). */
+  /** `remove` calls running: the last one to end unpins. */
   #removing = 0
-  #pinning = 0
 
   constructor(io: HistoryIO) {
     this.#io = io
@@ -171,38 +170,35 @@ export class History {
    * delta of a doomed snapshot meanwhile is covered twice: its own check after the create
    * (`checkParent`) sees the parent gone and copies its snapshot whole, or, had it looked before
    * our delete, its snapshot was listed by then, and the second listing here copies it (the
-   * fresh doomed snapshots' texts stay pinned in memory for that, until this call returns).
+   * doomed snapshots' texts stay pinned in memory for that, until this call returns).
    */
   async remove(l: SnapshotLocation, doomed: string[], signal?: AbortSignal): Promise<void> {
     if (!doomed.length) return
     const { backend, prefix } = this.#io
-    const startedAt = Date.now()
     const gone = new Set(doomed)
     const times = doomed.map((id) => snapshotIdTime(id).getTime())
     const [from, to] = [Math.min(...times), Math.max(...times) + GRACE_MS]
     const suspects = async () => (await this.#idsBetween(l, from, to, signal)).filter((id) => !gone.has(id))
-    // The chains of fresh doomed snapshots stay pinned for a writer in flight building on them
-    // (see above): reading each pins every text its walk fetches.
+    // The doomed texts (and their whole copies, which go too) stay pinned until this call ends:
+    // walks made after the delete, for a writer in flight (see above), still pass through them.
+    // A GET each, not a listing: a tiered store lists only what it holds locally.
     this.#removing++
-    this.#pinning++
-    let pinning = true
     try {
-      for (const id of doomed) if (snapshotIdTime(id).getTime() >= startedAt - GRACE_MS) await this.#value(l, id, signal)
-      this.#pinning--
-      pinning = false
-      const first = await suspects()
-      for (const batch of chunks(first, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
-      // Their own whole copies go too, where there are any (a HEAD each: a tiered store lists
-      // only what it holds locally, and a delete where nothing is costs every tier a request).
       const parts: string[] = []
       for (const batch of chunks(doomed, 8)) {
         await Promise.all(
-          batch.map(async (id) => {
-            const key = partKey(prefix, l, id)
-            if (await backend.head(key, { signal })) parts.push(key)
-          }),
+          batch.flatMap((id) =>
+            [historyKey(prefix, l, id), partKey(prefix, l, id)].map(async (key, i) => {
+              const text = await this.#fetch(key, signal).catch(() => null)
+              if (text === null) return
+              this.#pinned.set(key, text)
+              if (i) parts.push(key)
+            }),
+          ),
         )
       }
+      const first = await suspects()
+      for (const batch of chunks(first, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
       const keys = [...doomed.map((id) => historyKey(prefix, l, id)), ...parts]
       for (const batch of chunks(keys)) await backend.delete(batch, { signal })
       for (const key of keys) this.#drop(key)
@@ -210,7 +206,6 @@ export class History {
       const late = (await suspects()).filter((id) => !seen.has(id))
       for (const batch of chunks(late, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
     } finally {
-      if (pinning) this.#pinning--
       if (!--this.#removing) this.#pinned.clear()
     }
   }
@@ -224,13 +219,6 @@ export class History {
     const { backend, prefix } = this.#io
     if (await backend.head(historyKey(prefix, l, parent), { signal })) return
     await this.#putPart(l, id, json, signal)
-  }
-
-  /** Reads a snapshot for its walk's sake (absent or unreadable: nothing to pin). */
-  async #value(l: SnapshotLocation, id: string, signal?: AbortSignal): Promise<void> {
-    await this.read(l, id, signal).catch((error) => {
-      if (!(error instanceof CorruptError)) throw error
-    })
   }
 
   /**
@@ -335,12 +323,6 @@ export class History {
 
   /** The decoded text at `key` (cached: these keys are written once), or `null` when absent. */
   async #fetch(key: string, signal?: AbortSignal): Promise<string | null> {
-    const text = await this.#load(key, signal)
-    if (text !== null && this.#pinning) this.#pinned.set(key, text)
-    return text
-  }
-
-  async #load(key: string, signal?: AbortSignal): Promise<string | null> {
     const cached = this.#texts.get(key)
     if (cached !== undefined) {
       this.#texts.delete(key)
