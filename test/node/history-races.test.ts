@@ -77,8 +77,8 @@ describe('delta history: deletes racing writers in flight', () => {
     const s = next(2)
     const child = (await writer.commitSnapshot({ location, snapshot: s })).snapshotId // a delta of the deleted parent
     expect(await historyKinds(memory)).toContain(`parts/snapshot_${child}.json`)
-    expect(JSON.stringify(await new BackendSnapshotStore<Snapshot>({ backend: memory }).loadSnapshot({ location, snapshotId: child }))).toBe(
-      JSON.stringify(s),
-    )
+    expect(
+      JSON.stringify(await new BackendSnapshotStore<Snapshot>({ backend: memory }).loadSnapshot({ location, snapshotId: child })),
+    ).toBe(JSON.stringify(s))
   })
 })

@@ -35,7 +35,13 @@ function conversation(seed: number) {
   return (turn: number): Snapshot => {
     const words = Array.from({ length: 120 }, () => Math.floor(rand() * 5000).toString(36)).join(' ')
     messages.push({ role: turn % 2 ? 'assistant' : 'user', text: `${turn}: ${words}` })
-    return { scope: 'agent', schemaVersion: '1.0', createdAt: `2026-12-04T00:00:${String(turn).padStart(2, '0')}Z`, data: { messages: structuredClone(messages) }, appData: {} }
+    return {
+      scope: 'agent',
+      schemaVersion: '1.0',
+      createdAt: `2026-12-04T00:00:${String(turn).padStart(2, '0')}Z`,
+      data: { messages: structuredClone(messages) },
+      appData: {},
+    }
   }
 }
 
