@@ -20,3 +20,4 @@ export {
   type ContractHarness,
   type TestFn,
 } from '../testing/contract.js'
+export { prng } from '../testing/random.js'

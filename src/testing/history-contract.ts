@@ -6,6 +6,7 @@ import { historyFolder, historyKey, partsFolder, sessionPrefix } from '../core/k
 import { BackendSnapshotStore } from '../core/store.js'
 import type { Snapshot, SnapshotLocation, StoreOptions } from '../core/types.js'
 import { AssertionError, equal, ok, rejects } from './assert.js'
+import { prng } from './random.js'
 
 /**
  * The contract of delta history (DESIGN.md §8), part of the contract suite: run on every tier in
@@ -19,18 +20,6 @@ type Register = (
   fn: (made: Made) => Promise<void>,
   options?: Pick<StoreOptions, 'compression' | 'maxDecodedBytes' | 'dedup'>,
 ) => void
-
-/** mulberry32: the same seed, the same run, in every runtime. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const WORDS = ['agent', 'tool', 'flight', 'Lisbon', 'hotel', 'price', 'é', '日本', 'budget', 'weather', '"quoted"', 'line\nbreak']
 
