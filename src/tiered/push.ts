@@ -9,8 +9,8 @@ import { folderOf, loadState, slotOf } from './state.js'
 
 /**
  * Push: sends the outbox to the remote, each entry as its kind says. Session deletions go first
- * (they confirm every older entry of their session); then every create-only or deleted key,
- * oldest entry first, create-only on the remote. Entries of mutable keys (compare-and-swap,
+ * (they confirm every older entry of their session); then every create-only key, oldest entry
+ * first, create-only on the remote; then deleted keys (see below). Entries of mutable keys (compare-and-swap,
  * overwrite) are not pushed here: they are handed to reconcile, which confirms them once the
  * key is agreed.
  */
@@ -56,12 +56,25 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
   }
   context.progress.total += keys.size
   report(context)
-  // History ids whose newest entry is a delete (a prune, say): each tombstone first, then the
-  // deletes batched per session (one request per 1000 keys; an HTTP remote takes one session's
-  // keys per batch), not one delete request per id. Other deleted keys (an adapter's, whose
-  // session only the server's layouts know) go one by one below.
+  // Create-only keys first (and deleted keys other than history: an adapter's, whose session only
+  // the server's layouts know, one by one): a prune's whole copies in parts/ then land before the
+  // deletes of what they stand in for, so the remote never holds a snapshot whose chain is gone.
   const { remote, remoteRoot, signal } = context
   const batched = ([rel, list]: [string, OutboxEntry[]]) => list.at(-1)!.kind === 'delete' && tombstoneOfRelative(rel) !== undefined
+  await inPool(
+    context,
+    [...keys].filter((item) => !batched(item)),
+    async ([rel, list]) => {
+      const result = await pushKey(context, rel, list)
+      if (result !== 'conflict' && result !== 'waiting') context.confirmed.push(...list.map((e) => e.key))
+      if (result === 'pushed') context.progress.pushed++
+      if (result === 'conflict') context.conflicts.push(rel)
+      report(context)
+    },
+  )
+  // Then history ids whose newest entry is a delete (a prune, say): each tombstone first, then
+  // the deletes batched per session (one request per 1000 keys; an HTTP remote takes one
+  // session's keys per batch), not one delete request per id.
   const deletes = [...keys].filter(batched)
   await inPool(context, deletes, async ([rel, list]) => {
     await withRetries(context, () => remote.put(remoteRoot + tombstoneOfRelative(rel)!, tombstoneBody(list.at(-1)!.id), { signal }))
@@ -79,17 +92,6 @@ export async function pushOutbox(context: SyncContext, entries: OutboxEntry[]): 
     context.progress.pushed += batch.length
     report(context)
   }
-  await inPool(
-    context,
-    [...keys].filter((item) => !batched(item)),
-    async ([rel, list]) => {
-      const result = await pushKey(context, rel, list)
-      if (result !== 'conflict' && result !== 'waiting') context.confirmed.push(...list.map((e) => e.key))
-      if (result === 'pushed') context.progress.pushed++
-      if (result === 'conflict') context.conflicts.push(rel)
-      report(context)
-    },
-  )
   return touched
 }
 

@@ -8,13 +8,17 @@ import { prng } from '../helpers/random.js'
 // leaves only snapshots that load exactly with the network off: parents and whole copies land
 // before what is built on them. Cut points are seeded, so a failure replays.
 
-/** The remote, real memory behind a link that drops after `budget` more GETs (then stays down). */
+/**
+ * The remote, real memory behind a link that drops after `budget` more GETs (or `writes` more
+ * puts and deletes), then stays down.
+ */
 function remoteLink(inner: Backend) {
-  const state = { offline: false, budget: Infinity }
+  const state = { offline: false, budget: Infinity, writes: Infinity }
   const gate =
     <A extends unknown[], R>(name: string, f: (...a: A) => Promise<R>) =>
     async (...a: A): Promise<R> => {
       if (name === 'get' && state.budget-- <= 0) state.offline = true
+      if ((name === 'put' || name === 'delete') && state.writes-- <= 0) state.offline = true
       if (state.offline) throw new RemoteError('network error (offline)', { status: 0 })
       return f(...a)
     }
@@ -44,6 +48,8 @@ function conversation(seed: number) {
     }
   }
 }
+
+import { BackendSnapshotStore } from 'snapshelf'
 
 async function expectLoads(store: TieredStorage, location: SnapshotLocation, saved: Map<string, string>, ids: string[]) {
   for (const id of ids) expect(JSON.stringify(await store.loadSnapshot({ location, snapshotId: id })), id).toBe(saved.get(id))
@@ -89,6 +95,38 @@ describe('delta history on TieredStorage', () => {
       await expectLoads(reader, location, saved, kept)
       expect(JSON.stringify(await reader.loadSnapshot({ location }))).toBe(saved.get(kept.at(-1)!))
       reader.close()
+    }
+  })
+
+  it('a prune pushed with the link cut at any point: the remote holds only snapshots that load exactly', async () => {
+    const rand = prng(2026)
+    for (let run = 0; run < 16; run++) {
+      const remote = new MemoryBackend()
+      const link = remoteLink(remote)
+      const device = new TieredStorage({ local: new MemoryStorage(), remote: link.backend, retries: 0 })
+      const location = { sessionId: `prune-${run}`, scope: 'agent', scopeId: 'main' }
+      const next = conversation(run)
+      const saved = new Map<string, string>()
+      for (let turn = 0; turn < 12; turn++) {
+        const snapshot = next(turn)
+        saved.set((await device.commitSnapshot({ location, snapshot })).snapshotId, JSON.stringify(snapshot))
+      }
+      await device.sync()
+      await device.prune({ location, keepLast: 1 + Math.floor(rand() * 6) })
+      link.state.writes = Math.floor(rand() * 16)
+      await device.sync().catch(() => {})
+      // What the remote lists now (some deletes pushed, some not) must load, each exactly.
+      const server = new BackendSnapshotStore<Snapshot>({ backend: remote })
+      for (const id of await server.listSnapshotIds({ location })) {
+        expect(JSON.stringify(await server.loadSnapshot({ location, snapshotId: id })), `run ${run}, ${id}`).toBe(saved.get(id))
+      }
+      link.state.offline = false
+      link.state.writes = Infinity
+      await device.sync()
+      const kept = await device.listSnapshotIds({ location })
+      expect(await server.listSnapshotIds({ location })).toEqual(kept)
+      for (const id of kept) expect(JSON.stringify(await server.loadSnapshot({ location, snapshotId: id }))).toBe(saved.get(id))
+      device.close()
     }
   })
 })
