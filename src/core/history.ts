@@ -6,7 +6,7 @@ import { CorruptError } from './errors.js'
 import { snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, partKey, partsFolder } from './keys.js'
 import { nextCursor } from './listing.js'
-import { chunks } from './util.js'
+import { chunks, sleep } from './util.js'
 import type { SnapshotLocation } from './types.js'
 
 /**
@@ -41,6 +41,8 @@ const MAX_CHAIN = 1000
 /** Decoded texts a store keeps, and the longest it keeps (UTF-16 units, about 2 bytes each). */
 const CACHED = 512
 const CACHED_UNITS = 16 << 10
+/** How long a load waits before it walks a chain again that missed a link. */
+const RETRY_MS = 250
 /** Locations whose last snapshot a store remembers as the next parent. */
 const PARENTS = 16
 
@@ -156,7 +158,9 @@ export class History {
       return (await this.#walk(l, id, key, delta, await listed, signal)) as T
     } catch (error) {
       if (!(error instanceof MissingPart)) throw error
-      // A prune may have replaced the chain since we listed it: once more from its current state.
+      // A prune may have replaced the chain since we listed it, or a sync still be sending its
+      // parent (pushes run in parallel): once more, a moment later, from its current state.
+      await sleep(RETRY_MS, signal)
       for (const k of this.#texts.keys()) if (k !== key) this.#drop(k)
       return (await this.#walk(l, id, key, delta, await this.#list(l, id, delta, signal), signal)) as T
     }
