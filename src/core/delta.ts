@@ -5,11 +5,13 @@ import { isSnapshotId } from './ids.js'
  * The delta format of history (DESIGN.md §8): a history object holds either a whole snapshot
  * (JSON, as ever) or the change from its parent, as the text
  * ```
- * SNAPSHELF-DELTA 1\n{"p":"<parent id>","c":"<checkpoint id>","h":"<hash>","s":<size>,"o":<op>}
+ * SNAPSHELF-DELTA 1\n{"p":"<parent id>","c":"<checkpoint id>","d":<depth>,"b":<chain>,"h":"<hash>","s":<size>,"o":<op>}
  * ```
  * which no JSON text can start with, so whole and delta objects are told apart after decoding and
  * every whole object ever written stays readable. `p` is what the walk follows; `c` says which
- * range to fetch in parallel; `h` (the first 128 bits of the SHA-256 of the snapshot's JSON text,
+ * range to fetch in parallel; `d` (deltas since `c`, this one included) and `b` (their text, in
+ * UTF-16 units) let a writer that did not write it go on building the chain, and know when to
+ * write whole again; `h` (the first 128 bits of the SHA-256 of the snapshot's JSON text,
  * hex) checks what the walk rebuilt, so a wrong base is `ERR_CORRUPT`, never a wrong snapshot; `s`
  * (the snapshot's size stored whole) lets a reader see from a HEAD that latest may be it.
  *
@@ -31,6 +33,10 @@ export interface Delta {
   p: string
   /** The whole snapshot the chain starts from (a hint). */
   c: string
+  /** Deltas since `c`, this one included. */
+  d: number
+  /** Their delta text since `c`, in UTF-16 units. */
+  b: number
   /** SHA-256 of the snapshot's JSON text, first 32 hex digits. */
   h: string
   /** Bytes of the snapshot stored whole (unsealed). */
@@ -106,7 +112,7 @@ export function patch(value: unknown, op: Op, key: string): unknown {
  * The text of a delta object.
  *
  * @example
- * deltaText({ p: parentId, c: checkpointId, h: hash, s: 812, o: [1, 2, ['hi']] })
+ * deltaText({ p: parentId, c: checkpointId, d: 3, b: 950, h: hash, s: 812, o: [1, 2, ['hi']] })
  */
 export function deltaText(delta: Delta): string {
   return DELTA_MAGIC + JSON.stringify(delta)
@@ -130,7 +136,7 @@ export function parseDelta(text: string, key: string): Delta | undefined {
     !isSnapshotId(delta.p) ||
     !isSnapshotId(delta.c) ||
     !/^[0-9a-f]{32}$/.test(delta.h as string) ||
-    !Number.isInteger(delta.s) ||
+    ![delta.d, delta.b, delta.s].every(Number.isInteger) ||
     !Array.isArray(delta.o)
   ) {
     throw new CorruptError(`${key} is not a valid history delta`, { key })

@@ -81,6 +81,8 @@ class MissingPart extends CorruptError {}
 export class History {
   readonly #io: HistoryIO
   readonly #parents = new Map<string, Parent>()
+  /** Latest's text per location, as last loaded (see `noteLatest`). */
+  readonly #loaded = new Map<string, string>()
   readonly #texts = new Map<string, string>()
   /** While `remove`s run, the texts of what they delete, for the walks they still make. */
   readonly #pinned = new Map<string, string>()
@@ -107,7 +109,7 @@ export class History {
     const folder = historyFolder(this.#io.prefix, l)
     const at = Date.now()
     const value = JSON.parse(json)
-    const parent = this.#parents.get(folder)
+    const parent = this.#parents.get(folder) ?? (await this.#resume(l, folder, at))
     let next: Parent = { id, value, c: id, d: 0, chain: 0, at }
     let plain = whole
     // Fresh parents only (see GRACE_MS), and ids whose time is the writer's now: prune reads
@@ -116,9 +118,12 @@ export class History {
     if (parent && parent.id < id && parent.d < MAX_DEPTH && fresh(parent.at) && fresh(snapshotIdTime(parent.id).getTime())) {
       if (fresh(snapshotIdTime(id).getTime())) {
         const o = diff(parent.value, value) ?? [2, {}]
-        const text = deltaText({ p: parent.id, c: parent.c, h: await hashOf(json), s: whole.length, o })
-        if (text.length * 2 <= json.length && parent.chain + text.length <= json.length * 2) {
-          next = { id, value, c: parent.c, d: parent.d + 1, chain: parent.chain + text.length, at }
+        const delta = { p: parent.id, c: parent.c, d: parent.d + 1, b: 0, h: await hashOf(json), s: whole.length, o }
+        // The chain's text with this one's (the digits of `b` itself aside: a heuristic's error).
+        delta.b = parent.chain + deltaText(delta).length
+        const text = deltaText(delta)
+        if (text.length * 2 <= json.length && delta.b <= json.length * 2) {
+          next = { id, value, c: parent.c, d: delta.d, chain: delta.b, at }
           plain = await encodeText(text, compression)
         }
       }
@@ -132,6 +137,37 @@ export class History {
         if (this.#parents.size > PARENTS) this.#parents.delete(this.#parents.keys().next().value!)
       },
     }
+  }
+
+  /**
+   * Remembers latest's JSON text as loaded (`loadSnapshot` without an id): a store made per
+   * request (a Worker's) then builds its first save on the history snapshot latest holds, found
+   * by `#resume`, instead of writing it whole.
+   */
+  noteLatest(l: SnapshotLocation, text: string): void {
+    if (!this.#io.dedup) return
+    const folder = historyFolder(this.#io.prefix, l)
+    this.#loaded.delete(folder)
+    this.#loaded.set(folder, text)
+    if (this.#loaded.size > PARENTS) this.#loaded.delete(this.#loaded.keys().next().value!)
+  }
+
+  /**
+   * The parent for a first save at `l` after latest was loaded: the newest history snapshot, if
+   * it is fresh and is what latest holds (same text, or a delta with latest's hash). One listing
+   * of what was written in the last `GRACE_MS / 4`, and one GET (none when nothing is fresh).
+   */
+  async #resume(l: SnapshotLocation, folder: string, at: number): Promise<Parent | undefined> {
+    const text = this.#loaded.get(folder)
+    if (text === undefined) return undefined
+    this.#loaded.delete(folder)
+    const id = (await this.#idsBetween(l, at - GRACE_MS / 4, at + GRACE_MS / 4)).at(-1)
+    const key = id && historyKey(this.#io.prefix, l, id)
+    const newest = key ? await this.#fetch(key).catch(() => null) : null
+    if (!id || newest === null) return undefined
+    const delta = parseDelta(newest, key!)
+    if (delta ? delta.h !== (await hashOf(text)) : newest !== text) return undefined
+    return { id, value: JSON.parse(text), c: delta?.c ?? id, d: delta?.d ?? 0, chain: delta?.b ?? 0, at: snapshotIdTime(id).getTime() }
   }
 
   /** The snapshot of history id `id`, or `null` when absent. */
@@ -257,6 +293,7 @@ export class History {
   /** Forgets what the store remembers of a location (its session was deleted). */
   forget(sessionPrefix: string): void {
     for (const folder of this.#parents.keys()) if (folder.startsWith(sessionPrefix)) this.#parents.delete(folder)
+    for (const folder of this.#loaded.keys()) if (folder.startsWith(sessionPrefix)) this.#loaded.delete(folder)
     for (const key of this.#texts.keys()) if (key.startsWith(sessionPrefix)) this.#drop(key)
   }
 

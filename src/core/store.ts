@@ -1,5 +1,5 @@
 import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, encodeJSON, encodeText, jsonText } from './codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, decodeText, encodeJSON, encodeText, jsonText, parseObject } from './codec.js'
 import { compareAndSwap } from './cas.js'
 import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
 import { ConflictError, CorruptError, ValidationError, throwIfAborted } from './errors.js'
@@ -138,7 +138,15 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
 
   async loadSnapshot(p: { location: SnapshotLocation; snapshotId?: string } & CallOptions): Promise<T | null> {
     const l = checkLocation(p?.location)
-    if (p.snapshotId === undefined) return this.#read<T>(latestKey(this.prefix, l), p.signal)
+    if (p.snapshotId === undefined) {
+      const key = latestKey(this.prefix, l)
+      const obj = await this.backend.get(key, { signal: p.signal })
+      if (!obj) return null
+      const text = await decodeText(this.#sealer ? await this.#sealer.open(obj.body, key) : obj.body, key, this.maxDecodedBytes)
+      // The next history save may build on it (history.ts `noteLatest`).
+      this.#history.noteLatest(l, text)
+      return parseObject<T>(text, key)
+    }
     return this.#history.read<T>(l, checkSnapshotId('snapshotId', p.snapshotId), p.signal)
   }
 

@@ -110,6 +110,27 @@ export function historyCases(t: Register): void {
     equal(JSON.stringify(await plain.loadSnapshot({ location: l })), [...saved.values()].at(-1), 'latest is the newest, whole')
   })
 
+  t('delta history: a store made per request (as in a Worker) that loads latest builds its save on it', async ({ store }) => {
+    const l = location()
+    const other = { ...l, scopeId: 'whole' }
+    const one = { ...l, scopeId: 'one-store' }
+    const whole = new BackendSnapshotStore<Snapshot>({ ...plainOptions(store), dedup: false })
+    const next = conversation(5)
+    const saved = new Map<string, string>()
+    for (let turn = 0; turn < 10; turn++) {
+      const request = fresh(store) // nothing remembered: what a Worker has at each request
+      if (turn) equal(JSON.stringify(await request.loadSnapshot({ location: l })), [...saved.values()].at(-1), 'latest is the last turn')
+      const snapshot = next(turn)
+      saved.set((await request.commitSnapshot({ location: l, snapshot })).snapshotId, JSON.stringify(snapshot))
+      await whole.commitSnapshot({ location: other, snapshot })
+      await store.commitSnapshot({ location: one, snapshot })
+    }
+    const sum = async (at: SnapshotLocation) => (await store.listSnapshots({ location: at })).items.reduce((a, i) => a + i.storedBytes, 0)
+    const [ours, single, theirs] = [await sum(l), await sum(one), await sum(other)]
+    ok(ours <= single * 1.05 && ours * 1.3 < theirs, `ten saves by ten stores: ${ours} B (one store: ${single} B, whole: ${theirs} B)`)
+    await loadsExactly(fresh(store), l, saved, 'built across stores')
+  })
+
   t('delta history: deleteSnapshot and prune keep every other snapshot readable, and free what they delete', async ({ store, backend }) => {
     const l = location()
     const next = conversation(11)
@@ -170,7 +191,7 @@ export function historyCases(t: Register): void {
     const { prefix } = store
     const [parent, child, older] = [newSnapshotId(), newSnapshotId(), newSnapshotId()]
     const plant = (id: string, text: string) => backend.put(historyKey(prefix, l, id), new TextEncoder().encode(text))
-    const delta = (p: string, o: unknown) => `${DELTA_MAGIC}${JSON.stringify({ p, c: p, h: '0'.repeat(32), s: 1 << 30, o })}`
+    const delta = (p: string, o: unknown) => `${DELTA_MAGIC}${JSON.stringify({ p, c: p, d: 1, b: 10, h: '0'.repeat(32), s: 1 << 30, o })}`
     await plant(child, delta(parent, [2, { more: [0, 1] }]))
     await rejects(() => fresh(store).loadSnapshot({ location: l, snapshotId: child }), 'ERR_CORRUPT', 'a missing parent')
     const missing = await fresh(store)

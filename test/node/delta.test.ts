@@ -63,7 +63,7 @@ describe('delta: diff and patch', () => {
     const a = { messages: Array.from({ length: 50 }, (_, i) => ({ text: `message ${i}`.repeat(20) })) }
     const b = { messages: [...a.messages, { text: 'the new one' }] }
     expect(diff(a, b)).toEqual([2, { messages: [1, 50, [{ text: 'the new one' }]] }])
-    expect(deltaText({ p: 'x', c: 'x', h: '0'.repeat(32), s: 0, o: diff(a, b)! }).length).toBeLessThan(150)
+    expect(deltaText({ p: 'x', c: 'x', d: 1, b: 9, h: '0'.repeat(32), s: 0, o: diff(a, b)! }).length).toBeLessThan(150)
   })
 
   it('equal values have no op; member order is kept (a reordered object is replaced)', () => {
@@ -90,14 +90,17 @@ describe('delta: diff and patch', () => {
     expect(parseDelta('{"a":1}', 'k')).toBeUndefined()
     const id = '019a0000-0000-7000-8000-000000000000'
     const h = 'ab'.repeat(16)
-    expect(parseDelta(deltaText({ p: id, c: id, h, s: 5, o: [0, 1] }), 'k')).toEqual({ p: id, c: id, h, s: 5, o: [0, 1] })
+    const good = { p: id, c: id, d: 2, b: 90, h, s: 5, o: [0, 1] as [0, unknown] }
+    expect(parseDelta(deltaText(good), 'k')).toEqual(good)
     const bad = [
       '{',
       'null',
-      `{"p":"x","c":"${id}","h":"${h}","s":5,"o":[0,1]}`,
-      `{"p":"${id}","c":"${id}","h":"short","s":5,"o":[0,1]}`,
-      `{"p":"${id}","c":"${id}","h":"${h}","s":"5","o":[0,1]}`,
-      `{"p":"${id}","c":"${id}","h":"${h}","s":5,"o":1}`,
+      `{"p":"x","c":"${id}","d":2,"b":90,"h":"${h}","s":5,"o":[0,1]}`,
+      `{"p":"${id}","c":"${id}","d":2,"b":90,"h":"short","s":5,"o":[0,1]}`,
+      `{"p":"${id}","c":"${id}","d":2,"b":90,"h":"${h}","s":"5","o":[0,1]}`,
+      `{"p":"${id}","c":"${id}","d":2.5,"b":90,"h":"${h}","s":5,"o":[0,1]}`,
+      `{"p":"${id}","c":"${id}","b":90,"h":"${h}","s":5,"o":[0,1]}`,
+      `{"p":"${id}","c":"${id}","d":2,"b":90,"h":"${h}","s":5,"o":1}`,
     ]
     for (const text of bad) {
       expect(() => parseDelta(DELTA_MAGIC + text, 'k')).toThrow(expect.objectContaining({ code: 'ERR_CORRUPT', key: 'k' }))
