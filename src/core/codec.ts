@@ -46,23 +46,172 @@ export function isGzip(bytes: Uint8Array): boolean {
  * checked is the JSON text that will be stored, not the value passed: a `Date`, a boxed
  * primitive or a `toJSON` returning anything but an object serialises to something no reader
  * accepts as a snapshot, so it is a `ValidationError` (naming `field`) like a value JSON cannot
- * represent at all. Past `maxBytes` it is a `TooLargeError`.
+ * represent at all. Past `maxBytes` it is a `TooLargeError`. A large plain object (thousands of
+ * entries, or over 1 Mi UTF-16 units of text) is written piece by piece into gzip: the same JSON
+ * text, the same format, but never whole in memory, as text or as bytes.
  *
  * @example
  * const bytes = await encodeJSON(snapshot, 'gzip', DEFAULT_MAX_DECODED_BYTES)
  */
 export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', maxBytes: number, field = 'snapshot'): Promise<Uint8Array> {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(value)
-  } catch (cause) {
-    throw new ValidationError(field, 'must be JSON-serialisable (no cycles, no BigInt)', { cause })
+  const tooLarge = () => new TooLargeError(`${field} is over ${maxBytes} bytes`)
+  // A large plain object is written piece by piece straight into gzip (jsonPieces, utf8Pieces):
+  // JSON.stringify's text is a rope of its parts that any encoding first copies flat, and
+  // TextEncoder's encode of that peaked at twice its size in Node 20, so 32 MB of JSON cost
+  // ~100 MB before a byte was stored; piece by piece ~6-20 MB (bench/memory.bench.mjs). Known
+  // large by its many entries (an agent's messages) it is never stringified whole; otherwise by
+  // its text, which is then dropped before the walk. Small ones keep the one-call path: the walk
+  // measured twice JSON.stringify's time on 1-256 KB of agent JSON.
+  const walk = compression === 'gzip' && walkable(value) && !Array.isArray(value)
+  if (!walk || entries(value, 0) < STREAM_MIN_ENTRIES) {
+    let json: string | undefined
+    try {
+      json = JSON.stringify(value)
+    } catch (cause) {
+      throw unserialisable(field, cause)
+    }
+    // `undefined` for a function or a symbol; `"…"`, `5`, `null` or `[…]` for the cases above.
+    if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
+    if (!walk || json.length < STREAM_MIN_CHARS) {
+      const raw = new TextEncoder().encode(json)
+      if (raw.length > maxBytes) throw tooLarge()
+      return compression === 'none' || raw.length < GZIP_MIN_BYTES ? raw : gzip(raw)
+    }
+    // UTF-8 is at least one byte a UTF-16 unit: text longer than `maxBytes` is refused here.
+    if (json.length > maxBytes) throw tooLarge()
+    // Let go of the rope before the walk (the frame would otherwise keep it to the end).
+    json = undefined
   }
-  // `undefined` for a function or a symbol; `"…"`, `5`, `null` or `[…]` for the cases above.
-  if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
-  const raw = new TextEncoder().encode(json)
-  if (raw.length > maxBytes) throw new TooLargeError(`${field} is over ${maxBytes} bytes`)
-  return compression === 'none' || raw.length < GZIP_MIN_BYTES ? raw : gzip(raw)
+  try {
+    return await gzip(utf8Pieces(jsonPieces(value, 0, []), maxBytes, tooLarge))
+  } catch (cause) {
+    // Past maxBytes, or the value's own failure (a cycle, a BigInt, a throwing toJSON): nothing
+    // else in the encoding fails on a string's bytes.
+    if (cause instanceof TooLargeError) throw cause
+    throw unserialisable(field, cause)
+  }
+}
+
+function unserialisable(field: string, cause: unknown): ValidationError {
+  return new ValidationError(field, 'must be JSON-serialisable (no cycles, no BigInt)', { cause })
+}
+
+/**
+ * JSON text from this many UTF-16 units on (1 Mi, 1-3 MB of UTF-8) is written again piece by piece
+ * into gzip (see `encodeJSON`); below it one encode and one gzip call cost less CPU and the
+ * memory saved is small.
+ */
+const STREAM_MIN_CHARS = 1 << 20
+/**
+ * A plain object with this many entries in its first WALK_DEPTH levels is taken as large without
+ * stringifying it first: 4,096 turns of agent conversation are ~0.8 MB of JSON (4 messages a turn).
+ */
+const STREAM_MIN_ENTRIES = 4096
+/** UTF-16 units per encoded piece: 64 Ki, 64-192 KiB of UTF-8, a few zlib working chunks. */
+const PIECE_CHARS = 64 * 1024
+/**
+ * How deep jsonPieces walks containers itself; values deeper down are one `JSON.stringify` each.
+ * Three levels reach the entries of an agent's conversation (Strands' `data.messages`, LangGraph's
+ * `channel_values.messages`, Genkit's `threads.main`), so a piece is a message, not the whole list.
+ */
+const WALK_DEPTH = 3
+
+/**
+ * An array, or an object of `Object.prototype`, without `toJSON`: what JSON.stringify writes key by
+ * key, so jsonPieces may too. Anything else (a class instance, a boxed primitive, a null-prototype
+ * object such as `JSON.rawJSON`'s, anything with `toJSON`) is left to JSON.stringify whole.
+ */
+function walkable(value: unknown): value is object {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function' &&
+    (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype)
+  )
+}
+
+/** Entries of `value`'s containers down to WALK_DEPTH (the ones jsonPieces walks: arrays count their length). */
+function entries(value: unknown, depth: number): number {
+  if (!walkable(value)) return 0
+  const items = Array.isArray(value) ? value : Object.values(value)
+  let count = items.length
+  if (depth < WALK_DEPTH - 1) for (const item of items) count += entries(item, depth + 1)
+  return count
+}
+
+/**
+ * The text of `JSON.stringify(value)` (a walkable object), the same characters, in pieces: the
+ * containers of the first WALK_DEPTH levels are written here key by key, in JSON.stringify's order
+ * (Object.keys'), and every value inside them is one `JSON.stringify` of its own. A value whose
+ * `toJSON` wants its key gets it: it is stringified as the one property of an object, which is then
+ * cut away. Omitted as JSON.stringify omits them: `undefined`, functions and symbols (`null` in an
+ * array). A cycle through the walked containers is a TypeError, like JSON.stringify's.
+ */
+function* jsonPieces(value: object, depth: number, open: object[]): Generator<string> {
+  if (open.includes(value)) throw new TypeError('cyclic structure')
+  open.push(value)
+  const array = Array.isArray(value)
+  const keys = array ? undefined : Object.keys(value)
+  const length = array ? value.length : keys!.length
+  let head = array ? '[' : '{'
+  for (let i = 0; i < length; i++) {
+    const key = array ? String(i) : keys![i]!
+    const item = (value as Record<string, unknown>)[key]
+    const quoted = JSON.stringify(key)
+    const name = array ? '' : `${quoted}:`
+    if (depth < WALK_DEPTH - 1 && walkable(item)) {
+      yield head + name
+      yield* jsonPieces(item, depth + 1, open)
+    } else {
+      let text: string | undefined
+      if (typeof (item as { toJSON?: unknown } | undefined)?.toJSON === 'function') {
+        const one = JSON.stringify({ [key]: item })
+        text = one.length > 2 ? one.slice(quoted.length + 2, -1) : undefined
+      } else text = JSON.stringify(item)
+      if (text === undefined) {
+        if (!array) continue
+        text = 'null'
+      }
+      yield head + name + text
+    }
+    head = ','
+  }
+  open.pop()
+  // Only a container that wrote nothing still holds its opening bracket.
+  yield `${head === ',' ? '' : head}${array ? ']' : '}'}`
+}
+
+/**
+ * Strings as UTF-8, gathered into texts of at least PIECE_CHARS and encoded a piece at a time,
+ * every piece in the same buffer (the platform's gzip is done with a piece, or with its copy,
+ * before it pulls the next: see platform.d.ts). One buffer, not one per piece: fresh pieces are garbage only a GC
+ * frees, and in Node 20 they piled up to ~60 MB for 32 MB of text before one ran. Past `maxBytes`
+ * in all it throws `tooLarge()`.
+ */
+function* utf8Pieces(pieces: Iterator<string>, maxBytes: number, tooLarge: () => Error): Generator<Uint8Array> {
+  const encoder = new TextEncoder()
+  // Room for the worst case, 3 bytes a UTF-16 unit (+1 unit of a pair pulled in below).
+  const buffer = new Uint8Array((PIECE_CHARS + 1) * 3)
+  let total = 0
+  for (let done = false; !done; ) {
+    let text = ''
+    while (!done && text.length < PIECE_CHARS) {
+      const next = pieces.next()
+      if (next.done) done = true
+      else text += next.value
+    }
+    for (let at = 0; at < text.length; ) {
+      let end = Math.min(at + PIECE_CHARS, text.length)
+      // Never between the two halves of a surrogate pair: TextEncoder would write each as U+FFFD.
+      // (jsonPieces yields whole JSON tokens, so no pair is split between two of them.)
+      if ((text.charCodeAt(end - 1) & 0xfc00) === 0xd800) end++
+      const { written } = encoder.encodeInto(text.slice(at, end), buffer)
+      total += written
+      if (total > maxBytes) throw tooLarge()
+      yield buffer.subarray(0, written)
+      at = end
+    }
+  }
 }
 
 /**
@@ -84,11 +233,48 @@ export { gzip }
  */
 export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: number): Promise<T> {
   refuseSealed(bytes, key)
-  const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
-  if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
+  const tooLarge = () => new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  let text = ''
+  /** The last piece inflated, decoded only once the next arrives, or at the end (see below). */
+  let last = bytes
+  /** The UTF-8 error the sink threw, if any: told apart from a gzip error that way. */
+  let utf8: unknown
+  if (isGzip(bytes)) {
+    // Decoded to text piece by piece as it inflates (the platform hands each piece over and keeps
+    // none): the decoded bytes never exist whole beside their pieces (gunzip-then-decode held
+    // zlib's pieces and their join, then the text too: 6× the JSON at the peak for 32 MB). A piece
+    // is decoded streaming only when another follows it: the last one (Node's only one: node:zlib
+    // hands over one buffer) ends the decode, which is what Node's UTF-8 fast path takes (its
+    // streaming decode of 32 MB went through UTF-16 and peaked at 4× the text's size).
+    // (Starting empty, and never decoding an empty piece: one streaming call, even of nothing,
+    // takes Node's decoder off its fast path for good.)
+    last = new Uint8Array(0)
+    const append = (piece: Uint8Array): void => {
+      try {
+        if (last.length) text += decoder.decode(last, { stream: true })
+      } catch (cause) {
+        utf8 = cause
+        throw cause
+      }
+      last = piece
+    }
+    let inflated: Uint8Array | undefined
+    try {
+      inflated = await gunzipBounded(bytes, maxBytes, append)
+    } catch (cause) {
+      if (utf8 === undefined) throw new CorruptError(`${key} is not valid gzip`, { key, cause })
+    }
+    if (!inflated && utf8 === undefined) throw tooLarge()
+  } else if (bytes.length > maxBytes) throw tooLarge()
   let value: unknown
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
+    if (utf8 !== undefined) throw utf8
+    // The end of the decode: the whole of plain bytes, or the last piece (a sequence cut short throws).
+    text += decoder.decode(last)
+    // Let go of the bytes before the parse allocates the value.
+    last = bytes = new Uint8Array(0)
+    value = JSON.parse(text)
   } catch (cause) {
     throw new CorruptError(`${key} is not valid UTF-8 JSON`, { key, cause })
   }
