@@ -102,7 +102,7 @@ async function run(size, op) {
         const peak = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024
         return { answer, peak }
       } catch (error) {
-        if (child.exitCode !== null || i > 100) throw new Error(`workerd failed: ${stderr.slice(-500) || error.message}`)
+        if (child.exitCode !== null || i > 100) throw new Error(`workerd failed: ${stderr.slice(0, 800) || error.message}`)
         await new Promise((r) => setTimeout(r, 100))
       }
     }

@@ -226,7 +226,8 @@ export { gzip }
 /**
  * Decodes stored bytes (gzip or plain) into a JSON object. Garbage, truncated gzip, invalid
  * UTF-8 or JSON, a non-object, or an encrypted object (its key id named) → `CorruptError`; more than `maxBytes` decoded → `TooLargeError`.
- * Both name `key`.
+ * Both name `key`. A large gzip (its trailer naming 1 MiB or more) is parsed as it inflates, its
+ * text never whole (`JsonReader`): the same value and the same errors as JSON.parse of the whole.
  *
  * @example
  * const snapshot = await decodeJSON(bytes, 'sessions/s1/…/snapshot_latest.json', 1 << 26)
@@ -238,23 +239,30 @@ export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: nu
   let text = ''
   /** The last piece inflated, decoded only once the next arrives, or at the end (see below). */
   let last = bytes
-  /** The UTF-8 error the sink threw, if any: told apart from a gzip error that way. */
-  let utf8: unknown
+  /** What the sink threw (bad UTF-8, bad JSON), if anything: told apart from a gzip error that way. */
+  let failed: unknown
+  // A large gzip (by the size its trailer names) is parsed as it inflates, its text never whole
+  // (JsonReader); JSON.parse of the whole text needed that text beside the value it builds.
+  const reader = isGzip(bytes) && gzipSize(bytes) >= STREAM_MIN_CHARS ? new JsonReader() : undefined
   if (isGzip(bytes)) {
     // Decoded to text piece by piece as it inflates (the platform hands each piece over and keeps
     // none): the decoded bytes never exist whole beside their pieces (gunzip-then-decode held
     // zlib's pieces and their join, then the text too: 6× the JSON at the peak for 32 MB). A piece
-    // is decoded streaming only when another follows it: the last one (Node's only one: node:zlib
-    // hands over one buffer) ends the decode, which is what Node's UTF-8 fast path takes (its
-    // streaming decode of 32 MB went through UTF-16 and peaked at 4× the text's size).
+    // is decoded streaming only when another follows it: the last one (a small object's only one
+    // on Node) ends the decode, which is what Node's UTF-8 fast path takes (its streaming decode
+    // of a whole 32 MB went through UTF-16 and peaked at 4× the text's size).
     // (Starting empty, and never decoding an empty piece: one streaming call, even of nothing,
     // takes Node's decoder off its fast path for good.)
     last = new Uint8Array(0)
     const append = (piece: Uint8Array): void => {
       try {
-        if (last.length) text += decoder.decode(last, { stream: true })
+        if (last.length) {
+          const decoded = decoder.decode(last, { stream: true })
+          if (reader) reader.push(decoded)
+          else text += decoded
+        }
       } catch (cause) {
-        utf8 = cause
+        failed = cause
         throw cause
       }
       last = piece
@@ -263,23 +271,186 @@ export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: nu
     try {
       inflated = await gunzipBounded(bytes, maxBytes, append)
     } catch (cause) {
-      if (utf8 === undefined) throw new CorruptError(`${key} is not valid gzip`, { key, cause })
+      if (failed === undefined) throw new CorruptError(`${key} is not valid gzip`, { key, cause })
     }
-    if (!inflated && utf8 === undefined) throw tooLarge()
+    if (!inflated && failed === undefined) throw tooLarge()
   } else if (bytes.length > maxBytes) throw tooLarge()
   let value: unknown
   try {
-    if (utf8 !== undefined) throw utf8
+    if (failed !== undefined) throw failed
     // The end of the decode: the whole of plain bytes, or the last piece (a sequence cut short throws).
-    text += decoder.decode(last)
+    const decoded = decoder.decode(last)
     // Let go of the bytes before the parse allocates the value.
     last = bytes = new Uint8Array(0)
-    value = JSON.parse(text)
+    if (reader) {
+      reader.push(decoded)
+      value = reader.end()
+    } else value = JSON.parse(text + decoded)
   } catch (cause) {
     throw new CorruptError(`${key} is not valid UTF-8 JSON`, { key, cause })
   }
   if (isObject(value)) return value as T
   throw new CorruptError(`${key} does not hold a JSON object`, { key })
+}
+
+/** The decoded size a gzip's trailer names (ISIZE: its last 4 bytes, mod 2^32, of the last member): a hint only. */
+function gzipSize(bytes: Uint8Array): number {
+  const n = bytes.length
+  return (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0 || 0
+}
+
+// What a JsonReader container expects next (numbers, not a TypeScript enum: no runtime object).
+const VALUE = 0
+const VALUE_OR_CLOSE = 1
+const KEY = 2
+const KEY_OR_CLOSE = 3
+const COLON = 4
+const COMMA_OR_CLOSE = 5
+const END = 6
+// How the text of a value read whole (by JSON.parse) ends: its closing quote, its closing bracket, a delimiter.
+const STRING = 0
+const CONTAINER = 1
+const PRIMITIVE = 2
+
+/**
+ * @internal JSON text handed over in pieces, read into its value without ever holding the whole text: the
+ * reverse of jsonPieces. The containers of the first WALK_DEPTH levels are read here token by
+ * token (JSON's grammar exactly: its four whitespace characters, commas, colons, string keys), and
+ * every value inside them, each key too, is one `JSON.parse` of its own text, found by scanning
+ * for its end (strings and escapes tracked, brackets counted; a value spanning pieces is gathered
+ * and scanned on where it stopped). Valid JSON splits exactly into those tokens and values, so the
+ * result is JSON.parse's (keys defined, never assigned: `__proto__` is a key like any other, as in
+ * JSON.parse), and invalid JSON fails one of the parses or the grammar here: a SyntaxError either way.
+ *
+ * @example
+ * const reader = new JsonReader()
+ * for (const piece of ['{"messages":[{"te', 'xt":"hi"}]}']) reader.push(piece)
+ * reader.end() // { messages: [{ text: 'hi' }] }
+ */
+export class JsonReader {
+  /** Open containers, innermost last, with what each expects and an object's key being read. */
+  readonly #open: { value: Record<string, unknown> | unknown[]; next: number; key?: string }[] = []
+  #root: unknown
+  #next = VALUE
+  /** A value (or key) whose text has begun but not ended: its pieces so far and where its scan stands. */
+  #leaf: { parts: string[]; kind: number; depth: number; quoted: boolean; escaped: boolean; key: boolean } | undefined
+
+  push(text: string): void {
+    let at = 0
+    if (this.#leaf) {
+      const end = this.#scan(text, 0)
+      if (end < 0) {
+        this.#leaf.parts.push(text)
+        return
+      }
+      this.#leaf.parts.push(text.slice(0, end))
+      this.#finish(this.#leaf.parts.join(''))
+      at = end
+    }
+    for (;;) {
+      while (at < text.length && isSpace(text.charCodeAt(at))) at++
+      if (at >= text.length) return
+      const c = text.charCodeAt(at)
+      const top = this.#open.at(-1)
+      const next = top ? top.next : this.#next
+      if ((next === VALUE_OR_CLOSE && c === 0x5d) || (next === KEY_OR_CLOSE && c === 0x7d)) {
+        this.#open.pop()
+        at++
+      } else if (next === COMMA_OR_CLOSE) {
+        const array = Array.isArray(top!.value)
+        if (c === 0x2c) top!.next = array ? VALUE : KEY
+        else if (c === (array ? 0x5d : 0x7d)) this.#open.pop()
+        else throw unexpected(text[at])
+        at++
+      } else if (next === COLON) {
+        if (c !== 0x3a) throw unexpected(text[at])
+        top!.next = VALUE
+        at++
+      } else if (next === END) throw unexpected(text[at])
+      else if ((c === 0x7b || c === 0x5b) && next !== KEY && next !== KEY_OR_CLOSE && this.#open.length < WALK_DEPTH) {
+        const value = c === 0x7b ? {} : []
+        this.#attach(value)
+        this.#open.push({ value, next: c === 0x7b ? KEY_OR_CLOSE : VALUE_OR_CLOSE })
+        at++
+      } else {
+        const key = next === KEY || next === KEY_OR_CLOSE
+        if (key && c !== 0x22) throw unexpected(text[at])
+        const kind = c === 0x22 ? STRING : c === 0x7b || c === 0x5b ? CONTAINER : PRIMITIVE
+        this.#leaf = { parts: [], kind, depth: kind === CONTAINER ? 1 : 0, quoted: kind === STRING, escaped: false, key }
+        const end = this.#scan(text, kind === PRIMITIVE ? at : at + 1)
+        if (end < 0) {
+          this.#leaf.parts.push(text.slice(at))
+          return
+        }
+        this.#finish(text.slice(at, end))
+        at = end
+      }
+    }
+  }
+
+  /** The value, once the text has all been pushed: a SyntaxError if it stops short. */
+  end(): unknown {
+    if (this.#leaf?.kind === PRIMITIVE) this.#finish(this.#leaf.parts.join(''))
+    if (this.#leaf || this.#open.length || this.#next !== END) throw unexpected('the end')
+    return this.#root
+  }
+
+  /** Where the current leaf's text ends in `text` (scanning from `from`), or -1: not in this piece. */
+  #scan(text: string, from: number): number {
+    const leaf = this.#leaf!
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (leaf.quoted) {
+        if (leaf.escaped) leaf.escaped = false
+        else if (c === 0x5c) leaf.escaped = true
+        else if (c === 0x22) {
+          leaf.quoted = false
+          if (leaf.kind === STRING) return i + 1
+        }
+      } else if (leaf.kind === PRIMITIVE) {
+        if (c === 0x2c || c === 0x5d || c === 0x7d || isSpace(c)) return i
+      } else if (c === 0x22) leaf.quoted = true
+      else if (c === 0x7b || c === 0x5b) leaf.depth++
+      else if ((c === 0x7d || c === 0x5d) && --leaf.depth === 0) return i + 1
+    }
+    return -1
+  }
+
+  /** The current leaf's whole text, parsed: a key, or a value put where it belongs. */
+  #finish(text: string): void {
+    const { key } = this.#leaf!
+    this.#leaf = undefined
+    const value: unknown = JSON.parse(text)
+    if (!key) {
+      this.#attach(value)
+      return
+    }
+    const top = this.#open.at(-1)!
+    top.key = value as string
+    top.next = COLON
+  }
+
+  #attach(value: unknown): void {
+    const top = this.#open.at(-1)
+    if (!top) {
+      this.#root = value
+      this.#next = END
+    } else {
+      if (Array.isArray(top.value)) top.value.push(value)
+      else Object.defineProperty(top.value, top.key!, { value, writable: true, enumerable: true, configurable: true })
+      top.next = COMMA_OR_CLOSE
+    }
+  }
+}
+
+/** What JsonReader throws where JSON's grammar allows nothing like `what` (JSON.parse throws a SyntaxError too). */
+function unexpected(what: string | undefined): SyntaxError {
+  return new SyntaxError(`unexpected ${what} in JSON`)
+}
+
+/** JSON's whitespace: space, tab, line feed, carriage return (and nothing else, as in JSON.parse). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
 
 /** @internal A non-null, non-array object: the only shape a decoded snapshot or manifest may have. */

@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
 import { decodeJSON, encodeJSON, isGzip, MemoryStorage } from 'snapshelf'
+import { JsonReader } from '../../src/core/codec.js'
 
 // Large snapshots (issue 18 item 3): a plain object with many entries, or whose text passes 1 Mi
 // UTF-16 units, is written piece by piece straight into gzip instead of stringified whole, and
@@ -143,4 +144,78 @@ it('a store saves and loads a large snapshot, and compression none stays plain J
   const plain = await encodeJSON(snapshot, 'none', MAX)
   expect(isGzip(plain)).toBe(false)
   expect(new TextDecoder().decode(plain)).toBe(JSON.stringify(snapshot))
+})
+
+/** `text` read by a JsonReader in pieces cut at `cuts` (positions, any order). */
+function readInPieces(text: string, cuts: number[]): unknown {
+  const reader = new JsonReader()
+  let at = 0
+  for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
+    reader.push(text.slice(at, cut))
+    at = cut
+  }
+  reader.push(text.slice(at))
+  return reader.end()
+}
+
+/** JSON.parse's verdict on `text`: its value, or that it threw a SyntaxError. */
+function parsed(read: () => unknown): { value: unknown } | { error: string } {
+  try {
+    return { value: read() }
+  } catch (error) {
+    return { error: (error as Error).name }
+  }
+}
+
+it('JsonReader reads what JSON.parse reads, and refuses what it refuses, however the text is cut', () => {
+  const texts = fc.oneof(
+    fc.json(),
+    fc.json().map((j) => JSON.stringify(JSON.parse(j), null, 2)),
+    fc.jsonValue().map((v) => JSON.stringify({ __proto__: v, a: [v, { __proto__: v }], b: { c: { d: [v] } } }, null, '\t')),
+  )
+  // Also broken texts: one character dropped, or one of JSON's own inserted anywhere.
+  const broken = fc
+    .tuple(texts, fc.nat(), fc.constantFrom('', ',', ':', '{', '}', '[', ']', '"', ' ', 'x', '\\', '1', '\u00a0'))
+    .map(([text, at, insert]) => {
+      const i = at % (text.length + 1)
+      return insert === '' ? text.slice(0, i) + text.slice(i + 1) : text.slice(0, i) + insert + text.slice(i)
+    })
+  fc.assert(
+    fc.property(fc.oneof(texts, broken), fc.array(fc.nat(), { maxLength: 8 }), (text, cuts) => {
+      const expected = parsed(() => JSON.parse(text))
+      const got = parsed(() =>
+        readInPieces(
+          text,
+          cuts.map((c) => c % (text.length + 1)),
+        ),
+      )
+      expect(got).toEqual(expected)
+      if ('value' in expected && typeof expected.value === 'object' && expected.value !== null)
+        expect(Object.getPrototypeOf((got as { value: object }).value)).toBe(Object.getPrototypeOf(expected.value))
+    }),
+    { numRuns: 3000 },
+  )
+  // `__proto__` is a key like any other (JSON.parse defines it; assigning it would set the prototype).
+  const own = readInPieces('{"a":{"__proto__":{"polluted":1}}}', [5, 9]) as { a: object }
+  expect(Object.keys(own.a)).toEqual(['__proto__'])
+  expect(Object.getPrototypeOf(own.a)).toBe(Object.prototype)
+})
+
+it('a large gzip is parsed as it inflates: the same value as JSON.parse, its errors unchanged', async () => {
+  const value = conversation(15_000)
+  const text = JSON.stringify(value)
+  const stored = gzipSync(text)
+  expect(stored.readUInt32LE(stored.length - 4)).toBeGreaterThan(1 << 20)
+  expect(await decodeJSON(stored, 'k', MAX)).toEqual(JSON.parse(text))
+  // Cut short, broken where the walked levels are read, inside a message, or after the root: ERR_CORRUPT.
+  const middle = text.indexOf('"role"', text.length >> 1)
+  for (const bad of [
+    text.slice(0, -1),
+    text.replace('"messages":[', '"messages":[}'),
+    `${text.slice(0, middle)}:${text.slice(middle)}`,
+    `${text}x`,
+  ]) {
+    expect(() => JSON.parse(bad)).toThrow(SyntaxError)
+    await expect(decodeJSON(gzipSync(bad), 'k', MAX)).rejects.toMatchObject({ code: 'ERR_CORRUPT', message: 'k is not valid UTF-8 JSON' })
+  }
 })
