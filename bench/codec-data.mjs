@@ -83,3 +83,29 @@ export function agentJson(size) {
   }
   return new TextEncoder().encode(text)
 }
+
+/**
+ * A snapshot value whose JSON is about `size` bytes (at least), built turn by turn without
+ * re-serialising the whole (agentJson's trimming is quadratic: fine for kilobytes, not for the
+ * 8-32 MB snapshots of bench/memory.bench.mjs). The same turns as agentJson, ASCII only.
+ *
+ * @example
+ * const snapshot = agentSnapshot(32 << 20) // ~32 MB of JSON, ~50,000 turns
+ */
+export function agentSnapshot(size) {
+  const messages = []
+  let length = 200
+  for (let i = 0; length < size; i++) {
+    for (const message of turn(i)) {
+      messages.push(message)
+      length += JSON.stringify(message).length + 1
+    }
+  }
+  return {
+    scope: 'agent',
+    schemaVersion: '1.0',
+    createdAt: '2026-12-03T12:00:00.000Z',
+    data: { state: { step: 3, model: 'claude', done: false }, messages },
+    appData: {},
+  }
+}

@@ -47,6 +47,13 @@ const LEGEND = {
     "ms / thread, ms / step: median of rounds (lower is better); x MemorySaver: ÷ LangGraph's in-memory saver (the floor);",
     'list all 100 (ms): listing the whole thread. Bytes table: what the 100 steps store, against whole checkpoints.',
   ],
+  'memory.bench.mjs': [
+    'Peak extra memory of one save and one load of an 8 MB and a 32 MB agent snapshot, each in a fresh `node --expose-gc` child:',
+    '  ours over MemoryStorage and over S3Storage (real S3 server), and the AWS SDK doing stringify + gzip + PutObject / the reverse.',
+    "peak RSS: the kernel's peak (VmHWM, reset at the start) minus the RSS before the operation; ×JSON: ÷ the JSON size (lower is better).",
+    'value: what a GC leaves held after it (a load: the parsed value itself, ~2.1× the JSON in V8); beyond value: peak RSS - value.',
+    'Goal: peak extra ≤ 2× the JSON for a 32 MB save and load (a load: beyond the value it returns).',
+  ],
   's3.bench.mjs': [
     'Contenders: ours (gzip) = S3Storage as configured by default; ours (none) = plain JSON; aws-sdk = @aws-sdk/client-s3;',
     'aws4fetch = bare AwsClient (UNSIGNED-PAYLOAD, no condition); a4f same = aws4fetch sending exactly our request.',

@@ -1,6 +1,6 @@
 import { sha256Hex } from '#platform'
 import type { Backend } from './backend.js'
-import { decodeText, encodeText, parseObject } from './codec.js'
+import { decodeJSON, decodeText, encodeText, parseObject, streamed } from './codec.js'
 import { DELTA_MAGIC, type Delta, deltaText, diff, parseDelta, patch } from './delta.js'
 import { CorruptError } from './errors.js'
 import { snapshotIdTime } from './ids.js'
@@ -101,12 +101,13 @@ export class History {
   async body(
     l: SnapshotLocation,
     id: string,
-    json: string,
+    json: string | undefined,
     whole: Uint8Array,
   ): Promise<{ plain: Uint8Array; parent?: string; written(): void }> {
     const { dedup, compression } = this.#io
-    if (!dedup) return { plain: whole, written() {} }
     const folder = historyFolder(this.#io.prefix, l)
+    // No text (dedup off, or a snapshot too large to diff): whole, and nothing to build on next.
+    if (!dedup || json === undefined) return { plain: whole, written: () => this.#parents.delete(folder) }
     const at = Date.now()
     const value = JSON.parse(json)
     const parent = this.#parents.get(folder) ?? (await this.#resume(l, folder, at))
@@ -176,8 +177,13 @@ export class History {
     // Asked for by id, always from the backend (another store may have deleted it); its chain
     // below may come from the cache.
     this.#drop(key)
-    const text = await this.#fetch(key, signal)
-    if (text === null) return null
+    // Over 16 MiB decoded it is whole (deltas are at most half of 8 Mi units of JSON): parsed as
+    // it inflates, in bounded memory (codec.ts).
+    const obj = await this.#io.backend.get(key, { signal })
+    if (!obj) return null
+    const plain = await this.#io.open(obj.body, key)
+    if (streamed(plain, 16 << 20)) return decodeJSON<T>(plain, key, this.#io.maxDecodedBytes)
+    const text = this.#remember(key, await decodeText(plain, key, this.#io.maxDecodedBytes))
     const delta = parseDelta(text, key)
     if (!delta) return parseObject<T>(text, key)
     // The newest snapshot is latest, whole: fetched beside the walk's listings, and when its
@@ -185,9 +191,9 @@ export class History {
     const listed = this.#list(l, id, delta, signal)
     listed.catch(() => {})
     const latest = latestKey(this.#io.prefix, l)
-    const obj = await this.#io.backend.get(latest, { signal })
-    if (obj && obj.body.length - delta.s <= 64 && obj.body.length >= delta.s) {
-      const whole = await decodeText(await this.#io.open(obj.body, latest), latest, this.#io.maxDecodedBytes)
+    const top = await this.#io.backend.get(latest, { signal })
+    if (top && top.body.length - delta.s <= 64 && top.body.length >= delta.s) {
+      const whole = await decodeText(await this.#io.open(top.body, latest), latest, this.#io.maxDecodedBytes)
       if ((await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
     }
     try {
@@ -373,7 +379,11 @@ export class History {
     const obj = await this.#io.backend.get(key, { signal })
     if (!obj) return this.#pinned.get(key) ?? null
     const text = await decodeText(await this.#io.open(obj.body, key), key, this.#io.maxDecodedBytes)
-    // Deltas and small snapshots only, a few hundred: what walks reuse, at a bounded cost.
+    return this.#remember(key, text)
+  }
+
+  /** Caches `text` of `key` and returns it: deltas and small snapshots only, what walks reuse. */
+  #remember(key: string, text: string): string {
     if (text.length < CACHED_UNITS) {
       this.#texts.set(key, text)
       if (this.#texts.size > CACHED) this.#texts.delete(this.#texts.keys().next().value!)

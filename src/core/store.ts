@@ -1,5 +1,5 @@
 import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, decodeText, encodeJSON, encodeText, jsonText, parseObject } from './codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, decodeText, encodeJSON, encodeText, jsonText, parseObject, streamed } from './codec.js'
 import { compareAndSwap } from './cas.js'
 import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
 import { ConflictError, CorruptError, ValidationError, throwIfAborted } from './errors.js'
@@ -37,6 +37,8 @@ export interface BackendSnapshotStoreOptions extends StoreOptions {
 }
 
 const DEFAULT_ATTEMPTS = 20
+/** Longest JSON text (UTF-16 units) delta history diffs; longer snapshots are stored whole. */
+const DELTA_MAX_CHARS = 8 << 20
 
 /**
  * The one snapshot layer: key layout, validation, codec, compare-and-swap, listing, prune and
@@ -99,8 +101,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (!p.isLatest) checkSnapshotId('snapshotId', p.snapshotId)
     else if (typeof p.snapshotId !== 'string') throw new ValidationError('snapshotId', 'must be a string')
     const metadata = encodeMetadata(p.metadata)
-    const json = jsonText(p.snapshot, this.maxDecodedBytes)
-    const whole = await encodeText(json, this.compression)
+    const { json, whole } = await this.#snapshotBytes(p.snapshot)
     if (p.isLatest) {
       const key = latestKey(this.prefix, l)
       const bytes = await this.#seal(whole, key)
@@ -127,8 +128,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const l = checkLocation(p?.location)
     const snapshotId = p.snapshotId === undefined ? newSnapshotId() : checkSnapshotId('snapshotId', p.snapshotId)
     const metadata = encodeMetadata(p.metadata)
-    const json = jsonText(p.snapshot, this.maxDecodedBytes)
-    const whole = await encodeText(json, this.compression)
+    const { json, whole } = await this.#snapshotBytes(p.snapshot)
     const check = await this.#createHistory(l, snapshotId, json, whole, p.signal, metadata)
     // Latest is always whole: one GET loads it, and Strands' own storages read it.
     const latest = latestKey(this.prefix, l)
@@ -142,7 +142,10 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       const key = latestKey(this.prefix, l)
       const obj = await this.backend.get(key, { signal: p.signal })
       if (!obj) return null
-      const text = await decodeText(this.#sealer ? await this.#sealer.open(obj.body, key) : obj.body, key, this.maxDecodedBytes)
+      const plain = this.#sealer ? await this.#sealer.open(obj.body, key) : obj.body
+      // A large one is parsed as it inflates, in bounded memory (codec.ts), and stored whole anyway.
+      if (!this.dedup || streamed(plain)) return decodeJSON<T>(plain, key, this.maxDecodedBytes)
+      const text = await decodeText(plain, key, this.maxDecodedBytes)
       // The next history save may build on it (history.ts `noteLatest`).
       this.#history.noteLatest(l, text)
       return parseObject<T>(text, key)
@@ -348,7 +351,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
   async #createHistory(
     l: SnapshotLocation,
     id: string,
-    json: string,
+    json: string | undefined,
     whole: Uint8Array,
     signal?: AbortSignal,
     metadata?: Record<string, string>,
@@ -365,11 +368,24 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
         if (e instanceof CorruptError) return undefined
         throw e
       })
-      if (existing == null || JSON.stringify(existing) !== json) throw error
+      if (json === undefined || existing == null || JSON.stringify(existing) !== json) throw error
       return async () => {}
     }
     body.written()
-    return () => this.#history.checkParent(l, id, body.parent, json, signal)
+    return () => (json === undefined ? Promise.resolve() : this.#history.checkParent(l, id, body.parent, json, signal))
+  }
+
+  /**
+   * A snapshot's whole stored bytes and, where delta history will diff it, its JSON text: not
+   * for a large one (see codec.ts `jsonText`), which is written piece by piece and stored whole.
+   */
+  async #snapshotBytes(value: T): Promise<{ json?: string; whole: Uint8Array }> {
+    const json = this.dedup ? jsonText(value, this.maxDecodedBytes, 'snapshot', DELTA_MAX_CHARS) : undefined
+    return {
+      json,
+      whole:
+        json === undefined ? await encodeJSON(value, this.compression, this.maxDecodedBytes) : await encodeText(json, this.compression),
+    }
   }
 
   #snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {

@@ -93,13 +93,18 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * Reads a whole byte stream, but never more than `maxBytes`: past that it cancels the stream and
  * resolves `undefined` (a gzip bomb or an oversized upload costs at most `maxBytes` of memory).
- * A failing stream rejects with its own error. Shared by the web
- * platform's gunzip and the HTTP handler's request bodies.
+ * A failing stream (or a throwing `sink`) rejects with its own error. With `sink`, chunks go to it
+ * as they arrive and are not kept: it then resolves an empty array. Shared by the web platform's
+ * gunzip and the HTTP handler's request bodies.
  *
  * @example
  * const body = await readBounded(request.body!, 32 << 20) // undefined: too large
  */
-export async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
+export async function readBounded(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  sink?: (chunk: Uint8Array) => void,
+): Promise<Uint8Array | undefined> {
   const reader = stream.getReader()
   const chunks: Uint8Array[] = []
   let total = 0
@@ -112,7 +117,8 @@ export async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: 
         reader.cancel().catch(() => {})
         return undefined
       }
-      chunks.push(value)
+      // With a sink (the codec's piecewise UTF-8 decoding), a chunk is handed on, not kept.
+      sink ? sink(value) : chunks.push(value)
     }
   } catch (error) {
     // Stop the producer (an upload, a decompressor); a failing cancel changes nothing.
@@ -122,7 +128,8 @@ export async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: 
   // One chunk is returned as it is, unless it is a subclass (Node hands out Buffers, whose
   // `slice` shares memory): callers get a plain Uint8Array either way.
   if (chunks.length === 1 && chunks[0]!.constructor === Uint8Array) return chunks[0]
-  const out = new Uint8Array(total)
+  // `total` counts what a sink took too; the array holds only what was kept.
+  const out = new Uint8Array(sink ? 0 : total)
   let at = 0
   for (const chunk of chunks) {
     out.set(chunk, at)

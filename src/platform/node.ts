@@ -1,7 +1,7 @@
 import { kMaxLength } from 'node:buffer'
 import { createHash, createHmac } from 'node:crypto'
 import { promisify } from 'node:util'
-import { gunzip as gunzipAsync, gunzipSync, gzip as gzipAsync, gzipSync } from 'node:zlib'
+import { createGunzip, createGzip, gunzip as gunzipAsync, gunzipSync, gzip as gzipAsync, gzipSync } from 'node:zlib'
 import type * as Contract from './platform.js'
 
 /**
@@ -29,31 +29,112 @@ const gunzipLater = promisify(gunzipAsync)
  * @example
  * const stored = await gzip(new TextEncoder().encode('{"a":1}'))
  */
-export async function gzip(raw: Uint8Array): Promise<Uint8Array> {
-  return plain(raw.length <= SYNC_MAX_BYTES ? gzipSync(raw) : await gzipLater(raw))
+export async function gzip(raw: Uint8Array | Iterable<Uint8Array>): Promise<Uint8Array> {
+  if (raw instanceof Uint8Array) return plain(raw.length <= SYNC_MAX_BYTES ? gzipSync(raw) : await gzipLater(raw))
+  // A zlib stream, fed one chunk at a time: a write's callback runs once zlib has consumed all of
+  // the chunk (the caller may then reuse its buffer), and only then is the next one pulled, so the
+  // input never exists whole. The output (a tenth of the input for agent JSON) is joined once.
+  const zip = createGzip()
+  const parts: Buffer[] = []
+  zip.on('data', (part: Buffer) => parts.push(part))
+  const ended = settled(zip)
+  try {
+    for (const chunk of raw) await new Promise<void>((resolve, reject) => zip.write(chunk, (error) => (error ? reject(error) : resolve())))
+    zip.end()
+    await ended
+  } catch (error) {
+    zip.destroy()
+    throw error
+  }
+  return plain(Buffer.concat(parts))
+}
+
+/** Resolves when a zlib stream has ended, rejects on its error (never left unhandled: a failing writer may not get to await it). */
+function settled(stream: ReturnType<typeof createGzip>): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => stream.once('end', resolve).on('error', reject))
+  done.catch(() => {})
+  return done
 }
 
 /**
  * Gunzips with `node:zlib`, bounded by `maxOutputLength`: zlib stops inflating the moment the
  * output would pass it and throws `ERR_BUFFER_TOO_LARGE`, so a bomb never costs more than
- * `maxBytes` (plus one working chunk, at most 1 MiB) of memory.
+ * `maxBytes` (plus one working chunk, at most 1 MiB) of memory. With `sink`, the output goes to it
+ * in one piece, inflated into one buffer sized from the gzip trailer (see `sizeHint`), or, from
+ * 1 MiB on, in 64 KiB pieces as a zlib stream inflates them (`gunzipPieces`).
  *
  * @example
  * const raw = await gunzip(stored, 64 << 20) // undefined: over 64 MiB decoded
  */
-export async function gunzip(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array | undefined> {
-  // zlib refuses a limit above the largest Buffer; no output can be larger than that anyway. Its
-  // output grows by `chunkSize`: sized to what this input likely inflates to (JSON gzips 5-15×),
-  // gunzip of 256 KB runs 1.2-2× faster than with the default 16 KiB, and a bomb still stops
-  // within one chunk (at most 1 MiB) past `maxBytes`.
-  const chunkSize = Math.min(Math.max(bytes.length * 8, 16 * 1024), 1 << 20)
-  const options = { maxOutputLength: Math.min(maxBytes, kMaxLength), chunkSize }
+export async function gunzip(bytes: Uint8Array, maxBytes: number, sink?: (piece: Uint8Array) => void): Promise<Uint8Array | undefined> {
+  // zlib refuses a limit above the largest Buffer; no output can be larger than that anyway.
+  const limit = Math.min(maxBytes, kMaxLength)
+  // zlib's output grows by `chunkSize` and is joined at the end when it took more than one chunk
+  // (twice the decoded size at the peak: 64 MB for 32 MB of JSON). For a sink (the codec, which
+  // decodes the text from it) one chunk of the size the trailer names, plus the byte that keeps
+  // zlib from opening another: the output is then that one buffer, never joined or copied.
+  // Otherwise sized to what this input likely inflates to (JSON gzips 5-15×): gunzip of 256 KB
+  // runs 1.2-2× faster than with the default 16 KiB, and a bomb still stops within one chunk (at
+  // most 1 MiB) past `maxBytes`.
+  const hint = sizeHint(bytes, limit)
+  // Past 1 MiB decoded, a sink gets pieces as zlib inflates them (the codec parses as it goes).
+  if (sink && hint >= 1 << 20) return gunzipPieces(bytes, limit, sink)
+  const chunkSize = sink ? hint + 1 : Math.min(Math.max(bytes.length * 8, 16 * 1024), 1 << 20)
+  const options = { maxOutputLength: limit, chunkSize }
+  let out: Uint8Array
   try {
-    return plain(bytes.length <= SYNC_MAX_BYTES ? gunzipSync(bytes, options) : await gunzipLater(bytes, options))
+    out = bytes.length <= SYNC_MAX_BYTES ? gunzipSync(bytes, options) : await gunzipLater(bytes, options)
   } catch (error) {
     if ((error as { code?: unknown })?.code === 'ERR_BUFFER_TOO_LARGE') return undefined
     throw error
   }
+  // A sink takes zlib's Buffer as it is (a view of the one chunk, one byte short of it): a copy
+  // into an array of its own would be the very copy avoided above.
+  if (!sink) return plain(out)
+  sink(out)
+  return new Uint8Array(0)
+}
+
+/**
+ * Gunzips through a zlib stream, each 64 KiB piece of output handed to `sink` and dropped, so
+ * the output never exists whole (the codec parses it as it arrives). `maxOutputLength` exists
+ * only for the one-shot forms: the pieces are counted here, and past `maxBytes` the stream is
+ * destroyed before it inflates further.
+ */
+function gunzipPieces(bytes: Uint8Array, maxBytes: number, sink: (piece: Uint8Array) => void): Promise<Uint8Array | undefined> {
+  const unzip = createGunzip({ chunkSize: 64 * 1024 })
+  return new Promise((resolve, reject) => {
+    let total = 0
+    unzip.on('data', (piece: Buffer) => {
+      total += piece.length
+      if (total > maxBytes) {
+        unzip.destroy()
+        return resolve(undefined)
+      }
+      try {
+        sink(piece)
+      } catch (error) {
+        unzip.destroy()
+        reject(error)
+      }
+    })
+    unzip.once('end', () => resolve(new Uint8Array(0))).on('error', reject)
+    unzip.end(bytes)
+  })
+}
+
+/**
+ * The decoded size a gzip's trailer names (ISIZE, its last 4 bytes: the size mod 2^32 of the
+ * last member), as a size to allocate: never above what deflate can reach from this many bytes
+ * (1032:1) nor above `limit`, so a lying trailer costs at most `limit` bytes of address space
+ * (zlib allocates without touching: the pages a short output never writes are never resident) and
+ * a bomb is refused within it as before. Only a hint: an output larger than it (several members,
+ * a lie) makes zlib take more chunks and join them, still correct.
+ */
+function sizeHint(bytes: Uint8Array, limit: number): number {
+  const n = bytes.length
+  const isize = n < 18 ? 0 : (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0
+  return Math.max(64, Math.min(isize, n * 1032, limit))
 }
 
 /**

@@ -9,22 +9,31 @@
  */
 
 /**
- * Gzips `raw` (one gzip member, default level).
+ * Gzips `raw` (one gzip member, default level). Given chunks (an iterable), they are compressed
+ * as they come, the next one pulled only once the compressor is done with the previous one (or
+ * with a copy of it), so the iterable may hand out every chunk in the same buffer, and a large
+ * snapshot's bytes never need to exist whole (the codec encodes its JSON text piece by piece); the
+ * format is the same. An error thrown by the iterable rejects with that error.
  *
  * @example
  * const stored = await gzip(new TextEncoder().encode('{"a":1}')) // starts 1f 8b
+ * const same = await gzip([new TextEncoder().encode('{"a"'), new TextEncoder().encode(':1}')])
  */
-export function gzip(raw: Uint8Array): Promise<Uint8Array>
+export function gzip(raw: Uint8Array | Iterable<Uint8Array>): Promise<Uint8Array>
 
 /**
  * Gunzips `bytes`, never holding more than `maxBytes` of output (plus one working chunk of at most 1 MiB): resolves
  * `undefined` past that, before the decoded size is ever allocated (a gzip bomb). Rejects on bytes
- * that are not a whole, valid gzip stream.
+ * that are not a whole, valid gzip stream. With `sink`, each piece of output goes to it as it is
+ * inflated and is not kept (the codec decodes UTF-8 piece by piece, so a large snapshot's bytes
+ * never exist whole); it then resolves an empty array, or `undefined` past `maxBytes` counted over
+ * all pieces. An error thrown by `sink` stops the inflation and rejects with that error.
  *
  * @example
  * const raw = await gunzip(stored, 64 << 20) // undefined: a bomb
+ * await gunzip(stored, 64 << 20, (piece) => parts.push(decoder.decode(piece, { stream: true })))
  */
-export function gunzip(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array | undefined>
+export function gunzip(bytes: Uint8Array, maxBytes: number, sink?: (piece: Uint8Array) => void): Promise<Uint8Array | undefined>
 
 /**
  * SHA-256 of bytes, lowercase hex.

@@ -13,30 +13,51 @@ import type * as Contract from './platform.js'
  * @example
  * const stored = await gzip(new TextEncoder().encode('{"a":1}'))
  */
-export async function gzip(raw: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(feed(new CompressionStream('gzip'), raw)).arrayBuffer())
+export async function gzip(raw: Uint8Array | Iterable<Uint8Array>): Promise<Uint8Array> {
+  const stream = new CompressionStream('gzip')
+  const out = new Response(stream.readable).arrayBuffer()
+  // Chunks are written one at a time, each awaited before the next is pulled, while the Response
+  // drains the output: the input never exists whole. Each is written as a copy: a write may
+  // resolve before the compressor has read the chunk (Node's CompressionStream does: a test
+  // caught a reused buffer's next bytes in the output), and the caller may reuse its buffer. An iterable's own
+  // error aborts the stream (which also fails `out`: left unawaited, so kept from going unhandled).
+  if (raw instanceof Uint8Array) feed(stream, raw)
+  else {
+    const writer = stream.writable.getWriter()
+    try {
+      for (const chunk of raw) await writer.write(chunk.slice() as Uint8Array<ArrayBuffer>)
+      writer.close().catch(() => {})
+    } catch (error) {
+      out.catch(() => {})
+      writer.abort(error).catch(() => {})
+      throw error
+    }
+  }
+  return new Uint8Array(await out)
 }
 
 /**
- * Gunzips through `DecompressionStream`, read chunk by chunk and cancelled past `maxBytes`.
+ * Gunzips through `DecompressionStream`, read chunk by chunk and cancelled past `maxBytes`; with
+ * `sink`, each chunk goes to it instead of being kept.
  *
  * @example
  * const raw = await gunzip(stored, 64 << 20) // undefined: over 64 MiB decoded
  */
-export function gunzip(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array | undefined> {
-  return readBounded(feed(new DecompressionStream('gzip'), bytes), maxBytes)
+export async function gunzip(bytes: Uint8Array, maxBytes: number, sink?: (piece: Uint8Array) => void): Promise<Uint8Array | undefined> {
+  const stream = new DecompressionStream('gzip')
+  feed(stream, bytes)
+  return readBounded(stream.readable, maxBytes, sink)
 }
 
 /**
- * Writes `bytes` straight into a transform stream and returns its readable side: a quarter
- * cheaper for small snapshots than piping a `Response` body through it. Failures surface on the
- * readable side, so the writer's own promises are only kept from going unhandled.
+ * Writes `bytes` straight into a transform stream: a quarter cheaper for small snapshots than
+ * piping a `Response` body through it. Failures surface on the readable side, so the writer's own
+ * promises are only kept from going unhandled.
  */
-function feed(stream: CompressionStream | DecompressionStream, bytes: Uint8Array): ReadableStream<Uint8Array> {
+function feed(stream: CompressionStream | DecompressionStream, bytes: Uint8Array): void {
   const writer = stream.writable.getWriter()
   writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => {})
   writer.close().catch(() => {})
-  return stream.readable
 }
 
 /**

@@ -1,7 +1,7 @@
-import { sha256Hex, sigV4Signer } from '#platform'
+import { gunzip, sha256Hex, sigV4Signer } from '#platform'
 import { AwsV4Signer } from 'aws4fetch'
 import type { it as vitestIt } from 'vitest'
-import { MemoryStorage } from 'snapshelf'
+import { encodeJSON, isGzip, MemoryStorage } from 'snapshelf'
 import { equal } from 'snapshelf/testing'
 import { nodeWritten } from './platform-fixture.js'
 
@@ -24,6 +24,21 @@ export function runPlatformCases(it: typeof vitestIt, runtime: string): void {
     // And what this runtime writes back reads as the same snapshot.
     await storage.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: nodeWritten.snapshot as never })
     equal(await storage.loadSnapshot({ location }), nodeWritten.snapshot)
+  })
+
+  it(`${runtime}: a large snapshot (many messages) is gzipped piece by piece as exactly JSON.stringify's text, and loads`, async () => {
+    const messages: unknown[] = []
+    for (let i = 0; i < 60_000; i++)
+      messages.push({ role: i % 2 ? 'assistant' : 'user', content: [{ text: `turn ${i >> 2}: ünïcødé 😀 #${i}` }] })
+    const snapshot = { scope: 'agent', schemaVersion: '1.0', createdAt: new Date(0).toISOString(), data: { messages }, appData: {} }
+    const stored = await encodeJSON(snapshot, 'gzip', 64 << 20)
+    equal(isGzip(stored), true)
+    const text = new TextDecoder().decode(await gunzip(stored, 64 << 20))
+    equal(text === JSON.stringify(snapshot), true, 'the stored text is JSON.stringify of the snapshot')
+    const storage = new MemoryStorage()
+    const location = { sessionId: 'large', scope: 'agent', scopeId: 'main' }
+    await storage.saveSnapshot({ location, snapshotId: 'latest', isLatest: true, snapshot: snapshot as never })
+    equal(JSON.stringify(await storage.loadSnapshot({ location })) === text, true, 'loads as saved')
   })
 
   it(`${runtime}: SHA-256 and the SigV4 signature are the node platform's`, async () => {

@@ -110,10 +110,69 @@ describe.each(Object.keys(platforms) as (keyof typeof platforms)[])('the %s plat
     for (const bytes of cases) await expect(p.gunzip(bytes, 1 << 20)).rejects.toBeDefined()
   })
 
+  it('gzip of chunks handed out in one reused buffer writes what gzip of the whole does (issue 18 item 3)', async () => {
+    const raw = agentJson(300_000)
+    const buffer = new Uint8Array(7000)
+    let pulled = 0
+    // Each chunk overwrites the last one's bytes: only a compressor done with a chunk before it
+    // pulls the next gets the input right.
+    function* chunks(): Generator<Uint8Array> {
+      for (let at = 0; at < raw.length; at += buffer.length) {
+        const piece = raw.subarray(at, at + buffer.length)
+        buffer.set(piece)
+        pulled++
+        yield buffer.subarray(0, piece.length)
+      }
+    }
+    const stored = await p.gzip(chunks())
+    expect(pulled).toBe(Math.ceil(raw.length / buffer.length))
+    expect([stored[0], stored[1]]).toEqual([0x1f, 0x8b])
+    expect(await p.gunzip(stored, raw.length)).toEqual(raw)
+    // zlib at its default level, fed without flushes: the same deflate stream as in one call.
+    expect(stored).toEqual(await p.gzip(raw))
+  })
+
+  it("gzip of chunks rejects with the iterable's own error", async () => {
+    const failure = new Error('the value failed half-way')
+    function* chunks(): Generator<Uint8Array> {
+      yield agentJson(100_000)
+      throw failure
+    }
+    await expect(p.gzip(chunks())).rejects.toBe(failure)
+  })
+
+  it('gunzip into a sink hands over all of the output, refuses a bomb, and rejects with what the sink throws', async () => {
+    const raw = agentJson(300_000)
+    const stored = await p.gzip(raw)
+    const pieces: Uint8Array[] = []
+    const done = await p.gunzip(stored, raw.length, (piece) => pieces.push(piece.slice()))
+    expect(done).toEqual(new Uint8Array(0))
+    expect(Buffer.concat(pieces)).toEqual(Buffer.from(raw))
+    let taken = 0
+    const bomb = await zeroBomb(8 << 20)
+    expect(await p.gunzip(bomb, 1 << 20, (piece) => (taken += piece.length))).toBeUndefined()
+    // Never past the limit: what the sink took is within it.
+    expect(taken).toBeLessThanOrEqual(1 << 20)
+    const failure = new Error('not UTF-8')
+    await expect(
+      p.gunzip(stored, raw.length, () => {
+        throw failure
+      }),
+    ).rejects.toBe(failure)
+  })
+
   it('sha256Hex matches the known digests', async () => {
     expect(await p.sha256Hex(new Uint8Array())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
     expect(await p.sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
   })
+})
+
+it("the node platform's sink gets all of a two-member gzip, whose trailer names only the last member's size", async () => {
+  const [a, b] = [agentJson(200_000), agentJson(50_000)]
+  const stored = Buffer.concat([await node.gzip(a), await node.gzip(b)])
+  const pieces: Uint8Array[] = []
+  expect(await node.gunzip(stored, 1 << 20, (piece) => pieces.push(piece.slice()))).toEqual(new Uint8Array(0))
+  expect(Buffer.concat(pieces)).toEqual(Buffer.concat([a, b]))
 })
 
 it('in Node both platforms write the same gzip bytes (both are zlib at its default level)', async () => {
