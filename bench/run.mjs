@@ -63,6 +63,14 @@ const LEGEND = {
     '  gz/sdk … no/same: ours (gzip or none) ÷ that peer; above 1.00× ours is faster.',
     "Part 3: bare aws4fetch GETs/s by object size, sequential: the server's own small-response delay.",
   ],
+  'workerd-cpu.bench.mjs': [
+    'Client CPU per S3 request inside workerd (built package, web #platform), every transport stubbed: the workerd half of s3 part 1.',
+    'Contenders as in s3 part 1 (ours with dedup: false, so a save is one whole PUT), plus ours backend = S3Backend alone.',
+    "µs: the workerd process's CPU time per request (schedstat of all its threads around each batch of n requests,",
+    '  less an empty request), median of interleaved rounds; lower is better. Then its main thread alone, and the',
+    "  isolate's own clock across each batch (it moves on I/O only: read after a timer) as a cross-check.",
+    "Goal: a 1 KB gzip PUT ≤ 1.5× bare aws4fetch's plain PUT, as codec checks on Node.",
+  ],
   'tiered.bench.mjs': [
     'Snapshots written locally first, then sent to a remote that adds 20 ms per request.',
     'ms: wall time (lower is better); requests: what the remote received; bytes sent: what was uploaded.',
