@@ -186,7 +186,7 @@ try {
         if (round) for (const k of ['all', 'main']) empty[k].push(zero[k])
       }
       const perOp = (xs, zero) => Math.max(0, median(xs) - zero) / 1000 / n
-      const row = { label, op: op.toUpperCase() }
+      const row = { label, op: op.toUpperCase(), empty: median(empty.all) / 1000 }
       for (const c of names) {
         row[c] = perOp(results[c].all, median(empty.all))
         row[`${c} main`] = perOp(results[c].main, median(empty.main))
@@ -219,7 +219,7 @@ const table = (title, suffix) => {
   }
 }
 table(
-  `Client CPU per request in workerd, transport stubbed: µs of workerd's CPU time (all threads, less an empty request's), median of ${ROUNDS} rounds (lower is better)`,
+  `Client CPU per request in workerd, transport stubbed: µs of workerd's CPU time (all threads, less an empty request's: ${Math.min(...rows.map((x) => x.empty)).toFixed(0)}-${Math.max(...rows.map((x) => x.empty)).toFixed(0)} µs), median of ${ROUNDS} rounds (lower is better)`,
   '',
 )
 table("The same, workerd's main thread alone (where the isolate runs)", ' main')
