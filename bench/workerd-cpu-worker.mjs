@@ -224,8 +224,9 @@ export default {
       const lib = contenders.get(key)
       const op = q('op')
       const n = Number(q('n'))
-      // The isolate's clock stands still while JavaScript runs (it moves on I/O only), so t0 is
-      // when this request arrived, and the second reading comes after a timer: an I/O point.
+      // On Cloudflare the isolate's clock stands still while JavaScript runs (it moves on I/O
+      // only): t0 is when this request arrived, and the second reading comes after a timer, an
+      // I/O point. (The local workerd moves it as JavaScript runs, in whole milliseconds.)
       const sent = requests
       const t0 = performance.now()
       for (let i = 0; i < n; i++) await lib[op](i)

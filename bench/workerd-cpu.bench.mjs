@@ -12,9 +12,11 @@
 // same sending exactly ours (none)'s request; aws-sdk = @aws-sdk/client-s3 with a requestHandler
 // whose handle() answers at once. 1 KB and 256 KB snapshots.
 //
-// How the CPU is measured. In workerd `performance.now()` and `Date.now()` stand still while
+// How the CPU is measured. On Cloudflare `performance.now()` and `Date.now()` stand still while
 // JavaScript runs and move on I/O only (a Spectre mitigation), so a loop timed inside the isolate
-// reads 0 unless an I/O point ends it. The figure reported is therefore read from outside: each
+// reads 0 unless an I/O point ends it. The local workerd used here (2026-04-26) does move them,
+// in whole milliseconds (a ~70 ms busy loop read 67-77 ms with no I/O at all, checked when this
+// bench was written), but it is wall time either way. The figure reported is read from outside: each
 // request to the Worker runs one batch of n sequential operations of one contender, and this
 // script reads the workerd process's CPU time (the sum over its threads of
 // /proc/<pid>/task/<tid>/schedstat's first field: nanoseconds on a CPU, as the scheduler counts
@@ -24,7 +26,8 @@
 // (concurrent GC, compilation) and workerd's handling of the request itself, which a request of
 // n = 0 measures and is subtracted. As a cross-check the Worker also reports its own clock across
 // the batch (from the request's arrival to after `await scheduler.wait(0)`, a timer and so an I/O
-// point): wall time inside the isolate, which on an idle machine should come close to the CPU figure.
+// point, so that it moves on Cloudflare's clock too): wall time inside the isolate, in whole
+// milliseconds, at or above the CPU figure by the waits for a core.
 // Batches interleave the contenders within each round (the first round is a warm-up, dropped);
 // medians of rounds. Compare the ratios, not absolute figures: the machine is shared.
 // Usage: node bench/workerd-cpu.bench.mjs   (after `npx tsup`; bench/run.mjs runs it with the others)
