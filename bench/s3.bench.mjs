@@ -79,7 +79,9 @@ function libraries(s3, sdk, runId, snapshot, size) {
   const encode = () => new TextEncoder().encode(JSON.stringify(snapshot))
   const decode = (bytes) => JSON.parse(new TextDecoder().decode(bytes))
   const mk = (compression) => {
-    const store = new S3Storage({ ...common, prefix: `${runId}/ours-${compression}`, compression })
+    // Whole history objects (dedup: false): every contender PUTs the same snapshot whole, as the
+    // peers do; with delta history a repeated save would be a few bytes and a HEAD of its parent.
+    const store = new S3Storage({ ...common, prefix: `${runId}/ours-${compression}`, compression, dedup: false })
     const ids = []
     return {
       put: async () => {
