@@ -32,10 +32,10 @@
 // medians of rounds. Compare the ratios, not absolute figures: the machine is shared.
 // Usage: node bench/workerd-cpu.bench.mjs   (after `npx tsup`; bench/run.mjs runs it with the others)
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { freePort, writeConfig } from './workerd.mjs'
 import { resolveSnapshelf } from '../scripts/esbuild-snapshelf.mjs'
 import { goal, progress, quick } from './report.mjs'
 
@@ -85,23 +85,8 @@ try {
   await bundle([noSdk, empty])
 }
 
-/** A free port on 127.0.0.1. */
-const port = await new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address()
-    server.close(() => resolve(port))
-  })
-})
-writeFileSync(
-  `${dir}/config.capnp`,
-  `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .w)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const w :Workerd.Worker = (modules = [(name = "worker", esModule = embed "worker.js")], compatibilityDate = "2026-04-01");
-`,
-)
+const port = await freePort()
+writeConfig(dir, port)
 const child = spawn(workerd, ['serve', `${dir}/config.capnp`], { stdio: ['ignore', 'ignore', 'pipe'] })
 let stderr = ''
 child.stderr.on('data', (d) => (stderr += d))
@@ -126,7 +111,10 @@ function cpuNs() {
       const ns = Number(readFileSync(`/proc/${child.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
       all += ns
       if (tid === String(child.pid)) main = ns
-    } catch {} // a thread that ended between the listing and the read
+    } catch (error) {
+      // A thread that ended between the listing and the read; anything else is the bench's fault.
+      if (error?.code !== 'ENOENT' && error?.code !== 'ESRCH') throw error
+    }
   }
   return { all, main }
 }

@@ -13,9 +13,9 @@
 //   node bench/workerd-memory.mjs [dist directory, default ./dist] [MB, default 24]
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { freePort, writeConfig } from './workerd.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = process.argv[2] ?? `${root}dist`
@@ -68,24 +68,8 @@ await build({
   logLevel: 'error',
 })
 
-/** A free port on 127.0.0.1. */
-const port = await new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address()
-    server.close(() => resolve(port))
-  })
-})
-writeFileSync(
-  `${dir}/config.capnp`,
-  `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .w)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-  v8Flags = ["--max-old-space-size=128"],
-);
-const w :Workerd.Worker = (modules = [(name = "worker", esModule = embed "worker.js")], compatibilityDate = "2026-04-01");
-`,
-)
+const port = await freePort()
+writeConfig(dir, port, ['--max-old-space-size=128'])
 
 /**
  * One fresh workerd, one request for a snapshot of `size` MB; its answer and its peak RSS. `op`:
