@@ -64,14 +64,7 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
   // measured twice JSON.stringify's time on 1-256 KB of agent JSON.
   const walk = compression === 'gzip' && walkable(value) && !Array.isArray(value)
   if (!walk || entries(value, 0) < STREAM_MIN_ENTRIES) {
-    let json: string | undefined
-    try {
-      json = JSON.stringify(value)
-    } catch (cause) {
-      throw unserialisable(field, cause)
-    }
-    // `undefined` for a function or a symbol; `"…"`, `5`, `null` or `[…]` for the cases above.
-    if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
+    let json: string | undefined = objectText(value, field)
     if (!walk || json.length < STREAM_MIN_CHARS) {
       const raw = new TextEncoder().encode(json)
       if (raw.length > maxBytes) throw tooLarge()
@@ -95,21 +88,15 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
 /**
  * @internal The JSON text `encodeJSON` stores for `value`, checked as it checks it (a JSON
  * object, at most `maxBytes` as UTF-8), for delta history to diff and hash; `undefined` for a
- * value `encodeJSON` writes piece by piece (see `isLarge`) or a text over `maxChars` units: those
- * are stored whole, through `encodeJSON`, in bounded memory.
+ * value `encodeJSON` writes piece by piece unstringified (its many entries) or a text over
+ * `maxChars` units: those are stored whole, through `encodeJSON`, in bounded memory.
  *
  * @example
  * jsonText({ a: 1 }, 1 << 20, 'snapshot', 1 << 23) // '{"a":1}'
  */
 export function jsonText(value: unknown, maxBytes: number, field: string, maxChars: number): string | undefined {
   if (walkable(value) && !Array.isArray(value) && entries(value, 0) >= STREAM_MIN_ENTRIES) return undefined
-  let json: string | undefined
-  try {
-    json = JSON.stringify(value)
-  } catch (cause) {
-    throw unserialisable(field, cause)
-  }
-  if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
+  const json = objectText(value, field)
   if (json.length > maxChars) return undefined
   // UTF-8 is at most 3 bytes per UTF-16 unit and at least 1: only the middle band is counted.
   if (json.length * 3 > maxBytes && (json.length > maxBytes || new TextEncoder().encode(json).length > maxBytes)) {
@@ -128,6 +115,19 @@ export function jsonText(value: unknown, maxBytes: number, field: string, maxCha
 export function encodeText(text: string, compression: 'gzip' | 'none'): Promise<Uint8Array> | Uint8Array {
   const raw = new TextEncoder().encode(text)
   return compression === 'none' || raw.length < GZIP_MIN_BYTES ? raw : gzip(raw)
+}
+
+/** `JSON.stringify(value)`, refused (`ValidationError` naming `field`) unless it is a JSON object's text. */
+function objectText(value: unknown, field: string): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch (cause) {
+    throw unserialisable(field, cause)
+  }
+  // `undefined` for a function or a symbol; `"…"`, `5`, `null` or `[…]` for the cases above.
+  if (json?.[0] !== '{') throw new ValidationError(field, 'must serialise to a JSON object')
+  return json
 }
 
 function unserialisable(field: string, cause: unknown): ValidationError {
