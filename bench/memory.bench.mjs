@@ -46,18 +46,11 @@ async function contender(name, run) {
   const location = { sessionId: `mem-${run}`, scope: 'agent', scopeId: 'main' }
   const s3 = s3Server()
   if (name === 'aws-sdk') {
-    const { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3')
+    const { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3')
     const { promisify } = await import('node:util')
     const zlib = await import('node:zlib')
     const [gzip, gunzip] = [promisify(zlib.gzip), promisify(zlib.gunzip)]
-    const sdk = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    })
+    const sdk = (await import('./sdk.mjs')).sdkClient(s3)
     const Key = `bench-memory/${run}/sdk.json.gz`
     const put = (Body) => sdk.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body, ContentType: 'application/gzip' }))
     return {

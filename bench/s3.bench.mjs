@@ -22,13 +22,15 @@
 // which shows the server's own small-response delay (see the note printed with it).
 // Usage: node bench/s3.bench.mjs [cpu]   (reads S3_* env; boots the local Ceph via ensureS3 if unset;
 //        `cpu` runs part 1 only, no server needed)
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { AwsClient } from 'aws4fetch'
 import { Readable } from 'node:stream'
 import { newSnapshotId } from 'snapshelf'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { ensureS3, stopS3 } from '../scripts/s3-server.mjs'
 import { goal, progress, quick } from './report.mjs'
+import { sdkClient } from './sdk.mjs'
+import { STUB_S3, snapshotOf } from './shared.mjs'
 
 // --quick (bench/run.mjs): one round of a quarter of the operations, a smoke run.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5))
@@ -43,20 +45,6 @@ const cpuOnly = process.argv[2] === 'cpu'
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('')
 const started = performance.now()
-
-/** A Strands-shaped snapshot whose JSON is about `bytes` long, with text that compresses like real chat. */
-function snapshotOf(bytes) {
-  const words = ['the', 'agent', 'called', 'a', 'tool', 'with', 'result', 'user', 'asked', 'about', 'weather', 'in', 'Paris', '42', 'ok']
-  let text = ''
-  for (let i = 0; text.length < bytes - 200; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 11 ? ' ' : '. ')
-  return {
-    scope: 'agent',
-    schemaVersion: '1.0',
-    createdAt: new Date().toISOString(),
-    data: { messages: [{ role: 'user', content: [{ text }] }] },
-    appData: {},
-  }
-}
 
 /** The five contenders over one server (`s3`) and SDK client; `runId` scopes every key. */
 function libraries(s3, sdk, runId, snapshot, size) {
@@ -141,31 +129,13 @@ function libraries(s3, sdk, runId, snapshot, size) {
   }
 }
 
-const sdkClient = (s3, requestHandler) =>
-  new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    // What non-AWS servers need (older gateways reject the new default trailing checksums).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler,
-  })
-
 // ---- Part 1: client CPU, network stubbed ----------------------------------------------------
 // Every client's transport answers at once with a canned S3 response (200 + ETag; a GET returns
 // the bytes that client would have stored), so the figures are client work alone: signing,
 // hashing, codec, request/response objects. aws4fetch and ours go through the global `fetch`;
 // the SDK has its own HTTP handler, replaced by an equivalent stub.
 {
-  const fake = {
-    endpoint: 'http://127.0.0.1:7480',
-    region: 'us-east-1',
-    bucket: 'snapshelf-bench',
-    accessKeyId: 'AKIDEXAMPLE',
-    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-  }
+  const fake = STUB_S3
   const objects = new Map()
   const shapes = {}
   const ETAG = '"0123456789abcdef0123456789abcdef"'

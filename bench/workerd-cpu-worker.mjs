@@ -20,15 +20,10 @@ import * as sdk from '@aws-sdk/client-s3'
 import { AwsClient } from 'aws4fetch'
 import { newSnapshotId } from 'snapshelf'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
+import { STUB_S3, snapshotOf } from './shared.mjs'
 
 const ETAG = '"0123456789abcdef0123456789abcdef"'
-const fake = {
-  endpoint: 'http://127.0.0.1:7480',
-  region: 'us-east-1',
-  bucket: 'snapshelf-bench',
-  accessKeyId: 'AKIDEXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-}
+const fake = STUB_S3
 const base = `${fake.endpoint}/${fake.bucket}`
 /** Objects the setup PUT of each contender stored, by path: what its GETs are answered with. */
 const objects = new Map()
@@ -46,20 +41,6 @@ const remember = (method, headers) =>
     )
     .map(([k, v]) => `${k}: ${v.length > 20 ? `${v.slice(0, 12)}…` : v}`)
     .join(', '))
-
-/** A Strands-shaped snapshot whose JSON is about `bytes` long (the same as bench/s3.bench.mjs's). */
-function snapshotOf(bytes) {
-  const words = ['the', 'agent', 'called', 'a', 'tool', 'with', 'result', 'user', 'asked', 'about', 'weather', 'in', 'Paris', '42', 'ok']
-  let text = ''
-  for (let i = 0; text.length < bytes - 200; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 11 ? ' ' : '. ')
-  return {
-    scope: 'agent',
-    schemaVersion: '1.0',
-    createdAt: new Date().toISOString(),
-    data: { messages: [{ role: 'user', content: [{ text }] }] },
-    appData: {},
-  }
-}
 
 /** The stubbed transport: reads a PUT's body as a server would and answers 200 + ETag at once. */
 async function stub(input, init = {}) {

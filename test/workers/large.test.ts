@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { R2Storage, type R2BucketLike } from 'snapshelf/r2'
+import { s3Server } from './s3-server.js'
 import { S3Storage } from 'snapshelf/s3'
 
 // A 24 MB snapshot round-trips inside workerd (issue 18 item 3), through the R2 binding and
@@ -17,13 +18,7 @@ import { S3Storage } from 'snapshelf/s3'
 
 const MB = 1024 * 1024
 const bucket = (env as unknown as { SNAPSHOTS: R2BucketLike }).SNAPSHOTS
-const server = JSON.parse((env as unknown as { S3_TEST_SERVER: string }).S3_TEST_SERVER) as {
-  endpoint: string
-  region: string
-  accessKeyId: string
-  secretAccessKey: string
-  bucket: string
-} | null
+const server = s3Server
 
 /** Message `i` of the conversation: made again from its index to check a loaded one. */
 function message(i: number): unknown {

@@ -1,17 +1,11 @@
-import { env } from 'cloudflare:workers'
 import { afterAll, describe, expect, it } from 'vitest'
 import { S3Backend, S3Storage, type S3StorageOptions } from 'snapshelf/s3'
+import { s3Server } from './s3-server.js'
 import { runContractSuite } from 'snapshelf/testing'
 
 // S3Storage inside real workerd (workerd's fetch, Web Crypto and streams) against the real Ceph
 // gateway that test/setup/global-setup.ts found or booted; its settings arrive as a binding.
-const server = JSON.parse((env as unknown as { S3_TEST_SERVER: string }).S3_TEST_SERVER) as {
-  endpoint: string
-  region: string
-  accessKeyId: string
-  secretAccessKey: string
-  bucket: string
-} | null
+const server = s3Server
 const prefix = `s3t/workerd-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 const options = (extra: Partial<S3StorageOptions> = {}): S3StorageOptions => ({
   bucket: server!.bucket,
