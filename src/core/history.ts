@@ -192,7 +192,8 @@ export class History {
     listed.catch(() => {})
     const latest = latestKey(this.#io.prefix, l)
     const top = await this.#io.backend.get(latest, { signal })
-    if (top && top.body.length - delta.s <= 64 && top.body.length >= delta.s) {
+    // Sizes within a sealed envelope of each other (magic, key id of up to 255, IV, tag), then the hash.
+    if (top && top.body.length - delta.s <= 320 && top.body.length >= delta.s) {
       const whole = await decodeText(await this.#io.open(top.body, latest), latest, this.#io.maxDecodedBytes)
       if ((await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
     }

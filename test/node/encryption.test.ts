@@ -687,4 +687,41 @@ describe('encryption with delta history', () => {
     await expect(reader.loadSnapshot({ location, snapshotId: ids[4]! })).rejects.toMatchObject({ code: 'ERR_CORRUPT' })
     expect(await reader.loadSnapshot({ location, snapshotId: ids.at(-1)! })).not.toBeNull()
   })
+
+  it('the newest snapshot by id comes from latest in two GETs, sealed under a long key id too', async () => {
+    const longId = `key-${'x'.repeat(60)}`
+    const keyring = { keys: { [longId]: k1 }, writeKeyId: longId }
+    const store = new MemoryStorage({ encryption: keyring })
+    const location = { sessionId: 'enc-newest', scope: 'agent', scopeId: 'a' }
+    const messages: { text: string }[] = []
+    let newest = ''
+    let json = ''
+    for (let turn = 0; turn < 6; turn++) {
+      messages.push({ text: `turn ${turn}: ${Array.from({ length: 150 }, (_, i) => ((i + 1) * 7919 * (turn + 3)) % 9973).join(' ')}` })
+      const snapshot: Snapshot = {
+        scope: 'agent',
+        schemaVersion: '1.0',
+        createdAt: `t${turn}`,
+        data: { messages: structuredClone(messages) },
+        appData: {},
+      }
+      newest = (await store.commitSnapshot({ location, snapshot })).snapshotId
+      json = JSON.stringify(snapshot)
+    }
+    const gets: string[] = []
+    const backend = store.backend
+    const counting = {
+      get: (k: string, o?: { signal?: AbortSignal }) => {
+        gets.push(k)
+        return backend.get(k, o)
+      },
+      head: backend.head.bind(backend),
+      put: backend.put.bind(backend),
+      delete: backend.delete.bind(backend),
+      list: backend.list.bind(backend),
+    }
+    const reader = new BackendSnapshotStore({ backend: counting, encryption: keyring })
+    expect(JSON.stringify(await reader.loadSnapshot({ location, snapshotId: newest }))).toBe(json)
+    expect(gets.map((k) => k.split('/').pop())).toEqual([`snapshot_${newest}.json`, 'snapshot_latest.json'])
+  })
 })
