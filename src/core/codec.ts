@@ -113,7 +113,16 @@ export function jsonText(value: unknown, maxBytes: number, field: string, maxCha
  * const stored = await encodeText('{"a":1}', 'gzip')
  */
 export function encodeText(text: string, compression: 'gzip' | 'none'): Promise<Uint8Array> | Uint8Array {
-  const raw = new TextEncoder().encode(text)
+  return encodeUtf8(new TextEncoder().encode(text), compression)
+}
+
+/**
+ * @internal `encodeText` of a text already encoded as UTF-8.
+ *
+ * @example
+ * const stored = await encodeUtf8(new TextEncoder().encode('{"a":1}'), 'gzip')
+ */
+export function encodeUtf8(raw: Uint8Array, compression: 'gzip' | 'none'): Promise<Uint8Array> | Uint8Array {
   return compression === 'none' || raw.length < GZIP_MIN_BYTES ? raw : gzip(raw)
 }
 

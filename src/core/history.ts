@@ -3,7 +3,7 @@ import type { Backend } from './backend.js'
 import { decodeJSON, decodeText, encodeText, parseObject, streamed } from './codec.js'
 import { DELTA_MAGIC, type Delta, deltaText, diff, parseDelta, patch } from './delta.js'
 import { CorruptError } from './errors.js'
-import { snapshotIdTime } from './ids.js'
+import { firstIdAt, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, partKey, partsFolder } from './keys.js'
 import { nextCursor } from './listing.js'
 import { chunks, sleep } from './util.js'
@@ -58,6 +58,16 @@ export interface HistoryIO {
   seal(plain: Uint8Array, key: string): Promise<Uint8Array>
 }
 
+/**
+ * A snapshot as the store encoded it: its whole stored bytes and, where delta history diffs it,
+ * its JSON text and that text's UTF-8 (both absent for a snapshot too large to diff).
+ */
+export interface SnapshotBytes {
+  json?: string
+  raw?: Uint8Array
+  whole: Uint8Array
+}
+
 interface Parent {
   id: string
   value: unknown
@@ -94,20 +104,23 @@ export class History {
   }
 
   /**
-   * The plain (unsealed) bytes to store at history id `id` for JSON text `json` (`whole` is its
-   * whole encoding), the `parent` they are a delta of (none: whole), and `written()` to call once
-   * they are stored: the parent of what follows. After storing a delta, `checkParent`.
+   * The plain (unsealed) bytes to store at history id `id` for `snapshot`: a delta or its whole
+   * bytes; `written()` to call once they are stored (they are the parent of what follows), then
+   * `check()`, which, for a delta whose parent was deleted meanwhile, stores the snapshot whole
+   * as its part, so it stays readable.
    */
   async body(
     l: SnapshotLocation,
     id: string,
-    json: string | undefined,
-    whole: Uint8Array,
-  ): Promise<{ plain: Uint8Array; parent?: string; written(): void }> {
+    snapshot: SnapshotBytes,
+  ): Promise<{ plain: Uint8Array; written(): void; check(signal?: AbortSignal): Promise<void> }> {
     const { dedup, compression } = this.#io
+    const { json, raw, whole } = snapshot
     const folder = historyFolder(this.#io.prefix, l)
     // No text (dedup off, or a snapshot too large to diff): whole, and nothing to build on next.
-    if (!dedup || json === undefined) return { plain: whole, written: () => this.#parents.delete(folder) }
+    if (!dedup || json === undefined || raw === undefined) {
+      return { plain: whole, written: () => this.#parents.delete(folder), check: async () => {} }
+    }
     const at = Date.now()
     const value = JSON.parse(json)
     const parent = this.#parents.get(folder) ?? (await this.#resume(l, folder, at))
@@ -119,7 +132,7 @@ export class History {
     if (parent && parent.id < id && parent.d < MAX_DEPTH && fresh(parent.at) && fresh(snapshotIdTime(parent.id).getTime())) {
       if (fresh(snapshotIdTime(id).getTime())) {
         const o = diff(parent.value, value) ?? [2, {}]
-        const delta = { p: parent.id, c: parent.c, d: parent.d + 1, b: 0, h: await hashOf(json), s: whole.length, o }
+        const delta = { p: parent.id, c: parent.c, d: parent.d + 1, b: 0, h: await hashOf(raw), s: whole.length, o }
         // The chain's text with this one's (the digits of `b` itself aside: a heuristic's error).
         delta.b = parent.chain + deltaText(delta).length
         const text = deltaText(delta)
@@ -131,11 +144,15 @@ export class History {
     }
     return {
       plain,
-      parent: next.d ? parent!.id : undefined,
       written: () => {
         this.#parents.delete(folder)
         this.#parents.set(folder, next)
         if (this.#parents.size > PARENTS) this.#parents.delete(this.#parents.keys().next().value!)
+      },
+      check: async (signal) => {
+        if (!next.d) return
+        const { backend, prefix } = this.#io
+        if (!(await backend.head(historyKey(prefix, l, parent!.id), { signal }))) await this.#putPart(l, id, json, signal)
       },
     }
   }
@@ -176,7 +193,7 @@ export class History {
     const key = historyKey(this.#io.prefix, l, id)
     // Asked for by id, always from the backend (another store may have deleted it); its chain
     // below may come from the cache.
-    this.#drop(key)
+    this.#texts.delete(key)
     // Over 16 MiB decoded it is whole (deltas are at most half of 8 Mi units of JSON): parsed as
     // it inflates, in bounded memory (codec.ts).
     const obj = await this.#io.backend.get(key, { signal })
@@ -204,7 +221,7 @@ export class History {
       // A prune may have replaced the chain since we listed it, or a sync still be sending its
       // parent (pushes run in parallel): once more, a moment later, from its current state.
       await sleep(RETRY_MS, signal)
-      for (const k of this.#texts.keys()) if (k !== key) this.#drop(k)
+      for (const k of this.#texts.keys()) if (k !== key) this.#texts.delete(k)
       return (await this.#walk(l, id, key, delta, await this.#list(l, id, delta, signal), signal)) as T
     }
   }
@@ -215,7 +232,7 @@ export class History {
    * build only on fresh parents (`GRACE_MS / 4` of their clock), so only snapshots written within
    * `GRACE_MS` after a doomed one can be built on it: those are read, no others. A writer saving a
    * delta of a doomed snapshot meanwhile is covered twice: its own check after the create
-   * (`checkParent`) sees the parent gone and copies its snapshot whole, or, had it looked before
+   * (`check` of `body`) sees the parent gone and copies its snapshot whole, or, had it looked before
    * our delete, its snapshot was listed by then, and the second listing here copies it (the
    * doomed snapshots' texts stay pinned in memory for that, until this call returns).
    */
@@ -248,24 +265,13 @@ export class History {
       for (const batch of chunks(first, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
       const keys = [...doomed.map((id) => historyKey(prefix, l, id)), ...parts]
       for (const batch of chunks(keys)) await backend.delete(batch, { signal })
-      for (const key of keys) this.#drop(key)
+      for (const key of keys) this.#texts.delete(key)
       const seen = new Set(first)
       const late = (await suspects()).filter((id) => !seen.has(id))
       for (const batch of chunks(late, 8)) await Promise.all(batch.map((id) => this.#rescue(l, id, gone, signal)))
     } finally {
       if (!--this.#removing) this.#pinned.clear()
     }
-  }
-
-  /**
-   * After a delta of `parent` was created at history id `id`: when the parent is gone (deleted
-   * meanwhile), stores `json` whole as `id`'s part, so the snapshot stays readable.
-   */
-  async checkParent(l: SnapshotLocation, id: string, parent: string | undefined, json: string, signal?: AbortSignal): Promise<void> {
-    if (parent === undefined) return
-    const { backend, prefix } = this.#io
-    if (await backend.head(historyKey(prefix, l, parent), { signal })) return
-    await this.#putPart(l, id, json, signal)
   }
 
   /**
@@ -288,12 +294,7 @@ export class History {
   /** History ids of `l` whose UUIDv7 times lie in [from, to], ascending. */
   async #idsBetween(l: SnapshotLocation, from: number, to: number, signal?: AbortSignal): Promise<string[]> {
     const folder = historyFolder(this.#io.prefix, l)
-    const hex = (t: number) => Math.max(0, t).toString(16).padStart(12, '0')
-    const start = hex(from - 1)
-    // A UUIDv7 starts with its 48-bit millisecond time as `xxxxxxxx-xxxx`.
-    const after = `${folder}snapshot_${start.slice(0, 8)}-${start.slice(8)}`
-    const end = hex(to + 1)
-    const keys = await this.#range(after, folder, `${folder}snapshot_${end.slice(0, 8)}-${end.slice(8)}`, signal)
+    const keys = await this.#range(`${folder}snapshot_${firstIdAt(from)}`, folder, `${folder}snapshot_${firstIdAt(to + 1)}`, signal)
     return keys.map((k) => historyIdIn(folder, k)!)
   }
 
@@ -301,7 +302,7 @@ export class History {
   forget(sessionPrefix: string): void {
     for (const folder of this.#parents.keys()) if (folder.startsWith(sessionPrefix)) this.#parents.delete(folder)
     for (const folder of this.#loaded.keys()) if (folder.startsWith(sessionPrefix)) this.#loaded.delete(folder)
-    for (const key of this.#texts.keys()) if (key.startsWith(sessionPrefix)) this.#drop(key)
+    for (const key of this.#texts.keys()) if (key.startsWith(sessionPrefix)) this.#texts.delete(key)
   }
 
   /** Round trip 2: the history and parts keys between `delta`'s checkpoint and history id `id`. */
@@ -392,21 +393,17 @@ export class History {
     return text
   }
 
-  #drop(key: string): void {
-    this.#texts.delete(key)
-  }
-
   /** Stores `json` whole as history id `id`'s part, replacing a delta there. */
   async #putPart(l: SnapshotLocation, id: string, json: string, signal?: AbortSignal): Promise<void> {
     const { backend, prefix, compression } = this.#io
     const key = partKey(prefix, l, id)
     const bytes = await this.#io.seal(await encodeText(json, compression), key)
     if (!(await backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal }))) await backend.put(key, bytes, { signal })
-    this.#drop(key)
+    this.#texts.delete(key)
   }
 }
 
-/** The first 128 bits of the SHA-256 of `text` as UTF-8, hex: what a delta's `h` holds. */
-async function hashOf(text: string): Promise<string> {
-  return (await sha256Hex(new TextEncoder().encode(text))).slice(0, 32)
+/** The first 128 bits of the SHA-256 of a text (or of its UTF-8), hex: what a delta's `h` holds. */
+async function hashOf(text: string | Uint8Array): Promise<string> {
+  return (await sha256Hex(typeof text === 'string' ? new TextEncoder().encode(text) : text)).slice(0, 32)
 }

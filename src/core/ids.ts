@@ -59,6 +59,19 @@ export function snapshotIdTime(id: string): Date {
   return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16))
 }
 
+/**
+ * @internal The smallest id-shaped string of millisecond `ms` (`xxxxxxxx-xxxx-0000-0000-000000000000`):
+ * as a listing cursor it sorts after every UUIDv7 of an earlier millisecond and before every one
+ * of this millisecond (their version digit is 7).
+ *
+ * @example
+ * firstIdAt(snapshotIdTime(id).getTime()) < id // true
+ */
+export function firstIdAt(ms: number): string {
+  const hex = Math.max(0, ms).toString(16).padStart(12, '0')
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`
+}
+
 /** @internal Whether `value` is a valid session id, scope, scope id or prefix segment. */
 export function isId(value: unknown): value is string {
   return typeof value === 'string' && ID.test(value)

@@ -1,9 +1,9 @@
 import type { Backend } from './backend.js'
-import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, decodeText, encodeJSON, encodeText, jsonText, parseObject, streamed } from './codec.js'
+import { DEFAULT_MAX_DECODED_BYTES, decodeJSON, decodeText, encodeJSON, encodeUtf8, jsonText, parseObject, streamed } from './codec.js'
 import { compareAndSwap } from './cas.js'
 import { type EncryptionOptions, type Sealer, sealerOf } from './encryption.js'
 import { ConflictError, CorruptError, ValidationError, throwIfAborted } from './errors.js'
-import { History } from './history.js'
+import { History, type SnapshotBytes } from './history.js'
 import { checkId, checkLocation, checkPrefix, checkSnapshotId, newSnapshotId, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, joinPrefix, latestKey, manifestKey, sessionPrefix } from './keys.js'
 import { deleteSessionKeys, nextCursor } from './listing.js'
@@ -86,7 +86,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       compression,
       maxDecodedBytes,
       dedup,
-      open: async (bytes, key) => (this.#sealer ? this.#sealer.open(bytes, key) : bytes),
+      open: (bytes, key) => this.#open(bytes, key),
       seal: (plain, key) => this.#seal(plain, key),
     })
   }
@@ -101,14 +101,14 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     if (!p.isLatest) checkSnapshotId('snapshotId', p.snapshotId)
     else if (typeof p.snapshotId !== 'string') throw new ValidationError('snapshotId', 'must be a string')
     const metadata = encodeMetadata(p.metadata)
-    const { json, whole } = await this.#snapshotBytes(p.snapshot)
+    const { json, raw, whole } = await this.#snapshotBytes(p.snapshot)
     if (p.isLatest) {
       const key = latestKey(this.prefix, l)
       const bytes = await this.#seal(whole, key)
       throwIfAborted(p.signal)
       await this.backend.put(key, bytes, { signal: p.signal, metadata })
     } else {
-      await (await this.#createHistory(l, p.snapshotId, json, whole, p.signal, metadata))()
+      await (await this.#createHistory(l, p.snapshotId, { json, raw, whole }, p.signal, metadata))()
     }
   }
 
@@ -128,11 +128,11 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     const l = checkLocation(p?.location)
     const snapshotId = p.snapshotId === undefined ? newSnapshotId() : checkSnapshotId('snapshotId', p.snapshotId)
     const metadata = encodeMetadata(p.metadata)
-    const { json, whole } = await this.#snapshotBytes(p.snapshot)
-    const check = await this.#createHistory(l, snapshotId, json, whole, p.signal, metadata)
+    const bytes = await this.#snapshotBytes(p.snapshot)
+    const check = await this.#createHistory(l, snapshotId, bytes, p.signal, metadata)
     // Latest is always whole: one GET loads it, and Strands' own storages read it.
     const latest = latestKey(this.prefix, l)
-    await Promise.all([this.backend.put(latest, await this.#seal(whole, latest), { signal: p.signal, metadata }), check()])
+    await Promise.all([this.backend.put(latest, await this.#seal(bytes.whole, latest), { signal: p.signal, metadata }), check()])
     return { snapshotId }
   }
 
@@ -142,7 +142,7 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       const key = latestKey(this.prefix, l)
       const obj = await this.backend.get(key, { signal: p.signal })
       if (!obj) return null
-      const plain = this.#sealer ? await this.#sealer.open(obj.body, key) : obj.body
+      const plain = await this.#open(obj.body, key)
       // A large one is parsed as it inflates, in bounded memory (codec.ts), and stored whole anyway.
       if (!this.dedup || streamed(plain)) return decodeJSON<T>(plain, key, this.maxDecodedBytes)
       const text = await decodeText(plain, key, this.maxDecodedBytes)
@@ -337,27 +337,32 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
     return this.#sealer ? this.#sealer.seal(plain, key) : plain
   }
 
-  /** Stored bytes of `key` decoded: opened first when the store has `encryption` (plaintext refused). */
+  /** Stored bytes of `key` opened: when the store has `encryption` (plaintext refused), else as they are. */
+  async #open(bytes: Uint8Array, key: string): Promise<Uint8Array> {
+    return this.#sealer ? this.#sealer.open(bytes, key) : bytes
+  }
+
+  /** Stored bytes of `key` decoded, opened first (see `#open`). */
   async #decode<V>(bytes: Uint8Array, key: string): Promise<V> {
-    return decodeJSON<V>(this.#sealer ? await this.#sealer.open(bytes, key) : bytes, key, this.maxDecodedBytes)
+    return decodeJSON<V>(await this.#open(bytes, key), key, this.maxDecodedBytes)
   }
 
   /**
    * Creates history object `id` once: a delta from this store's last snapshot of `l` where that
    * pays (history.ts), else `whole`. A create that finds the same snapshot already there (our own
    * earlier attempt, perhaps whole where this one is a delta) is a success. Resolves the check
-   * that a delta's parent is still there (history.ts `checkParent`), for the caller to await.
+   * that a delta's parent is still there (history.ts `body`'s `check`), for the caller to await.
    */
   async #createHistory(
     l: SnapshotLocation,
     id: string,
-    json: string | undefined,
-    whole: Uint8Array,
+    snapshot: SnapshotBytes,
     signal?: AbortSignal,
     metadata?: Record<string, string>,
   ): Promise<() => Promise<void>> {
     const key = historyKey(this.prefix, l, id)
-    const body = await this.#history.body(l, id, json, whole)
+    const { json } = snapshot
+    const body = await this.#history.body(l, id, snapshot)
     const bytes = await this.#seal(body.plain, key)
     throwIfAborted(signal)
     try {
@@ -372,20 +377,19 @@ export class BackendSnapshotStore<T = Snapshot> implements SnapshotStore<T> {
       return async () => {}
     }
     body.written()
-    return () => (json === undefined ? Promise.resolve() : this.#history.checkParent(l, id, body.parent, json, signal))
+    return () => body.check(signal)
   }
 
   /**
-   * A snapshot's whole stored bytes and, where delta history will diff it, its JSON text: not
-   * for a large one (see codec.ts `jsonText`), which is written piece by piece and stored whole.
+   * A snapshot's whole stored bytes and, where delta history will diff it, its JSON text and that
+   * text's UTF-8 (encoded once: stored, and hashed by a delta); not for a large one (see codec.ts
+   * `jsonText`), which is written piece by piece and stored whole.
    */
-  async #snapshotBytes(value: T): Promise<{ json?: string; whole: Uint8Array }> {
+  async #snapshotBytes(value: T): Promise<SnapshotBytes> {
     const json = this.dedup ? jsonText(value, this.maxDecodedBytes, 'snapshot', DELTA_MAX_CHARS) : undefined
-    return {
-      json,
-      whole:
-        json === undefined ? await encodeJSON(value, this.compression, this.maxDecodedBytes) : await encodeText(json, this.compression),
-    }
+    if (json === undefined) return { whole: await encodeJSON(value, this.compression, this.maxDecodedBytes) }
+    const raw = new TextEncoder().encode(json)
+    return { json, raw, whole: await encodeUtf8(raw, this.compression) }
   }
 
   #snapshotKey(p: { location: SnapshotLocation; snapshotId?: string }): string {

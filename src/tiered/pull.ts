@@ -1,5 +1,5 @@
 import type { Backend } from '../core/backend.js'
-import { snapshotIdTime } from '../core/ids.js'
+import { firstIdAt, snapshotIdTime } from '../core/ids.js'
 import { historyFolder, historyIdIn, historyIdOf, historyKey, partKey, partsFolder } from '../core/keys.js'
 import { listAll } from '../core/listing.js'
 import type { SnapshotLocation } from '../core/types.js'
@@ -94,14 +94,4 @@ async function copy(context: SyncContext, rel: string): Promise<void> {
 /** Create-only, with its metadata, and never over a delete queued since the run began. */
 async function copyObject(context: SyncContext, rel: string, obj: { body: Uint8Array; metadata?: Record<string, string> }) {
   return (await copyToLocal(context, rel, obj.body, { signal: context.signal, ifNoneMatch: '*', metadata: obj.metadata })).result
-}
-
-/**
- * The smallest id-shaped string of millisecond `ms` (`xxxxxxxx-xxxx-0000-0000-000000000000`): as
- * a listing cursor it sorts after every UUIDv7 of an earlier millisecond and before every one of
- * this millisecond (their version digit is 7).
- */
-function firstIdAt(ms: number): string {
-  const hex = Math.max(0, ms).toString(16).padStart(12, '0')
-  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`
 }
