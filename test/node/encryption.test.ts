@@ -650,6 +650,13 @@ describe('tiered sync moves ciphertext unchanged', () => {
   })
 })
 
+/** Turn `turn` of a conversation that grows a message of numbers a turn (they compress like prose). */
+function grownSnapshot(messages: { text: string }[], turn: number): Snapshot {
+  const prices = Array.from({ length: 150 }, (_, i) => ((i + 1) * 7919 * (turn + 3)) % 9973).join(' ')
+  messages.push({ text: `turn ${turn}: the agent looked up flights and hotels at ${prices}` })
+  return { scope: 'agent', schemaVersion: '1.0', createdAt: `t${turn}`, data: { messages: structuredClone(messages) }, appData: {} }
+}
+
 describe('encryption with delta history', () => {
   it('deltas and whole copies are sealed for their own keys; a fresh store reads every snapshot; moved bytes fail to open', async () => {
     const store = new MemoryStorage({ encryption })
@@ -657,15 +664,7 @@ describe('encryption with delta history', () => {
     const messages: { text: string }[] = []
     const saved = new Map<string, string>()
     for (let turn = 0; turn < 8; turn++) {
-      const prices = Array.from({ length: 150 }, (_, i) => ((i + 1) * 7919 * (turn + 3)) % 9973).join(' ')
-      messages.push({ text: `turn ${turn}: the agent looked up flights and hotels at ${prices}` })
-      const snapshot: Snapshot = {
-        scope: 'agent',
-        schemaVersion: '1.0',
-        createdAt: `t${turn}`,
-        data: { messages: structuredClone(messages) },
-        appData: {},
-      }
+      const snapshot = grownSnapshot(messages, turn)
       saved.set((await store.commitSnapshot({ location, snapshot })).snapshotId, JSON.stringify(snapshot))
     }
     const ids = [...saved.keys()]
@@ -697,14 +696,7 @@ describe('encryption with delta history', () => {
     let newest = ''
     let json = ''
     for (let turn = 0; turn < 6; turn++) {
-      messages.push({ text: `turn ${turn}: ${Array.from({ length: 150 }, (_, i) => ((i + 1) * 7919 * (turn + 3)) % 9973).join(' ')}` })
-      const snapshot: Snapshot = {
-        scope: 'agent',
-        schemaVersion: '1.0',
-        createdAt: `t${turn}`,
-        data: { messages: structuredClone(messages) },
-        appData: {},
-      }
+      const snapshot = grownSnapshot(messages, turn)
       newest = (await store.commitSnapshot({ location, snapshot })).snapshotId
       json = JSON.stringify(snapshot)
     }
