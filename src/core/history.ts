@@ -5,7 +5,7 @@ import { DELTA_MAGIC, type Delta, deltaText, diff, parseDelta, patch } from './d
 import { CorruptError } from './errors.js'
 import { firstIdAt, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, partKey, partsFolder } from './keys.js'
-import { nextCursor } from './listing.js'
+import { listAll } from './listing.js'
 import { chunks, sleep } from './util.js'
 import type { SnapshotLocation } from './types.js'
 
@@ -355,19 +355,10 @@ export class History {
     return value
   }
 
-  /** The keys listed under `folder` from `startAfter` up to (not including) `end`. */
+  /** The snapshot keys listed under `folder` from `startAfter` up to (not including) `end`. */
   async #range(startAfter: string, folder: string, end: string, signal?: AbortSignal): Promise<string[]> {
-    const keys: string[] = []
-    let cursor = startAfter
-    for (;;) {
-      const page = await this.#io.backend.list(folder, { startAfter: cursor, limit: 1000, signal })
-      for (const e of page.entries) {
-        if (e.key >= end) return keys
-        if (historyIdIn(folder, e.key)) keys.push(e.key)
-      }
-      if (!page.truncated) return keys
-      cursor = nextCursor(cursor, page, folder)!
-    }
+    const entries = await listAll(this.#io.backend, folder, { startAfter, until: end, signal })
+    return entries.map((e) => e.key).filter((key) => historyIdIn(folder, key))
   }
 
   /** The decoded text at `key` (cached: these keys are written once), or `null` when absent. */

@@ -29,8 +29,9 @@ export function nextCursor(previous: string | undefined, page: BackendListPage, 
 }
 
 /**
- * Every entry under `prefix`, ascending (strictly after `startAfter` when given), listed one page
- * (at most `PAGE_SIZE`, the largest page any of our backends lists) at a time.
+ * Every entry under `prefix`, ascending (strictly after `startAfter` when given, before `until`
+ * when given: the listing stops there), listed one page (at most `PAGE_SIZE`, the largest page
+ * any of our backends lists) at a time.
  *
  * @example
  * const keys = (await listAll(backend, 's1/')).map((e) => e.key)
@@ -38,13 +39,17 @@ export function nextCursor(previous: string | undefined, page: BackendListPage, 
 export async function listAll(
   backend: Backend,
   prefix: string,
-  options: BackendCallOptions & { startAfter?: string } = {},
+  options: BackendCallOptions & { startAfter?: string; until?: string } = {},
 ): Promise<BackendEntry[]> {
   const all: BackendEntry[] = []
   let startAfter = options.startAfter
+  const { until } = options
   for (;;) {
     const page = await backend.list(prefix, { signal: options.signal, startAfter, limit: PAGE_SIZE })
-    all.push(...page.entries)
+    for (const entry of page.entries) {
+      if (until !== undefined && entry.key >= until) return all
+      all.push(entry)
+    }
     startAfter = nextCursor(startAfter, page, prefix)
     if (!page.truncated) return all
   }
