@@ -1,6 +1,7 @@
 import { gunzip as gunzipBounded, gzip } from '#platform'
 import { refuseSealed } from './encryption.js'
 import { CorruptError, TooLargeError, ValidationError } from './errors.js'
+import { gzipTrailerSize } from './util.js'
 
 /**
  * JSON ⇄ stored bytes. Writers gzip (or write plain JSON) through `#platform`: `node:zlib` on
@@ -290,7 +291,7 @@ export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: nu
   let failed: unknown
   // A large gzip (by the size its trailer names) is parsed as it inflates, its text never whole
   // (JsonReader); JSON.parse of the whole text needed that text beside the value it builds.
-  const reader = isGzip(bytes) && gzipSize(bytes) >= STREAM_MIN_CHARS ? new JsonReader() : undefined
+  const reader = isGzip(bytes) && gzipTrailerSize(bytes) >= STREAM_MIN_CHARS ? new JsonReader() : undefined
   if (isGzip(bytes)) {
     // Decoded to text piece by piece as it inflates (the platform hands each piece over and keeps
     // none): the decoded bytes never exist whole beside their pieces (gunzip-then-decode held
@@ -348,7 +349,7 @@ export async function decodeJSON<T>(bytes: Uint8Array, key: string, maxBytes: nu
  * if (streamed(obj.body)) return decodeJSON(obj.body, key, max)
  */
 export function streamed(bytes: Uint8Array, min = STREAM_MIN_CHARS): boolean {
-  return isGzip(bytes) && gzipSize(bytes) >= min
+  return isGzip(bytes) && gzipTrailerSize(bytes) >= min
 }
 
 /**
@@ -384,12 +385,6 @@ export function parseObject<T>(text: string, key: string): T {
   }
   if (isObject(value)) return value as T
   throw new CorruptError(`${key} does not hold a JSON object`, { key })
-}
-
-/** The decoded size a gzip's trailer names (ISIZE: its last 4 bytes, mod 2^32, of the last member): a hint only. */
-function gzipSize(bytes: Uint8Array): number {
-  const n = bytes.length
-  return (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0 || 0
 }
 
 // What a JsonReader container expects next (numbers, not a TypeScript enum: no runtime object).

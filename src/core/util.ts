@@ -137,3 +137,15 @@ export async function readBounded(
   }
   return out
 }
+
+/**
+ * The decoded size a gzip's trailer names (ISIZE: its last 4 bytes, little-endian, mod 2^32, of
+ * the last member), or 0 for bytes too short to be gzip: a hint only, never a bound.
+ *
+ * @example
+ * gzipTrailerSize(await gzip(new Uint8Array(1000))) // 1000
+ */
+export function gzipTrailerSize(bytes: Uint8Array): number {
+  const n = bytes.length
+  return n < 18 ? 0 : (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0
+}

@@ -2,6 +2,7 @@ import { kMaxLength } from 'node:buffer'
 import { createHash, createHmac } from 'node:crypto'
 import { promisify } from 'node:util'
 import { createGunzip, createGzip, gunzip as gunzipAsync, gunzipSync, gzip as gzipAsync, gzipSync } from 'node:zlib'
+import { gzipTrailerSize } from '../core/util.js'
 import type * as Contract from './platform.js'
 
 /**
@@ -132,9 +133,7 @@ function gunzipPieces(bytes: Uint8Array, maxBytes: number, sink: (piece: Uint8Ar
  * a lie) makes zlib take more chunks and join them, still correct.
  */
 function sizeHint(bytes: Uint8Array, limit: number): number {
-  const n = bytes.length
-  const isize = n < 18 ? 0 : (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0
-  return Math.max(64, Math.min(isize, n * 1032, limit))
+  return Math.max(64, Math.min(gzipTrailerSize(bytes), bytes.length * 1032, limit))
 }
 
 /**
