@@ -13,7 +13,9 @@ import { isSnapshotId } from './ids.js'
  * UTF-16 units) let a writer that did not write it go on building the chain, and know when to
  * write whole again; `h` (the first 128 bits of the SHA-256 of the snapshot's JSON text,
  * hex) checks what the walk rebuilt, so a wrong base is `ERR_CORRUPT`, never a wrong snapshot; `s`
- * (the snapshot's size stored whole) lets a reader see from a HEAD that latest may be it.
+ * (the UTF-8 bytes of that text) lets a reader see, from latest's gzip trailer before decoding it,
+ * that latest may be this snapshot (a wrong `s` only misses that shortcut: the walk answers, as
+ * exactly).
  *
  * An op turns the parent's value into the child's, JSON-aware and small on purpose:
  * - `[0, value]` replaces;
@@ -39,7 +41,7 @@ export interface Delta {
   b: number
   /** SHA-256 of the snapshot's JSON text, first 32 hex digits. */
   h: string
-  /** Bytes of the snapshot stored whole (unsealed). */
+  /** UTF-8 bytes of the snapshot's JSON text. */
   s: number
   o: Op
 }

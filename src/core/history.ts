@@ -1,12 +1,12 @@
 import { sha256Hex } from '#platform'
-import type { Backend } from './backend.js'
-import { decodeJSON, decodeText, encodeText, parseObject, streamed } from './codec.js'
+import type { Backend, BackendObject } from './backend.js'
+import { decodeJSON, decodeText, encodeText, isGzip, parseObject, streamed } from './codec.js'
 import { DELTA_MAGIC, type Delta, deltaText, diff, parseDelta, patch } from './delta.js'
 import { CorruptError } from './errors.js'
 import { firstIdAt, snapshotIdTime } from './ids.js'
 import { historyFolder, historyIdIn, historyKey, latestKey, partKey, partsFolder } from './keys.js'
 import { listAll } from './listing.js'
-import { chunks, sleep } from './util.js'
+import { chunks, gzipTrailerSize, sleep } from './util.js'
 import type { SnapshotLocation } from './types.js'
 
 /**
@@ -19,10 +19,11 @@ import type { SnapshotLocation } from './types.js'
  *   checkpoint). A parent is always older (a smaller UUIDv7) than its child, so a walk always
  *   ends, and is used only within `GRACE_MS / 2` of having been written, which is what makes
  *   collection safe against writers in flight (below).
- * - **Read.** (1) the object; if a delta, (2) the listings of history and parts from its
- *   checkpoint `c` up to it, and latest, in parallel: latest is the newest snapshot whole, so
- *   when its hash is the delta's `h` it is the answer; else (3) every listed object not cached,
- *   in parallel, and the parent links walked in memory, the result checked against `h`. A parent
+ * - **Read.** (1) the object and, where the store writes deltas, latest beside it: latest is the
+ *   newest snapshot whole, so when its hash is the delta's `h` it is the answer (latest comes in
+ *   round 2 otherwise); else (2) the listings of history and parts from its checkpoint `c` up to
+ *   it, and (3) every listed object not cached, in parallel, and the parent links walked in
+ *   memory, the result checked against `h`. A parent
  *   outside that range (or not listed: a tiered store lists locally) is fetched on its own. A
  *   missing parent is `ERR_CORRUPT` naming it (after one retry from the start: a prune may have
  *   replaced the chain meanwhile).
@@ -59,13 +60,14 @@ export interface HistoryIO {
 }
 
 /**
- * A snapshot as the store encoded it: its whole stored bytes and, where delta history diffs it,
- * its JSON text and that text's UTF-8 (both absent for a snapshot too large to diff).
+ * A snapshot as the store encoded it: its whole stored bytes (on first call: a delta saved alone
+ * never needs them) and, where delta history diffs it, its JSON text and that text's UTF-8 (both
+ * absent for a snapshot too large to diff).
  */
 export interface SnapshotBytes {
   json?: string
   raw?: Uint8Array
-  whole: Uint8Array
+  whole(): Promise<Uint8Array>
 }
 
 interface Parent {
@@ -119,20 +121,20 @@ export class History {
     const folder = historyFolder(this.#io.prefix, l)
     // No text (dedup off, or a snapshot too large to diff): whole, and nothing to build on next.
     if (!dedup || json === undefined || raw === undefined) {
-      return { plain: whole, written: () => this.#parents.delete(folder), check: async () => {} }
+      return { plain: await whole(), written: () => this.#parents.delete(folder), check: async () => {} }
     }
     const at = Date.now()
     const value = JSON.parse(json)
     const parent = this.#parents.get(folder) ?? (await this.#resume(l, folder, at))
     let next: Parent = { id, value, c: id, d: 0, chain: 0, at }
-    let plain = whole
+    let plain: Uint8Array | undefined
     // Fresh parents only (see GRACE_MS), and ids whose time is the writer's now: prune reads
     // only the survivors that could have a parent it collects.
     const fresh = (t: number) => Math.abs(at - t) < GRACE_MS / 4
     if (parent && parent.id < id && parent.d < MAX_DEPTH && fresh(parent.at) && fresh(snapshotIdTime(parent.id).getTime())) {
       if (fresh(snapshotIdTime(id).getTime())) {
         const o = diff(parent.value, value) ?? [2, {}]
-        const delta = { p: parent.id, c: parent.c, d: parent.d + 1, b: 0, h: await hashOf(raw), s: whole.length, o }
+        const delta = { p: parent.id, c: parent.c, d: parent.d + 1, b: 0, h: await hashOf(raw), s: raw.length, o }
         // The chain's text with this one's (the digits of `b` itself aside: a heuristic's error).
         delta.b = parent.chain + deltaText(delta).length
         const text = deltaText(delta)
@@ -143,7 +145,7 @@ export class History {
       }
     }
     return {
-      plain,
+      plain: plain ?? (await whole()),
       written: () => {
         this.#parents.delete(folder)
         this.#parents.set(folder, next)
@@ -190,39 +192,50 @@ export class History {
 
   /** The snapshot of history id `id`, or `null` when absent. */
   async read<T>(l: SnapshotLocation, id: string, signal?: AbortSignal): Promise<T | null> {
-    const key = historyKey(this.#io.prefix, l, id)
+    const { backend, prefix, maxDecodedBytes } = this.#io
+    const key = historyKey(prefix, l, id)
+    const latest = latestKey(prefix, l)
     // Asked for by id, always from the backend (another store may have deleted it); its chain
     // below may come from the cache.
     this.#texts.delete(key)
-    // Over 16 MiB decoded it is whole (deltas are at most half of 8 Mi units of JSON): parsed as
-    // it inflates, in bounded memory (codec.ts).
-    const obj = await this.#io.backend.get(key, { signal })
-    if (!obj) return null
-    const plain = await this.#io.open(obj.body, key)
-    if (streamed(plain, 16 << 20)) return decodeJSON<T>(plain, key, this.#io.maxDecodedBytes)
-    const text = this.#remember(key, await decodeText(plain, key, this.#io.maxDecodedBytes))
-    const delta = parseDelta(text, key)
-    if (!delta) return parseObject<T>(text, key)
-    // The newest snapshot is latest, whole: fetched beside the walk's listings, and when its
-    // hash is this delta's, that is the answer in two round trips.
-    const listed = this.#list(l, id, delta, signal)
-    listed.catch(() => {})
-    const latest = latestKey(this.#io.prefix, l)
-    const top = await this.#io.backend.get(latest, { signal })
-    // Sizes within a sealed envelope of each other (magic, key id of up to 255, IV, tag), then the hash.
-    if (top && top.body.length - delta.s <= 320 && top.body.length >= delta.s) {
-      const whole = await decodeText(await this.#io.open(top.body, latest), latest, this.#io.maxDecodedBytes)
-      if ((await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
-    }
+    // The newest snapshot is latest, whole. A store that writes deltas fetches latest beside the
+    // object, so the newest by id (a delta with latest's hash) loads in one round trip, as fast
+    // as latest; for an object that turns out whole, that GET is cancelled at once.
+    const ahead = this.#io.dedup ? getAhead(backend, latest, signal) : undefined
     try {
-      return (await this.#walk(l, id, key, delta, await listed, signal)) as T
-    } catch (error) {
-      if (!(error instanceof MissingPart)) throw error
-      // A prune may have replaced the chain since we listed it, or a sync still be sending its
-      // parent (pushes run in parallel): once more, a moment later, from its current state.
-      await sleep(RETRY_MS, signal)
-      for (const k of this.#texts.keys()) if (k !== key) this.#texts.delete(k)
-      return (await this.#walk(l, id, key, delta, await this.#list(l, id, delta, signal), signal)) as T
+      // Over 16 MiB decoded it is whole (deltas are at most half of 8 Mi units of JSON): parsed as
+      // it inflates, in bounded memory (codec.ts).
+      const obj = await backend.get(key, { signal })
+      if (!obj) return null
+      const plain = await this.#io.open(obj.body, key)
+      const text = streamed(plain, 16 << 20) ? undefined : this.#remember(key, await decodeText(plain, key, maxDecodedBytes))
+      const delta = text === undefined ? undefined : parseDelta(text, key)
+      // Whole: returned unawaited, so `finally` cancels the GET ahead before the decode runs.
+      if (!delta) return text === undefined ? decodeJSON<T>(plain, key, maxDecodedBytes) : parseObject<T>(text, key)
+      // Without the GET ahead, latest comes beside the walk's listings (round 2).
+      let listed = ahead ? undefined : this.#list(l, id, delta, signal)
+      listed?.catch(() => {})
+      const top = await (ahead?.result ?? backend.get(latest, { signal }))
+      // Latest's size decoded (its gzip trailer says it) is the delta's `s`, then its hash is `h`.
+      // One that does not open (sealed under a key this store lacks) is no shortcut.
+      const opened = top && (await this.#io.open(top.body, latest).catch(() => null))
+      if (opened && (isGzip(opened) ? gzipTrailerSize(opened) : opened.length) === delta.s) {
+        const whole = await decodeText(opened, latest, maxDecodedBytes)
+        if ((await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
+      }
+      listed ??= this.#list(l, id, delta, signal)
+      try {
+        return (await this.#walk(l, id, key, delta, await listed, signal)) as T
+      } catch (error) {
+        if (!(error instanceof MissingPart)) throw error
+        // A prune may have replaced the chain since we listed it, or a sync still be sending its
+        // parent (pushes run in parallel): once more, a moment later, from its current state.
+        await sleep(RETRY_MS, signal)
+        for (const k of this.#texts.keys()) if (k !== key) this.#texts.delete(k)
+        return (await this.#walk(l, id, key, delta, await this.#list(l, id, delta, signal), signal)) as T
+      }
+    } finally {
+      ahead?.cancel()
     }
   }
 
@@ -391,6 +404,25 @@ export class History {
     const bytes = await this.#io.seal(await encodeText(json, compression), key)
     if (!(await backend.put(key, bytes, { ifNoneMatch: '*', writeOnce: true, signal }))) await backend.put(key, bytes, { signal })
     this.#texts.delete(key)
+  }
+}
+
+/**
+ * A GET of `key` started ahead of knowing whether it is needed: `cancel()` aborts it (and a
+ * download under way), `signal` aborts it too, and `result` never rejects (a GET ahead that
+ * failed is no shortcut: the caller goes the long way).
+ */
+function getAhead(backend: Backend, key: string, signal?: AbortSignal): { result: Promise<BackendObject | null>; cancel(): void } {
+  const ctrl = new AbortController()
+  const follow = (): void => ctrl.abort(signal?.reason)
+  signal?.addEventListener('abort', follow, { once: true })
+  const result = backend.get(key, { signal: ctrl.signal }).catch(() => null)
+  return {
+    result,
+    cancel: () => {
+      signal?.removeEventListener('abort', follow)
+      ctrl.abort()
+    },
   }
 }
 

@@ -113,7 +113,9 @@ describe('item 2: a delete issued while a sync is running', () => {
     const snapshotId = newSnapshotId()
     await server.saveSnapshot({ location, snapshotId, isLatest: false, snapshot: sampleSnapshot('remote') })
     const store = new TieredStorage({ local: new MemoryBackend(), remote, retries: 0 })
-    remote.beforeGet = async () => {
+    // The hook is on the snapshot's own GET (a load by id also fetches latest beside it).
+    remote.beforeGet = async (key) => {
+      if (!key.endsWith(`snapshot_${snapshotId}.json`)) return
       remote.beforeGet = undefined
       await store.deleteSnapshot({ location, snapshotId })
     }
