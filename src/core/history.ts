@@ -217,12 +217,12 @@ export class History {
       listed?.catch(() => {})
       const top = await (ahead?.result ?? backend.get(latest, { signal }))
       // Latest's size decoded (its gzip trailer says it) is the delta's `s`, then its hash is `h`.
-      // One that does not open (sealed under a key this store lacks) is no shortcut.
+      // One that does not open or decode (sealed under a key this store lacks, corrupt) is no
+      // shortcut, not this snapshot's failure.
       const opened = top && (await this.#io.open(top.body, latest).catch(() => null))
-      if (opened && (isGzip(opened) ? gzipTrailerSize(opened) : opened.length) === delta.s) {
-        const whole = await decodeText(opened, latest, maxDecodedBytes)
-        if ((await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
-      }
+      const size = opened && (isGzip(opened) ? gzipTrailerSize(opened) : opened.length)
+      const whole = size === delta.s && (await decodeText(opened!, latest, maxDecodedBytes).catch(() => null))
+      if (whole && (await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
       listed ??= this.#list(l, id, delta, signal)
       try {
         return (await this.#walk(l, id, key, delta, await listed, signal)) as T

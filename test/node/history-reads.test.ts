@@ -112,6 +112,21 @@ describe('delta history: a load by id', () => {
     expect(calls.some((c) => c.op === 'list')).toBe(true)
   })
 
+  it('a corrupt latest is no shortcut: the newest by id is walked and loads exactly', async () => {
+    const memory = new MemoryBackend()
+    const saved = await conversation(memory, 5)
+    const latestKey = 'reads/scopes/agent/main/snapshots/snapshot_latest.json'
+    const good = (await memory.get(latestKey))!.body
+    expect(good[0]).toBe(0x1f) // gzip: its trailer still names the snapshot's size below
+    const broken = good.slice()
+    for (let i = 20; i < broken.length - 8; i += 7) broken[i]! ^= 0x55
+    await memory.put(latestKey, broken)
+    const reader = new BackendSnapshotStore<Snapshot>({ backend: memory })
+    await expect(reader.loadSnapshot({ location })).rejects.toMatchObject({ code: 'ERR_CORRUPT' })
+    const newest = saved.at(-1)!
+    expect(JSON.stringify(await reader.loadSnapshot({ location, snapshotId: newest.id }))).toBe(newest.json)
+  })
+
   it('dedup: false reads a whole object in one GET, with nothing fetched ahead', async () => {
     const memory = new MemoryBackend()
     const saved = await conversation(memory, 3, false)
