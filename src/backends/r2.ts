@@ -74,6 +74,8 @@ export interface R2ObjectLike {
  */
 export interface R2ObjectBodyLike extends R2ObjectLike {
   arrayBuffer(): Promise<ArrayBuffer>
+  /** The body as a stream (R2's own has it): cancelled when a read is aborted before it. */
+  body?: ReadableStream
 }
 
 /**
@@ -102,10 +104,20 @@ export class R2Backend implements Backend {
 
   async get(key: string, o?: BackendCallOptions): Promise<BackendObject | null> {
     throwIfAborted(o?.signal)
-    return this.#call('get', key, async () => {
-      const obj = await this.#bucket.get(key)
-      return obj && { body: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag, tokens: tokensOf(obj), metadata: metadataOf(obj) }
-    })
+    const obj = await this.#call('get', key, () => this.#bucket.get(key))
+    if (!obj) return null
+    // Aborted while R2 answered (a load's GET of latest ahead of need, cancelled): the body is
+    // never read, so a large one never fills the isolate's memory.
+    if (o?.signal?.aborted) {
+      obj.body?.cancel().catch(() => {})
+      throwIfAborted(o.signal)
+    }
+    return this.#call('get', key, async () => ({
+      body: new Uint8Array(await obj.arrayBuffer()),
+      etag: obj.etag,
+      tokens: tokensOf(obj),
+      metadata: metadataOf(obj),
+    }))
   }
 
   async head(key: string, o?: BackendCallOptions): Promise<BackendHead | null> {

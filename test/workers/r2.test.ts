@@ -24,6 +24,42 @@ it('R2Storage refuses a missing or wrong binding before any I/O', async () => {
   }
 })
 
+it('R2Backend: a get aborted while R2 answers is ERR_ABORTED and reads no body', async () => {
+  // The real binding, its objects' arrayBuffer() watched.
+  let bodiesRead = 0
+  const watched: R2BucketLike = {
+    head: (k) => bucket.head(k),
+    put: (k, v, o) => bucket.put(k, v, o),
+    delete: (k) => bucket.delete(k),
+    list: (o) => bucket.list(o),
+    get: async (k: string) => {
+      const obj = await bucket.get(k)
+      if (!obj) return obj
+      const { key, size, etag, customMetadata, body } = obj
+      return {
+        key,
+        size,
+        etag,
+        customMetadata,
+        body,
+        arrayBuffer: () => {
+          bodiesRead++
+          return obj.arrayBuffer()
+        },
+      }
+    },
+  }
+  const backend = new R2Backend(watched)
+  const key = `abort-${newSnapshotId()}`
+  ok(await backend.put(key, new Uint8Array(1 << 20).fill(7)), 'put')
+  const ctrl = new AbortController()
+  const got = backend.get(key, { signal: ctrl.signal })
+  ctrl.abort(new Error('not needed after all'))
+  await rejects(() => got, 'ERR_ABORTED', 'aborted after the GET began')
+  equal(bodiesRead, 0, 'its body was not read')
+  equal((await backend.get(key))?.body.length, 1 << 20, 'the object itself is untouched')
+})
+
 it('R2Backend stores bytes opaquely (no contentEncoding) and never lists more than asked', async () => {
   const backend = new R2Backend(bucket)
   const prefix = `raw-${newSnapshotId()}/`
