@@ -106,8 +106,9 @@ export class R2Backend implements Backend {
     throwIfAborted(o?.signal)
     const obj = await this.#call('get', key, () => this.#bucket.get(key))
     if (!obj) return null
-    // Aborted while R2 answered (a load's GET of latest ahead of need, cancelled): the body is
-    // never read, so a large one never fills the isolate's memory.
+    // Aborted while R2 answered (the caller's signal, or a load's GET of latest ahead of need,
+    // cancelled): the body is not read. Once its read has begun it runs to the end (R2's
+    // arrayBuffer takes no signal), as a fetch body already buffered would.
     if (o?.signal?.aborted) {
       obj.body?.cancel().catch(() => {})
       throwIfAborted(o.signal)
