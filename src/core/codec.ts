@@ -353,6 +353,20 @@ export function streamed(bytes: Uint8Array, min = STREAM_MIN_CHARS): boolean {
 }
 
 /**
+ * @internal The UTF-8 of stored bytes (gunzipped when gzip), bounded like `decodeJSON`, whole:
+ * `encodeUtf8` undone. What delta history hashes (a delta's `h` is over these bytes).
+ *
+ * @example
+ * const raw = await decodeUtf8(stored, key, 1 << 26)
+ */
+export async function decodeUtf8(bytes: Uint8Array, key: string, maxBytes: number): Promise<Uint8Array> {
+  refuseSealed(bytes, key)
+  const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
+  if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
+  return raw
+}
+
+/**
  * @internal The text of stored bytes (gzip or plain, bounded like `decodeJSON`), whole: for
  * delta history, whose objects are small or rebuilt from small parts.
  *
@@ -360,9 +374,7 @@ export function streamed(bytes: Uint8Array, min = STREAM_MIN_CHARS): boolean {
  * const text = await decodeText(stored, key, 1 << 26)
  */
 export async function decodeText(bytes: Uint8Array, key: string, maxBytes: number): Promise<string> {
-  refuseSealed(bytes, key)
-  const raw = isGzip(bytes) ? await gunzip(bytes, key, maxBytes) : bytes
-  if (raw.length > maxBytes) throw new TooLargeError(`${key} is over ${maxBytes} bytes`, { key })
+  const raw = await decodeUtf8(bytes, key, maxBytes)
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(raw)
   } catch (cause) {

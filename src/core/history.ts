@@ -1,6 +1,6 @@
 import { sha256Hex } from '#platform'
 import type { Backend, BackendObject } from './backend.js'
-import { decodeJSON, decodeText, encodeText, isGzip, parseObject, streamed } from './codec.js'
+import { decodeJSON, decodeText, decodeUtf8, encodeText, isGzip, parseObject, streamed } from './codec.js'
 import { DELTA_MAGIC, type Delta, deltaText, diff, parseDelta, patch } from './delta.js'
 import { CorruptError } from './errors.js'
 import { firstIdAt, snapshotIdTime } from './ids.js'
@@ -221,8 +221,10 @@ export class History {
       // shortcut, not this snapshot's failure.
       const opened = top && (await this.#io.open(top.body, latest).catch(() => null))
       const size = opened && (isGzip(opened) ? gzipTrailerSize(opened) : opened.length)
-      const whole = size === delta.s && (await decodeText(opened!, latest, maxDecodedBytes).catch(() => null))
-      if (whole && (await hashOf(whole)) === delta.h) return parseObject<T>(whole, latest)
+      const whole = size === delta.s && (await decodeUtf8(opened!, latest, maxDecodedBytes).catch(() => null))
+      // Hashed as the bytes they are (not decoded and encoded again); text only once it matches,
+      // and so is the UTF-8 of the JSON saved.
+      if (whole && (await hashOf(whole)) === delta.h) return parseObject<T>(new TextDecoder().decode(whole), latest)
       listed ??= this.#list(l, id, delta, signal)
       try {
         return (await this.#walk(l, id, key, delta, await listed, signal)) as T
