@@ -21,6 +21,7 @@ import * as node from '../dist/platform/node.js'
 import * as web from '../dist/platform/web.js'
 import { resolveSnapshelf } from '../scripts/esbuild-snapshelf.mjs'
 import { agentJson } from './codec-data.mjs'
+import { STUB_ETAG } from './shared.mjs'
 import { goal, progress, quick } from './report.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -89,11 +90,10 @@ await build({
 })
 const { S3Storage: WebS3Storage } = await import(`${root}.cache/bench-s3-web.mjs`)
 
-const ETAG = '"0123456789abcdef0123456789abcdef"'
 /** The stubbed transport: reads the body as a server would, answers 200 with an ETag at once. */
 const stub = async (input) => {
   if (input instanceof Request) await input.arrayBuffer()
-  return new Response(null, { status: 200, headers: { etag: ETAG } })
+  return new Response(null, { status: 200, headers: { etag: STUB_ETAG } })
 }
 const fake = {
   bucket: 'snapshelf-bench',

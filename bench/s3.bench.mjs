@@ -30,7 +30,7 @@ import { S3Backend, S3Storage } from 'snapshelf/s3'
 import { ensureS3, stopS3 } from '../scripts/s3-server.mjs'
 import { goal, progress, quick } from './report.mjs'
 import { sdkClient } from './sdk.mjs'
-import { STUB_S3, snapshotOf } from './shared.mjs'
+import { STUB_ETAG, STUB_S3, snapshotOf, stubSdkHandler } from './shared.mjs'
 
 // --quick (bench/run.mjs): one round of a quarter of the operations, a smoke run.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5))
@@ -138,7 +138,6 @@ function libraries(s3, sdk, runId, snapshot, size) {
   const fake = STUB_S3
   const objects = new Map()
   const shapes = {}
-  const ETAG = '"0123456789abcdef0123456789abcdef"'
   let who = ''
   const remember = (method, headers) =>
     (shapes[`${who} ${method}`] ??= Object.entries(headers)
@@ -156,29 +155,21 @@ function libraries(s3, sdk, runId, snapshot, size) {
     remember(req.method, Object.fromEntries(req.headers))
     if (req.method === 'PUT') {
       objects.set(path, new Uint8Array(await req.arrayBuffer()))
-      return new Response(null, { status: 200, headers: { etag: ETAG } })
+      return new Response(null, { status: 200, headers: { etag: STUB_ETAG } })
     }
     const body = objects.get(path) ?? objects.values().next().value
-    return new Response(body, { status: 200, headers: { etag: ETAG, 'content-length': String(body.length) } })
+    return new Response(body, { status: 200, headers: { etag: STUB_ETAG, 'content-length': String(body.length) } })
   }
-  const sdk = sdkClient(fake, {
-    metadata: { handlerProtocol: 'http/1.1' },
-    updateHttpClientConfig() {},
-    httpHandlerConfigs: () => ({}),
-    async handle(request) {
-      remember(request.method, request.headers)
-      if (request.method === 'PUT') objects.set(request.path, request.body)
-      const body = request.method === 'GET' ? objects.get(request.path) : new Uint8Array(0)
-      return {
-        response: {
-          statusCode: 200,
-          reason: 'OK',
-          headers: { etag: ETAG, 'content-length': String(body.length) },
-          body: Readable.from([Buffer.from(body)]),
-        },
-      }
-    },
-  })
+  const sdk = sdkClient(
+    fake,
+    stubSdkHandler(objects, {
+      onRequest: (request) => {
+        remember(request.method, request.headers)
+        return true
+      },
+      asBody: (body) => Readable.from([Buffer.from(body)]),
+    }),
+  )
   const rows = []
   let cpuCase = 0
   for (const [label, size] of SIZES) {

@@ -1,5 +1,6 @@
-// A Strands-shaped snapshot of a given size, as several benches build it (s3, and the Worker of
-// workerd-cpu, which esbuild bundles with it): nothing here imports anything.
+// What several benches share (s3, codec, and the Worker of workerd-cpu, which esbuild bundles with
+// it): a Strands-shaped snapshot of a given size and the stubbed transports' pieces. Nothing here
+// imports anything.
 
 /**
  * A Strands-shaped snapshot whose JSON is about `bytes` long, with text that compresses like real chat.
@@ -33,4 +34,36 @@ export const STUB_S3 = {
   bucket: 'snapshelf-bench',
   accessKeyId: 'AKIDEXAMPLE',
   secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+}
+
+/** The ETag every stubbed transport answers with. */
+export const STUB_ETAG = '"0123456789abcdef0123456789abcdef"'
+
+/**
+ * An AWS SDK v3 `requestHandler` that answers at once, from `objects`: a PUT whose `onRequest`
+ * says to keep it stores `keep(body)` by path, a GET answers what is stored there. `asBody` makes
+ * the response body the SDK's runtime reads (a Node `Readable` in Node, a web stream in workerd).
+ * Shared by s3 part 1 and the workerd-cpu Worker.
+ *
+ * @example
+ * sdkClient(STUB_S3, stubSdkHandler(new Map(), { onRequest: () => true, asBody: (b) => Readable.from([Buffer.from(b)]) }))
+ */
+export function stubSdkHandler(objects, { onRequest, asBody, keep = (body) => body }) {
+  return {
+    metadata: { handlerProtocol: 'http/1.1' },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    async handle(request) {
+      if (onRequest(request) && request.method === 'PUT') objects.set(request.path, keep(request.body))
+      const body = request.method === 'GET' ? objects.get(request.path) : new Uint8Array(0)
+      return {
+        response: {
+          statusCode: 200,
+          reason: 'OK',
+          headers: { etag: STUB_ETAG, 'content-length': String(body.length) },
+          body: asBody(body, request),
+        },
+      }
+    },
+  }
 }

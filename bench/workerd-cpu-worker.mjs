@@ -20,9 +20,8 @@ import * as sdk from '@aws-sdk/client-s3'
 import { AwsClient } from 'aws4fetch'
 import { newSnapshotId } from 'snapshelf'
 import { S3Backend, S3Storage } from 'snapshelf/s3'
-import { STUB_S3, snapshotOf } from './shared.mjs'
+import { STUB_ETAG, STUB_S3, snapshotOf, stubSdkHandler } from './shared.mjs'
 
-const ETAG = '"0123456789abcdef0123456789abcdef"'
 const fake = STUB_S3
 const base = `${fake.endpoint}/${fake.bucket}`
 /** Objects the setup PUT of each contender stored, by path: what its GETs are answered with. */
@@ -53,13 +52,13 @@ async function stub(input, init = {}) {
     const body = input instanceof Request ? input.body : init.body
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(await new Response(body).arrayBuffer())
     if (recording) objects.set(path, bytes.slice())
-    return new Response(null, { status: 200, headers: { etag: ETAG } })
+    return new Response(null, { status: 200, headers: { etag: STUB_ETAG } })
   }
   // A HEAD only asks whether an object exists: every one a contender asks about was written.
-  if (method === 'HEAD') return new Response(null, { status: 200, headers: { etag: ETAG } })
+  if (method === 'HEAD') return new Response(null, { status: 200, headers: { etag: STUB_ETAG } })
   const bytes = objects.get(path)
   if (!bytes) return new Response(null, { status: 404 })
-  return new Response(bytes, { status: 200, headers: { etag: ETAG, 'content-length': String(bytes.length) } })
+  return new Response(bytes, { status: 200, headers: { etag: STUB_ETAG, 'content-length': String(bytes.length) } })
 }
 
 const sdkClient =
@@ -71,25 +70,15 @@ const sdkClient =
     credentials: { accessKeyId: fake.accessKeyId, secretAccessKey: fake.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: {
-      metadata: { handlerProtocol: 'http/1.1' },
-      updateHttpClientConfig() {},
-      httpHandlerConfigs: () => ({}),
-      async handle(request) {
+    requestHandler: stubSdkHandler(objects, {
+      onRequest: (request) => {
         requests++
         if (recording) remember(request.method, request.headers)
-        if (request.method === 'PUT' && recording) objects.set(request.path, request.body.slice())
-        const body = request.method === 'GET' ? objects.get(request.path) : new Uint8Array(0)
-        return {
-          response: {
-            statusCode: 200,
-            reason: 'OK',
-            headers: { etag: ETAG, 'content-length': String(body.length) },
-            body: request.method === 'GET' ? new Response(body).body : body,
-          },
-        }
+        return recording
       },
-    },
+      keep: (body) => body.slice(),
+      asBody: (body, request) => (request.method === 'GET' ? new Response(body).body : body),
+    }),
   })
 
 const a4f = new AwsClient({ ...fake, service: 's3', retries: 0 })
