@@ -69,7 +69,7 @@ export async function encodeJSON(value: unknown, compression: 'gzip' | 'none', m
     if (!walk || json.length < STREAM_MIN_CHARS) {
       const raw = new TextEncoder().encode(json)
       if (raw.length > maxBytes) throw tooLarge()
-      return compression === 'none' || raw.length < GZIP_MIN_BYTES ? raw : gzip(raw)
+      return encodeUtf8(raw, compression)
     }
     // UTF-8 is at least one byte a UTF-16 unit: text longer than `maxBytes` is refused here.
     if (json.length > maxBytes) throw tooLarge()
